@@ -1,0 +1,1 @@
+"""Plans and targets, evaluation, coverage, gaps and reports."""

@@ -1,0 +1,135 @@
+"""Indicator values reported by the bureau: the fill-in template and reading it back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.plan import Plan, Target
+from geo.io import atomic_write_bytes, write_csv
+
+TEMPLATE_COLUMNS = ("plan", "id", "indicator", "domain", "item", "wording", "target", "unit",
+                    "direction", "value", "year", "source", "note")
+
+
+def target_text(t: Target, *, lang: str = "zh") -> str:
+    """Return a target as short text: ``≥ 5``, ``2–3``, ``≤ 2.5‰``, ``100%``, ``是``."""
+    if isinstance(t.target, bool):
+        return ("是" if t.target else "否") if lang == "zh" else ("yes" if t.target else "no")
+    share = t.metric in ("presence_per_unit", "capacity_per_unit", "attribute_share",
+                         "accessibility")
+
+    def fmt(v: float) -> str:
+        return f"{v * 100:g}%" if share else f"{v:g}{t.unit}"
+
+    if isinstance(t.target, tuple):
+        return f"{fmt(t.target[0])}–{fmt(t.target[1])}"
+    sign = "≤ " if t.direction == "at_most" else ("" if share else "≥ ")
+    return sign + fmt(float(t.target))
+
+
+def indicator_template(plan: Plan) -> pd.DataFrame:
+    """Return the fill-in table of every non-spatial (indicator) target of ``plan``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TEMPLATE_COLUMNS`; ``value``, ``year``, ``source`` and ``note``
+        are empty for the bureau to fill in. ``value`` takes a number (units as in
+        ``unit``) or 是/否 for yes/no targets.
+    """
+    rows = []
+    for t in plan.targets:
+        if t.metric != "indicator":
+            continue
+        rows.append({
+            "plan": plan.id, "id": t.id, "indicator": t.indicator, "domain": t.domain,
+            "item": t.item, "wording": t.wording, "target": target_text(t),
+            "unit": "是/否" if t.value_type == "boolean" else t.unit,
+            "direction": "" if t.value_type == "boolean" else t.direction,
+            "value": "", "year": "", "source": "", "note": "",
+        })
+    return pd.DataFrame(rows, columns=list(TEMPLATE_COLUMNS))
+
+
+def write_template(plan: Plan, out: str | Path) -> list[Path]:
+    """Write ``indicators_<plan>.csv`` and ``.xlsx`` into ``out``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files written.
+    """
+    out = Path(out)
+    table = indicator_template(plan)
+    csv = write_csv(table, out / f"indicators_{plan.id}.csv")
+    xlsx = out / f"indicators_{plan.id}.xlsx"
+    write_xlsx({"indicators": table}, xlsx)
+    return [csv, xlsx]
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write tables as sheets of one XLSX file, atomically and with fixed metadata.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    import io
+    import zipfile
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(title=name[:31])
+        ws.append([str(c) for c in df.columns])
+        for row in df.itertuples(index=False):
+            ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
+        for col in ws.columns:
+            width = max(len(str(c.value or "")) for c in col)
+            ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width * 1.6))
+    fixed = datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "cfplan"
+    buf = io.BytesIO()
+    wb.save(buf)
+    # Re-zip with fixed timestamps so the same tables give the same bytes.
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(info.filename)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, data)
+    return atomic_write_bytes(path, out.getvalue())
+
+
+def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
+    """Read an indicators CSV or XLSX (columns ``plan, id, indicator, value, …``).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The table with string columns, or ``None`` when no path is given or the file
+        does not exist.
+    """
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        return None
+    if p.suffix.lower() in (".xlsx", ".xls"):
+        df = pd.read_excel(p, dtype=object)
+    else:
+        df = pd.read_csv(p, dtype=object, encoding="utf-8-sig", keep_default_na=False)
+    for col in ("plan", "id", "indicator", "value"):
+        if col not in df.columns:
+            df[col] = ""
+    return df.fillna("").astype(str)

@@ -1,0 +1,1 @@
+"""Interactive Folium maps that draw offline."""
