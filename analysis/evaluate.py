@@ -146,7 +146,7 @@ def _meets(value: float, target: Target) -> bool:
 
 
 def _units_for(target: Target, layers: LayerSet) -> pd.DataFrame:
-    """The units a per-unit target covers: code, name, and (for subdistricts) member units."""
+    """Return the units (or subdistricts) a per-unit target covers, with code and name."""
     if target.unit_level == "subdistrict":
         sd = layers.subdistricts
         if target.unit_types:
@@ -204,7 +204,7 @@ def _level_word(target: Target, plan_term: str, lang: str) -> str:
 
 
 def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事处") -> Result:
-    """Share of units with at least one selected facility, against ``t.target`` (0–1)."""
+    """Share units with at least one selected facility, against ``t.target`` (0–1)."""
     units = _units_for(t, ctx.layers)
     if units.empty:
         return Result(t, ctx.scenario, "unknown", None,
@@ -236,7 +236,7 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
 
 
 def eval_count(t: Target, ctx: Context, **_: object) -> Result:
-    """Number of selected facilities, against a number or range."""
+    """Count the selected facilities, against a number or range."""
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     n, m = int(sure.sum()), int(maybe.sum())
     status = _status(_meets(n, t), _meets(m, t))

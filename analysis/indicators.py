@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -24,9 +25,40 @@ def target_text(t: Target, *, lang: str = "zh") -> str:
         return f"{v * 100:g}%" if share else f"{v:g}{t.unit}"
 
     if isinstance(t.target, tuple):
-        return f"{fmt(t.target[0])}–{fmt(t.target[1])}"
-    sign = "≤ " if t.direction == "at_most" else ("" if share else "≥ ")
-    return sign + fmt(float(t.target))
+        text = f"{fmt(t.target[0])}–{fmt(t.target[1])}"
+    else:
+        sign = "≤ " if t.direction == "at_most" else ("" if share else "≥ ")
+        text = sign + fmt(float(t.target))
+    scope = _scope(t, lang=lang)
+    return f"{text} {scope}" if scope else text
+
+
+def _scope(t: Target, *, lang: str) -> str:
+    """Return what a target is counted over, e.g. ``社区（≥ 20 托位）``."""
+    from layers.kinds import SUBDISTRICT_TYPES, UNIT_TYPES
+
+    zh = lang == "zh"
+    if t.metric in ("presence_per_unit", "capacity_per_unit"):
+        table = SUBDISTRICT_TYPES if t.unit_level == "subdistrict" else UNIT_TYPES
+        types = t.unit_types or tuple(table)
+        words = "/".join(table[k][0] if zh else table[k][1].lower() for k in types)
+        if t.metric == "capacity_per_unit":
+            words += f"（≥ {t.capacity:g} 托位）" if zh else f" (≥ {t.capacity:g} places)"
+        return words
+    if t.metric == "per_capita":
+        what = "托位" if t.capacity_field == "capacity" else "个"
+        per = f"{t.per / 1000:g}千人" if t.per and t.per < 10000 else f"{(t.per or 0) / 10000:g}万人"
+        if not zh:
+            return f"per {t.per:g} {'children' if t.population == 'children' else 'residents'}"
+        return f"{what}/{per}".replace("/1千人", "/千人").replace("/1万人", "/万人")
+    if t.metric == "accessibility":
+        radius = t.radius_m
+        who = ("儿童" if t.population == "children" else "居民") if zh else (
+            "of children" if t.population == "children" else "of residents")
+        if radius is None:
+            return f"{who}步行可达" if zh else f"{who} within walking radius"
+        return f"{who}步行 {radius:g} m 内" if zh else f"{who} within {radius:g} m walk"
+    return ""
 
 
 def indicator_template(plan: Plan) -> pd.DataFrame:
@@ -105,6 +137,9 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z",
+                              data)
             zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(zi, data)

@@ -419,7 +419,7 @@ def _childcare(units: list[Unit]) -> list[dict[str, object]]:
         cx, cy = _centre(u.col, u.row)
         recs.append({"编号": f"TY{u.code[1:]}", "名称": f"{u.name}托育中心", "托位": cap,
                      "状态": "现状", "年份": 2020 + i % 4, "x": cx + 150, "y": cy + 100})
-    cx, cy = _centre(3, 4)  # U27 gets a planned one
+    cx, cy = _centre(2, 4)  # U27 gets a planned one
     recs.append({"编号": "TY27", "名称": "文昌托育中心（规划）", "托位": 60, "状态": "规划",
                  "年份": 2025, "x": cx + 150, "y": cy + 100})
     cx, cy = _centre(4, 3)  # one village centre

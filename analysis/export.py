@@ -1,0 +1,129 @@
+"""GeoJSON exports: normalised layers, units with coverage flags, the gaps, rejected features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.evaluate import Result, facility_level_codes, select
+from analysis.plan import Filters
+from geo.io import write_csv, write_geojson
+from layers.kinds import FACILITY_KINDS
+from layers.load import LayerSet, rejected_frame
+
+# Kinds that a plan expects in every unit: each gets a has_<kind> flag on units.
+UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")
+
+
+def _public(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    cols = [c for c in gdf.columns if not c.startswith("_")]
+    return gdf[cols]
+
+
+def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
+    """Return units with their coverage flags and the targets they fail.
+
+    Columns: ``code, name, unit_type, subdistrict, population, children``; for each
+    kind in :data:`UNIT_FLAG_KINDS`, ``has_<kind>`` (as things stand) and
+    ``has_<kind>_planned``; ``childcare_places``; ``fails_current`` and
+    ``fails_planned`` (target ids, comma-separated). Geometry in the layers' CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit, in code order.
+    """
+    units = _public(layers.units).copy()
+    fac = layers.facilities
+    codes = facility_level_codes(layers, level="unit")
+    for kind in UNIT_FLAG_KINDS:
+        for scenario, suffix in (("current", ""), ("planned", "_planned")):
+            sure, _ = select(fac, (kind,), Filters(), scenario=scenario)
+            units[f"has_{kind}{suffix}"] = units["code"].isin(set(codes[sure].dropna()))
+    sure, _ = select(fac, ("childcare",), Filters(), scenario="current")
+    places = fac.loc[sure, "capacity"].fillna(0).groupby(codes[sure]).sum()
+    units["childcare_places"] = units["code"].map(places).fillna(0.0)
+    for scenario in ("current", "planned"):
+        fails: dict[str, list[str]] = {}
+        for r in results:
+            if r.scenario == scenario and r.target.unit_level == "unit":
+                for c in r.failing:
+                    fails.setdefault(c, []).append(r.target.id)
+        units[f"fails_{scenario}"] = units["code"].map(lambda c, f=fails: ",".join(f.get(c, [])))
+    return units
+
+
+def gaps_frame(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
+    """Return one feature per failing unit or subdistrict per target and scenario.
+
+    Columns: ``plan_item, target_id, scenario, level, code, name, kind, metric,
+    shortfall``; geometry is the failing unit's or subdistrict's polygon.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the layers' CRS, sorted by target then scenario then code.
+    """
+    polys = {
+        "unit": layers.units.set_index("code"),
+        "subdistrict": layers.subdistricts.set_index("code"),
+    }
+    rows, geoms = [], []
+    for r in results:
+        if r.status != "not_met" and not (r.status == "unknown" and r.failing):
+            continue
+        level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
+        for code in r.failing:
+            table = polys[level]
+            if code not in table.index:
+                continue
+            rows.append({
+                "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
+                "level": level, "code": code, "name": table.loc[code, "name"],
+                "kind": ",".join(r.target.kinds), "metric": r.target.metric,
+                "shortfall": r.shortfall_zh,
+            })
+            geoms.append(table.loc[code, "geometry"])
+    cols = ["plan_item", "target_id", "scenario", "level", "code", "name", "kind", "metric",
+            "shortfall"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=layers.crs)
+
+
+def write_exports(
+    layers: LayerSet, results: list[Result], out: str | Path,
+    *, extra: dict[str, gpd.GeoDataFrame] | None = None,
+) -> list[Path]:
+    """Write every normalised layer and the results as RFC 7946 GeoJSON under ``out``.
+
+    Files: ``layers/{district,subdistricts,units,facilities,entrances,school_routes}.geojson``,
+    ``results/units_coverage.geojson``, ``results/gaps.geojson``, plus any ``extra``
+    frames as ``results/<name>.geojson``, and ``rejected.geojson`` / ``rejected.csv``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    out = Path(out)
+    written = []
+    frames = {
+        "district": layers.district, "subdistricts": layers.subdistricts, "units": layers.units,
+        "facilities": layers.facilities.assign(
+            kind_zh=layers.facilities["kind"].map(lambda k: FACILITY_KINDS[k].zh)),
+        "entrances": layers.entrances, "school_routes": layers.school_routes,
+    }
+    for name, gdf in frames.items():
+        if name in ("entrances", "school_routes") and gdf.empty:
+            continue
+        written.append(write_geojson(_public(gdf), out / "layers" / f"{name}.geojson"))
+    written.append(write_geojson(unit_flags(layers, results), out / "results" /
+                                 "units_coverage.geojson"))
+    written.append(write_geojson(gaps_frame(layers, results), out / "results" / "gaps.geojson"))
+    for name, gdf in (extra or {}).items():
+        written.append(write_geojson(gdf, out / "results" / f"{name}.geojson"))
+    rej = rejected_frame(layers.rejected)
+    written.append(write_geojson(rej[rej.geometry.notna()], out / "rejected.geojson"))
+    written.append(write_csv(pd.DataFrame(rej.drop(columns="geometry")), out / "rejected.csv"))
+    return written

@@ -1,0 +1,289 @@
+"""The gap report: targets table, per-unit failures, headline counts, in Markdown, CSV and XLSX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.evaluate import SCENARIOS, Result, headline
+from analysis.indicators import target_text, write_xlsx
+from analysis.plan import DOMAINS_EN, Plan
+from geo.io import atomic_write_text, write_csv
+from layers.i18n import t as tr
+from layers.load import LayerSet
+
+TARGETS_COLUMNS = ("plan", "domain", "item", "wording", "metric", "target", "value", "status",
+                   "shortfall", "scenario")
+SHARE_METRICS = ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility")
+
+
+def value_text(r: Result, *, lang: str = "zh") -> str:
+    """Return a result's measured value as short text (``88.9%``, ``3``, ``3.89``, ``是``)."""
+    v = r.value
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return ("是" if v else "否") if lang == "zh" else ("yes" if v else "no")
+    if r.target.metric in SHARE_METRICS:
+        return f"{v * 100:.1f}%"
+    if r.target.metric == "count":
+        return f"{v:.0f}"
+    if r.target.metric == "per_capita":
+        return f"{v:.2f}"
+    return f"{v:g}{r.target.unit}"
+
+
+def _shortfall(r: Result, lang: str) -> str:
+    text = r.shortfall_zh if lang == "zh" else r.shortfall_en
+    if r.status in ("unknown", "not_assessed") and r.reason:
+        reason = r.reason.split(" / ")
+        text = (reason[0] if lang == "zh" else reason[-1]) + (f"；{text}" if text else "")
+    return text
+
+
+def targets_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
+    """Return the stable ``targets.csv`` table: one row per target and scenario.
+
+    Columns are ``plan, domain, item, wording, metric, target, value, status,
+    shortfall, scenario``. ``status`` is one of ``met``, ``not_met``, ``unknown``,
+    ``not_assessed``; ``scenario`` is ``current`` or ``planned``. ``wording`` stays in
+    Chinese (it is the plan's own text); ``shortfall`` follows ``lang``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, in plan order then scenario order.
+    """
+    rows = []
+    for r in results:
+        t = r.target
+        rows.append({
+            "plan": plan.id, "domain": t.domain, "item": t.item, "wording": t.wording,
+            "metric": t.metric, "target": target_text(t, lang=lang), "value": value_text(r, lang=lang),
+            "status": r.status, "shortfall": _shortfall(r, lang), "scenario": r.scenario,
+        })
+    return pd.DataFrame(rows, columns=list(TARGETS_COLUMNS))
+
+
+def side_by_side(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
+    """Return one row per target with the current and planned results side by side.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, domain, item, wording, metric, target, assumption`` then value,
+        status and shortfall for each scenario.
+    """
+    by_key = {(r.target.id, r.scenario): r for r in results}
+    rows = []
+    for t in plan.targets:
+        row: dict[str, object] = {
+            "id": t.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
+            "item": t.item, "wording": t.wording, "metric": t.metric,
+            "target": target_text(t, lang=lang), "assumption": t.assumption,
+        }
+        for s in SCENARIOS:
+            r = by_key.get((t.id, s))
+            row[f"value_{s}"] = value_text(r, lang=lang) if r else ""
+            row[f"status_{s}"] = r.status if r else ""
+            row[f"shortfall_{s}"] = _shortfall(r, lang) if r else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
+    """Return, for every 社区/村 and every 办事处, the per-unit targets it fails.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level, code, name, subdistrict, fails_current, fails_planned``; the
+        ``fails_*`` columns list target ids with the facility kinds, e.g.
+        ``29 儿童之家; 37a 家长学校``.
+    """
+    fails: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in results:
+        if not r.failing:
+            continue
+        level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
+        label = r.target.id
+        if r.target.kinds:
+            from layers.kinds import kind_label
+
+            label += " " + "/".join(kind_label(k, lang=lang) for k in r.target.kinds)
+        for code in r.failing:
+            fails.setdefault((level, code), {s: [] for s in SCENARIOS})[r.scenario].append(label)
+    rows = []
+    names = {"unit": dict(zip(layers.units["code"], layers.units["name"], strict=True)),
+             "subdistrict": dict(zip(layers.subdistricts["code"], layers.subdistricts["name"],
+                                     strict=True))}
+    parent = dict(zip(layers.units["code"], layers.units["subdistrict"], strict=True))
+    for level in ("subdistrict", "unit"):
+        for code, name in names[level].items():
+            f = fails.get((level, code), {s: [] for s in SCENARIOS})
+            rows.append({
+                "level": level, "code": code, "name": name,
+                "subdistrict": names["subdistrict"].get(parent.get(code, ""), "")
+                if level == "unit" else "",
+                "fails_current": "; ".join(f["current"]), "fails_planned": "; ".join(f["planned"]),
+            })
+    return pd.DataFrame(rows, columns=["level", "code", "name", "subdistrict", "fails_current",
+                                       "fails_planned"])
+
+
+_ICON = {"met": "✅", "not_met": "❌", "unknown": "❔", "not_assessed": "➖"}
+
+
+def _md_escape(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(df: pd.DataFrame, headers: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
+    return lines
+
+
+def markdown_report(
+    plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
+    extra_sections: list[str] | None = None,
+) -> str:
+    """Return the gap report as Markdown.
+
+    Sections: headline counts per scenario; spatial targets side by side with the
+    shortfall by name; indicator targets; assumptions; the per-unit table; the
+    input accounting; warnings; rejected features.
+
+    Returns
+    -------
+    str
+        The Markdown text.
+    """
+    zh = lang == "zh"
+    name = layers.name if zh else layers.name_en
+    title = plan.name if zh else plan.name_en
+    lines = [f"# {'儿童友好城市建设目标差距报告' if zh else 'Child-friendly city gap report'}：{name}"
+             if zh else f"# Child-friendly city gap report: {name}", ""]
+    lines.append(f"- {'规划' if zh else 'Plan'}：{title}（{plan.document or plan.source}）" if zh
+                 else f"- Plan: {title} ({plan.document or plan.source})")
+    if layers.synthetic:
+        lines.append("- **合成数据：示范区不是真实地点。**" if zh
+                     else "- **Synthetic data: the demo district is not a real place.**")
+    lines.append("")
+    lines.append("## 总览" if zh else "## Headline")
+    lines.append("")
+    head_rows = []
+    for s in SCENARIOS:
+        h = headline(results, scenario=s)
+        head_rows.append([tr(f"scenario.{s}", lang=lang), h["total"], h["met"], h["not_met"],
+                          h["unknown"], h["not_assessed"]])
+    headers = (["情景", "目标", "达成", "未达成", "未知", "未评估"] if zh
+               else ["Scenario", "Targets", "Met", "Not met", "Unknown", "Not assessed"])
+    lines += _md_table(pd.DataFrame(head_rows), headers)
+    lines.append("")
+
+    wide = side_by_side(plan, results, lang=lang)
+    spatial = wide[wide["metric"] != "indicator"]
+    indicators = wide[wide["metric"] == "indicator"]
+
+    def block(df: pd.DataFrame) -> list[str]:
+        rows = []
+        for r in df.itertuples(index=False):
+            rows.append([r.id, r.wording, r.target,
+                         f"{_ICON[r.status_current]} {r.value_current}",
+                         f"{_ICON[r.status_planned]} {r.value_planned}",
+                         r.shortfall_current or r.shortfall_planned])
+        hdr = (["项目", "规划原文", "目标", "现状", "规划完成后", "缺口"] if zh
+               else ["Item", "Wording", "Target", "As things stand", "Once planned is done",
+                     "Shortfall"])
+        return _md_table(pd.DataFrame(rows), hdr)
+
+    lines.append("## 空间目标" if zh else "## Spatial targets")
+    lines.append("")
+    lines.append("✅ 达成　❌ 未达成　❔ 未知（数据不足，不视为达成）　➖ 未评估" if zh else
+                 "✅ met　❌ not met　❔ unknown (missing data never counts as met)　➖ not assessed")
+    lines.append("")
+    for domain in dict.fromkeys(spatial["domain"]):
+        lines.append(f"### {domain}")
+        lines.append("")
+        lines += block(spatial[spatial["domain"] == domain])
+        lines.append("")
+    lines.append("## 填报指标" if zh else "## Reported indicators")
+    lines.append("")
+    lines += block(indicators)
+    lines.append("")
+    assumed = wide[wide["assumption"] != ""][["item", "wording", "assumption"]]
+    if not assumed.empty:
+        lines.append("## 口径假设" if zh else "## Assumptions")
+        lines.append("")
+        lines += _md_table(assumed, ["项目", "规划原文", "假设"] if zh
+                           else ["Item", "Wording", "Assumption"])
+        lines.append("")
+    units = per_unit_table(layers, results, lang=lang)
+    failing = units[(units["fails_current"] != "") | (units["fails_planned"] != "")]
+    lines.append("## 各单元未达标目标" if zh else "## Targets failed per unit")
+    lines.append("")
+    if failing.empty:
+        lines.append("无。" if zh else "None.")
+    else:
+        level = {"unit": "社区/村" if zh else "unit",
+                 "subdistrict": plan.subdistrict_term if zh else "subdistrict"}
+        show = failing.assign(level=failing["level"].map(level))
+        lines += _md_table(show, ["层级", "编码", "名称", "所属", "现状未达标", "规划完成后未达标"]
+                           if zh else ["Level", "Code", "Name", "Subdistrict", "Fails now",
+                                       "Fails once planned"])
+    lines.append("")
+    lines += extra_sections or []
+    lines.append("## 数据核算" if zh else "## Input accounting")
+    lines.append("")
+    lines.append("读取 = 采用 + 剔除。剔除的要素及原因见 rejected.csv / rejected.geojson。" if zh
+                 else "read = used + rejected. Rejected features and reasons: rejected.csv / "
+                 "rejected.geojson.")
+    lines.append("")
+    lines += _md_table(layers.accounting, ["layer", "file", "read", "used", "repaired", "rejected"])
+    lines.append("")
+    if layers.warnings:
+        lines.append("## 警告" if zh else "## Warnings")
+        lines.append("")
+        for w in layers.warnings:
+            parts = w.split(" / ")
+            lines.append(f"- {parts[0] if zh else parts[-1]}")
+        lines.append("")
+    if layers.rejected:
+        lines.append("## 剔除的要素" if zh else "## Rejected features")
+        lines.append("")
+        rej = pd.DataFrame([[r.layer, r.file, r.row, r.feature, r.field, r.reason]
+                            for r in layers.rejected])
+        lines += _md_table(rej, ["layer", "file", "row", "feature", "field", "reason"])
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
+    extra_sections: list[str] | None = None,
+) -> list[Path]:
+    """Write ``report.md``, ``report.xlsx``, ``targets.csv`` and ``units.csv`` into ``out``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    out = Path(out)
+    targets = targets_table(plan, results, lang=lang)
+    wide = side_by_side(plan, results, lang=lang)
+    units = per_unit_table(layers, results, lang=lang)
+    written = [
+        atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
+                                                             extra_sections=extra_sections)),
+        write_csv(targets, out / "targets.csv"),
+        write_csv(units, out / "units.csv"),
+        write_csv(layers.accounting, out / "accounting.csv"),
+    ]
+    sheets = {"targets": wide, "targets_long": targets, "units": units,
+              "accounting": layers.accounting}
+    written.append(write_xlsx(sheets, out / "report.xlsx"))
+    return written

@@ -1,0 +1,163 @@
+"""The planner pipeline: load layers and plan, measure, evaluate, and write every output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.evaluate import Result, evaluate_plan, headline
+from analysis.export import write_exports
+from analysis.indicators import read_indicators
+from analysis.plan import Plan, load_plan
+from analysis.report import write_report
+from geo.crs import WGS84
+from geo.osm_features import edges_frame, features_from_osm_file
+from layers.demo import DEMO_DIR
+from layers.i18n import t
+from layers.load import LayerSet, load_layers
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunOutput:
+    """What a run produced: the plan, layers, results and the files written."""
+
+    plan: Plan
+    layers: LayerSet
+    results: list[Result]
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    streets: gpd.GeoDataFrame | None = None
+    access: object = None
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _echo_layers(layers: LayerSet, *, lang: str, echo: Echo) -> None:
+    for row in layers.accounting.itertuples(index=False):
+        echo(t("progress.layer", lang=lang, layer=row.layer, file=row.file, read=row.read,
+               used=row.used, repaired=row.repaired, rejected=row.rejected))
+    for w in layers.warnings:
+        parts = w.split(" / ")
+        echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
+
+
+def load_streets(layers: LayerSet) -> tuple[object, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Load the layer set's OSM street file: walking graph, street lines and water/rail.
+
+    Returns
+    -------
+    tuple
+        The projected OSMnx walking graph (in the layers' metric CRS), its streets as a
+        GeoDataFrame (one row per street, metres), and water and rail features (WGS-84).
+    """
+    from geo.network import graph_from_osm_file, project_graph
+
+    graph = project_graph(graph_from_osm_file(layers.streets), crs=layers.crs)
+    streets = edges_frame(graph)
+    water = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    if layers.streets is not None and layers.streets.suffix.lower() in (".osm", ".xml"):
+        water = features_from_osm_file(
+            layers.streets, tags={"waterway": ["river", "canal", "stream"], "natural": "water",
+                                  "railway": "rail"})
+    return graph, streets, water
+
+
+def run(
+    layers_dir: str | Path,
+    plan_path: str | Path,
+    out: str | Path,
+    *,
+    lang: str = "zh",
+    indicators: str | Path | None = None,
+    tiles: str | None = None,
+    tianditu_key: str = "",
+    write_map: bool = True,
+    access: bool = True,
+    echo: Echo = _quiet,
+) -> RunOutput:
+    """Run the planner end to end and write every output into ``out``.
+
+    Outputs: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
+    ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
+    ``layers/`` and results under ``results/``, and ``map.html`` (unless
+    ``write_map`` is false).
+
+    Returns
+    -------
+    RunOutput
+        The evaluated results and the files written.
+
+    Raises
+    ------
+    layers.errors.InputError
+        On bad input; its ``message(lang=)`` names the file, feature, field and fix.
+    """
+    out = Path(out)
+    start = time.perf_counter()
+    echo(t("progress.load", lang=lang))
+    layers = load_layers(layers_dir, lang=lang)
+    _echo_layers(layers, lang=lang, echo=echo)
+    plan = load_plan(plan_path)
+    table = read_indicators(indicators or layers.indicators)
+
+    streets = water = None
+    coverage: pd.DataFrame | None = None
+    access_result = None
+    extra: dict[str, gpd.GeoDataFrame] = {}
+    if layers.streets is not None:
+        echo(t("progress.streets", lang=lang, file=layers.streets.name))
+        graph, streets, water = load_streets(layers)
+        if access:
+            echo(t("progress.access", lang=lang))
+            access_result = _walking_access(layers, graph, plan)
+            if access_result is not None:
+                coverage = access_result.coverage
+                if access_result.service_areas is not None:
+                    extra["service_areas"] = access_result.service_areas
+
+    echo(t("progress.evaluate", lang=lang, plan=plan.name if lang == "zh" else plan.name_en))
+    results = evaluate_plan(plan, layers, indicators=table, coverage=coverage)
+    for s in ("current", "planned"):
+        h = headline(results, scenario=s)
+        echo(f"  {t(f'scenario.{s}', lang=lang)}: " + t("progress.summary", lang=lang, **h))
+
+    echo(t("progress.export", lang=lang))
+    files = write_exports(layers, results, out, extra=extra)
+    files += write_report(plan, layers, results, out, lang=lang)
+    if write_map:
+        from maps.plan_map import build_map, save_map
+
+        echo(t("progress.map", lang=lang))
+        m = build_map(plan, layers, results, lang=lang, streets=streets, water=water,
+                      service_areas=extra.get("service_areas"), tiles=tiles,
+                      tianditu_key=tianditu_key)
+        files.append(save_map(m, out / "map.html"))
+    echo(t("progress.done", lang=lang, out=str(out)) + f" ({time.perf_counter() - start:.1f} s)")
+    return RunOutput(plan, layers, results, out, files, streets, access_result)
+
+
+def _walking_access(layers: LayerSet, graph: object, plan: Plan) -> object:
+    """Compute walking coverage when the access engine is available."""
+    return None
+
+
+def run_demo(out: str | Path, **kwargs: object) -> RunOutput:
+    """Run the planner on the embedded demo district against the 经开区 plan.
+
+    Returns
+    -------
+    RunOutput
+        As :func:`run`.
+    """
+    from analysis.plan import PLANS_DIR
+
+    return run(DEMO_DIR, PLANS_DIR / "jingkai.toml", out, **kwargs)  # type: ignore[arg-type]

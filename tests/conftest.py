@@ -1,0 +1,95 @@
+"""Shared fixtures: the demo district loaded once, the demo run once, tiny layer folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pyproj
+import pytest
+from shapely.geometry import box, mapping
+
+from analysis.plan import PLANS_DIR, load_plan
+from layers.demo import DEMO_DIR
+from layers.load import load_layers
+
+# A small square district near Zhengzhou, built in EPSG:4547 metres.
+ORIGIN = (482_000.0, 3_841_000.0)
+_TO_WGS = pyproj.Transformer.from_crs("EPSG:4547", "EPSG:4326", always_xy=True)
+
+
+def lonlat(x: float, y: float) -> tuple[float, float]:
+    """Local metres (from ORIGIN) to WGS-84 lon/lat."""
+    return _TO_WGS.transform(ORIGIN[0] + x, ORIGIN[1] + y)
+
+
+def poly_wgs(x0: float, y0: float, x1: float, y1: float) -> dict:
+    g = gpd.GeoSeries([box(ORIGIN[0] + x0, ORIGIN[1] + y0, ORIGIN[0] + x1, ORIGIN[1] + y1)],
+                      crs="EPSG:4547").to_crs("EPSG:4326")
+    return mapping(g.iloc[0])
+
+
+def write_fc(path: Path, features: list[tuple[dict, dict]]) -> None:
+    fc = {"type": "FeatureCollection",
+          "features": [{"type": "Feature", "properties": p, "geometry": g} for p, g in features]}
+    path.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+
+
+def point(x: float, y: float) -> dict:
+    lon, lat = lonlat(x, y)
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def make_folder(tmp: Path, units: list[dict], facilities: list[dict],
+                subdistricts: list[dict] | None = None, indicators: str | None = None) -> Path:
+    """Write a layer folder: units/facilities given in local metres.
+
+    units: dicts with code, name, type, sd, pop, kids, box=(x0,y0,x1,y1)
+    facilities: dicts of properties plus x, y
+    subdistricts: dicts with code, name, box
+    """
+    tmp.mkdir(parents=True, exist_ok=True)
+    write_fc(tmp / "units.geojson", [
+        ({"编码": u["code"], "名称": u["name"], "类型": u.get("type", "社区"),
+          "所属办事处": u.get("sd"), "人口": u.get("pop", 1000), "儿童人口": u.get("kids", 200)},
+         poly_wgs(*u["box"])) for u in units])
+    feats = []
+    for f in facilities:
+        props = {k: v for k, v in f.items() if k not in ("x", "y")}
+        feats.append((props, point(f["x"], f["y"])))
+    write_fc(tmp / "facilities.geojson", feats)
+    manifest = ["[district]", 'name = "测试区"', "", "[layers.units]", 'file = "units.geojson"', "",
+                "[[facilities]]", 'file = "facilities.geojson"', ""]
+    if subdistricts:
+        write_fc(tmp / "subdistricts.geojson", [
+            ({"编码": s["code"], "名称": s["name"]}, poly_wgs(*s["box"])) for s in subdistricts])
+        manifest += ["[layers.subdistricts]", 'file = "subdistricts.geojson"', ""]
+    if indicators is not None:
+        (tmp / "indicators.csv").write_text(indicators, encoding="utf-8")
+        manifest += ["[indicators]", 'file = "indicators.csv"', ""]
+    (tmp / "layers.toml").write_text("\n".join(manifest), encoding="utf-8")
+    return tmp
+
+
+@pytest.fixture(scope="session")
+def demo_layers():
+    return load_layers(DEMO_DIR)
+
+
+@pytest.fixture(scope="session")
+def jingkai():
+    return load_plan(PLANS_DIR / "jingkai.toml")
+
+
+@pytest.fixture(scope="session")
+def shangjie():
+    return load_plan(PLANS_DIR / "shangjie.toml")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    from cfplan.pipeline import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out)

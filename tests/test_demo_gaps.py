@@ -1,0 +1,120 @@
+"""End to end on the demo district: the report finds exactly the gaps designed into it."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis.evaluate import headline
+
+# target id -> (current status, current value, current failing, planned status, planned value,
+#               planned failing). Values: shares 0–1, counts, rates. See README "Designed gaps".
+DESIGNED = {
+    "8a": ("not_met", 21 / 26, ("U05", "U14", "U25", "U27", "U32"),
+           "not_met", 22 / 26, ("U05", "U14", "U25", "U32")),
+    "9a": ("met", 7, (), "met", 7, ()),
+    "9b": ("not_met", 5, (), "not_met", 5, ()),
+    "16a": ("not_met", 1, (), "met", 2, ()),
+    "22a": ("not_met", 3, (), "not_met", 4, ()),
+    "22b": ("not_met", 0.6, ("S4", "S5"), "not_met", 0.8, ("S5",)),
+    "23a": ("not_met", 10 / 12, (), "not_met", 10 / 12, ()),
+    "27": ("not_met", 2, (), "not_met", 3, ()),
+    "28": ("met", 5, (), "met", 5, ()),
+    "29": ("not_met", 32 / 36, ("U06", "U17", "U23", "U34"),
+           "not_met", 33 / 36, ("U06", "U23", "U34")),
+    "32": ("not_met", 0, (), "met", 1, ()),
+    "33a": ("not_met", 1, (), "met", 2, ()),
+    "33b": ("not_met", 6, (), "not_met", 8, ()),
+    "34": ("not_met", 0, (), "met", 1, ()),
+    "37a": ("not_met", 24 / 26, ("U14", "U33"), "not_met", 24 / 26, ("U14", "U33")),
+    "37b": ("met", 0.9, ("U36",), "met", 0.9, ("U36",)),
+    "53": ("not_met", 0.8, ("S5",), "not_met", 0.8, ("S5",)),
+    "55": ("not_met", 3, (), "not_met", 3, ()),
+    "重点工程1": ("not_met", 2, (), "not_met", 3, ()),
+}
+
+
+@pytest.fixture(scope="module")
+def by_key(demo_run):
+    return {(r.target.id, r.scenario): r for r in demo_run.results}
+
+
+@pytest.mark.parametrize("target_id", sorted(DESIGNED))
+def test_designed_gap(by_key, target_id):
+    cs, cv, cf, ps, pv, pf = DESIGNED[target_id]
+    cur, plan = by_key[(target_id, "current")], by_key[(target_id, "planned")]
+    assert (cur.status, plan.status) == (cs, ps)
+    assert cur.value == pytest.approx(cv)
+    assert plan.value == pytest.approx(pv)
+    assert cur.failing == cf
+    assert plan.failing == pf
+
+
+def test_shortfall_names_the_missing_stations(by_key):
+    r = by_key[("22b", "current")]
+    assert r.shortfall_zh == "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处"
+    assert r.shortfall_en == "2 without a Minor protection station: 白杨办事处, 望湖办事处"
+    assert by_key[("22a", "current")].shortfall_zh == "还差 2 个未成年人保护工作站（现 3 个）"
+
+
+def test_per_capita_childcare_places(by_key, demo_layers):
+    pop = demo_layers.units["population"].sum()
+    fac = demo_layers.facilities
+    built = fac[(fac["kind"] == "childcare") & fac["status"].isin(["existing", "new"])]
+    r = by_key[("8b", "current")]
+    assert r.value == pytest.approx(built["capacity"].sum() / pop * 1000)
+    assert r.status == "not_met"
+    assert r.needed == pytest.approx(-(-6 * pop // 1000) - built["capacity"].sum())
+
+
+def test_football_per_10000(by_key, demo_layers):
+    pop = demo_layers.units["population"].sum()
+    assert by_key[("35", "current")].value == pytest.approx(15 / pop * 10000)
+    assert by_key[("35", "planned")].value == pytest.approx(19 / pop * 10000)
+
+
+def test_safe_campus_is_unknown_not_met(by_key):
+    """K10 has not reported 平安校园: the share cannot be decided, so it is unknown."""
+    r = by_key[("45", "current")]
+    assert r.status == "unknown"
+    assert "safe_campus" in r.reason
+
+
+def test_unreported_indicators_are_unknown(demo_run):
+    rows = [r for r in demo_run.results if r.target.metric == "indicator"]
+    blank = [r for r in rows if r.status == "unknown"]
+    assert blank and all("未填报" in r.reason for r in blank)
+    assert not any(r.status == "met" and r.value is None for r in demo_run.results)
+
+
+def test_headline_counts(demo_run):
+    assert headline(demo_run.results, scenario="current")["total"] == 94
+    cur = headline(demo_run.results, scenario="current")
+    plan = headline(demo_run.results, scenario="planned")
+    assert plan["met"] > cur["met"]
+    assert cur["met"] + cur["not_met"] + cur["unknown"] + cur["not_assessed"] == 94
+
+
+def test_outputs_parse_back(demo_run):
+    out = demo_run.out
+    targets = pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
+    assert list(targets.columns) == ["plan", "domain", "item", "wording", "metric", "target",
+                                     "value", "status", "shortfall", "scenario"]
+    assert set(targets["status"]) <= {"met", "not_met", "unknown", "not_assessed"}
+    assert len(targets) == 2 * 94
+    row = targets[(targets["item"] == "29") & (targets["scenario"] == "current")].iloc[0]
+    assert row["shortfall"] == "缺 4 个儿童之家：李庄村、张湾村、陈岗村、玉兰社区"
+    gaps = json.loads((out / "results" / "gaps.geojson").read_text(encoding="utf-8"))
+    missing = {f["properties"]["code"] for f in gaps["features"]
+               if f["properties"]["target_id"] == "29" and f["properties"]["scenario"] == "current"}
+    assert missing == {"U06", "U17", "U23", "U34"}
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig").fillna("")
+    u14 = units[units["code"] == "U14"].iloc[0]
+    assert "29" not in u14["fails_current"] and "37a" in u14["fails_current"]
+    xlsx = pd.read_excel(out / "report.xlsx", sheet_name=None)
+    assert set(xlsx) >= {"targets", "units", "accounting"}
+    assert len(xlsx["targets"]) == 94
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "合成数据" in md and "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处" in md
