@@ -255,4 +255,10 @@ def _boundary_access(
     reached[snapped.owner[near]] = True
     frame = pd.DataFrame({"owner": snapped.owner, "snap": snapped.snap_m})
     closest = frame[~reached[snapped.owner]].groupby("owner")["snap"].idxmin().to_numpy()
-    return concat_snapped([crossings, snapped.take(near), snapped.take(closest)])
+    access = concat_snapped([crossings, snapped.take(near), snapped.take(closest)])
+    # samples around a corner often land on the same street point: keep the shortest approach
+    key = pd.DataFrame({"owner": access.owner, "edge": access.edge,
+                        "cm": np.round(access.along_m * 100).astype(np.int64),
+                        "snap": access.snap_m})
+    best = key.sort_values("snap", kind="stable").drop_duplicates(["owner", "edge", "cm"])
+    return access.take(np.sort(best.index.to_numpy()))
