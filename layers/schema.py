@@ -133,7 +133,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _UNIT_SUFFIX = re.compile(r"(人|个|名|位|所|处|块|户|口|万人|千人|张|间|座|m²|㎡|平方米|平米)$")
 
 
-class ValueProblem(ValueError):
+class ValueProblem(ValueError):  # noqa: N818 (public name used across the package)
     """A value that cannot be parsed as its field's type; ``repaired`` tells a normalised one."""
 
 
@@ -236,16 +236,18 @@ def parse_value(value: object, type_: str) -> tuple[object, bool]:
     if type_ == "bool":
         return parse_bool(value), False
     lookups = {
-        "kind": (facility_kind_key, "未知设施类别 / unknown facility kind"),
-        "status": (status_key, "未知建设状态 / unknown status"),
-        "works": (status_key, "未知建设方式 / unknown works type"),
-        "unit_type": (unit_type_key, "未知社区类型（应为 社区 或 村）/ unknown unit type"),
-        "subdistrict_type": (subdistrict_type_key, "未知类型（应为 办事处 或 镇）/ unknown type"),
+        "kind": (facility_kind_key, "未知设施类别", "unknown facility kind"),
+        "status": (status_key, "未知建设状态", "unknown status"),
+        "works": (status_key, "未知建设方式", "unknown works type"),
+        "unit_type": (unit_type_key, "未知社区类型（应为 社区 或 村）",
+                      "unknown unit type (use 社区 or 村)"),
+        "subdistrict_type": (subdistrict_type_key, "未知类型（应为 办事处 或 镇）",
+                             "unknown type (use 办事处 or 镇)"),
     }
-    func, problem = lookups[type_]
+    func, zh, en = lookups[type_]
     key = func(value)
     if key is None:
-        raise ValueProblem(f"{problem}：「{value}」")
+        raise ValueProblem(f"{zh}「{value}」 / {en} {value!r}")
     return key, False
 
 

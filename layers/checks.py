@@ -1,0 +1,206 @@
+"""Warnings for suspicious input: GCJ-02 offsets, units with no population, gaps, stray layers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from geo.crs import WGS84, gcj02_to_wgs84
+
+GAP_MIN_AREA_M2 = 5_000.0
+_COMPASS_ZH = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
+_COMPASS_EN = ("east", "north-east", "north", "north-west", "west", "south-west", "south",
+               "south-east")
+
+
+def compass(dx: float, dy: float) -> tuple[str, str]:
+    """Return the eight-point compass direction of a vector as ``(Chinese, English)``."""
+    sector = round(float(np.degrees(np.arctan2(dy, dx))) / 45.0) % 8
+    return _COMPASS_ZH[sector], _COMPASS_EN[sector]
+
+
+def _street_geoms(street_lines: gpd.GeoSeries | ArrayLike) -> NDArray[np.object_]:
+    geoms = np.asarray(getattr(street_lines, "values", street_lines), dtype=object)
+    keep = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
+    return geoms[keep] if len(geoms) else geoms
+
+
+def distance_to_streets(
+    points: gpd.GeoSeries | ArrayLike, street_lines: gpd.GeoSeries | ArrayLike
+) -> NDArray[np.float64]:
+    """Return each point's distance to the nearest street line (in the lines' units).
+
+    Parameters
+    ----------
+    points
+        Point geometries in a metric CRS.
+    street_lines
+        Street line geometries in the same CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distances; ``inf`` for every point when there are no streets.
+    """
+    pts = np.asarray(getattr(points, "values", points), dtype=object)
+    lines = _street_geoms(street_lines)
+    if len(lines) == 0 or len(pts) == 0:
+        return np.full(len(pts), np.inf)
+    tree = shapely.STRtree(lines)
+    _, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    return np.asarray(dist, dtype=float)
+
+
+def _gcj_corrected(points: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Return ``points`` moved as if their coordinates were GCJ-02 read as WGS-84."""
+    wgs = points.to_crs(WGS84)
+    lon, lat = gcj02_to_wgs84(wgs.x.to_numpy(), wgs.y.to_numpy())
+    return gpd.GeoSeries(shapely.points(lon, lat), crs=WGS84, index=points.index).to_crs(points.crs)
+
+
+def gcj_offset_warning(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    street_lines: gpd.GeoSeries | ArrayLike,
+    *,
+    layer: str = "",
+    min_points: int = 5,
+    min_gain_m: float = 15.0,
+    min_ratio: float = 2.0,
+    min_share: float = 0.7,
+) -> str | None:
+    """Warn when points look like GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84.
+
+    GCJ-02 moves points by roughly 300–700 m in a direction that changes only slowly
+    across a city (about 560 m east-south-east around Zhengzhou). Points entered that
+    way sit off the street network by that offset. The test undoes the offset
+    (GCJ-02 → WGS-84) and warns when that brings the points markedly closer to the
+    streets: the median distance falls by at least ``min_ratio`` times and
+    ``min_gain_m`` metres, and at least ``min_share`` of the points move closer. Points
+    already converted correctly move away from the streets under the same test, so
+    correct data does not warn.
+
+    Parameters
+    ----------
+    points
+        Facilities (or any point layer) in a metric CRS; non-point geometries are
+        represented by their representative point.
+    street_lines
+        Street centre lines in the same metric CRS (e.g. the network's edge geometries).
+    layer
+        Name shown in the warning (a file name or layer name).
+    min_points
+        Fewer points than this never warn.
+    min_gain_m, min_ratio, min_share
+        Thresholds described above.
+
+    Returns
+    -------
+    str or None
+        The warning text (``"中文 / English"``), or ``None`` when nothing is suspicious.
+    """
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    if len(geoms) < min_points or geoms.crs is None or not geoms.crs.is_projected:
+        return None
+    pts = geoms.representative_point()
+    raw = distance_to_streets(pts, street_lines)
+    if not np.isfinite(raw).all():
+        return None
+    moved = _gcj_corrected(pts)
+    fixed = distance_to_streets(moved, street_lines)
+    raw_med, fixed_med = float(np.median(raw)), float(np.median(fixed))
+    closer = float(np.mean(fixed < raw))
+    if raw_med - fixed_med < min_gain_m or raw_med < min_ratio * fixed_med or closer < min_share:
+        return None
+    dx = float(np.median(pts.x.to_numpy() - moved.x.to_numpy()))
+    dy = float(np.median(pts.y.to_numpy() - moved.y.to_numpy()))
+    zh_dir, en_dir = compass(dx, dy)
+    shift = float(np.hypot(dx, dy))
+    name = layer or "points"
+    return (
+        f"{name}：{len(pts)} 个点整体偏向{zh_dir}约 {shift:.0f} m，距道路中位 {raw_med:.0f} m；"
+        f"按 GCJ-02（高德/腾讯坐标）回算后仅 {fixed_med:.0f} m。坐标可能是 GCJ-02 却标作 WGS-84，"
+        f"请在清单中写 datum = \"gcj02\" / {name}: {len(pts)} points sit about {shift:.0f} m "
+        f"{en_dir} of where they would be, {raw_med:.0f} m from the streets (median); read as "
+        f"GCJ-02 (AMap/Tencent) they are {fixed_med:.0f} m away. They are probably GCJ-02 "
+        f"labelled as WGS-84: set datum = \"gcj02\" in the manifest"
+    )
+
+
+def zero_population_warnings(units: gpd.GeoDataFrame | pd.DataFrame) -> list[str]:
+    """Return one warning per unit whose population is zero or missing."""
+    out = []
+    pop = units["population"]
+    for _, row in units.loc[pop.isna() | (pop.fillna(0) == 0)].iterrows():
+        label = f"{row['_file']} {row['code']} {row['name']}"
+        out.append(f"{label}：人口为 0，可能漏填 / {label}: the unit has no population; "
+                   "probably not filled in")
+    return out
+
+
+def unit_gap_warning(
+    units: gpd.GeoDataFrame, district: gpd.GeoDataFrame, *, min_area_m2: float = GAP_MIN_AREA_M2
+) -> str | None:
+    """Warn when the units leave gaps inside the district boundary.
+
+    Parameters
+    ----------
+    units, district
+        Polygons in the same metric CRS.
+    min_area_m2
+        Gaps smaller than this (slivers from digitising) are ignored.
+
+    Returns
+    -------
+    str or None
+        The warning with the number of gaps, their area and where the largest lies.
+    """
+    if units.empty or district.empty:
+        return None
+    boundary = shapely.union_all(np.asarray(district.geometry.values))
+    covered = shapely.union_all(np.asarray(units.geometry.values))
+    gaps = shapely.get_parts(shapely.difference(boundary, covered))
+    gaps = gaps[shapely.area(gaps) >= min_area_m2] if len(gaps) else gaps
+    if len(gaps) == 0:
+        return None
+    areas = shapely.area(gaps)
+    total = float(areas.sum())
+    share = total / boundary.area if boundary.area > 0 else 0.0
+    where = gpd.GeoSeries([gaps[int(np.argmax(areas))].representative_point()],
+                          crs=units.crs).to_crs(WGS84).iloc[0]
+    at = f"({where.x:.5f}, {where.y:.5f})"
+    return (
+        f"社区/村未铺满区界：{len(gaps)} 处空隙，共 {total / 1e4:.1f} 公顷（占 {share:.1%}），"
+        f"最大一处在 {at}；空隙中的居民与设施不计入任何社区 / the units leave {len(gaps)} "
+        f"gap(s) in the district, {total / 1e4:.1f} ha in all ({share:.1%}); the largest is "
+        f"at {at}. Nothing there counts for any unit"
+    )
+
+
+def outside_layer_warning(layer: str, file: str, *, margin_m: float) -> str:
+    """Return the warning for a file whose features all lie outside the district."""
+    return (f"{file}（{layer}）：整个图层都在区界 {margin_m:.0f} m 之外，已全部剔除；请检查坐标系 / "
+            f"{file} ({layer}): the whole layer lies more than {margin_m:.0f} m outside the "
+            "district and was rejected; check its CRS")
+
+
+def loose_facility_warning(file: str, fids: list[str]) -> str:
+    """Return the warning for facilities that lie in no unit (but inside the margin)."""
+    shown = "、".join(fids[:8]) + ("…" if len(fids) > 8 else "")
+    return (f"{file}：{len(fids)} 个设施不在任何社区/村内（{shown}），计入全区数量与步行可达性，"
+            f"不计入任何社区 / {file}: {len(fids)} facilities lie in no unit ({shown}); they "
+            "count for district totals and walking access, not for any unit")
+
+
+__all__ = [
+    "compass",
+    "distance_to_streets",
+    "gcj_offset_warning",
+    "loose_facility_warning",
+    "outside_layer_warning",
+    "unit_gap_warning",
+    "zero_population_warnings",
+]

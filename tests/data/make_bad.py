@@ -1,0 +1,625 @@
+"""Write the bad-input corpus: one small layer folder per broken case, derived from the demo.
+
+Run ``python tests/data/make_bad.py`` from the repository root; it rewrites
+``tests/data/bad/`` byte for byte (no timestamps, no randomness). Each case folder
+holds a ``layers.toml`` and a few files copied from ``layers/demo_data`` with one
+thing broken, or a single broken file (plan, OSM). ``CASES`` says what each case
+breaks; ``tests/test_bad_input.py`` asserts what the loader does with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import mapping, shape
+
+from analysis.indicators import write_xlsx
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "layers" / "demo_data"
+OUT = Path(__file__).resolve().parent / "bad"
+UNIT_CODES = ("U01", "U02", "U07", "U08")  # the 2 x 2 cells in the south-west corner
+N_FACILITIES = 8
+
+Files = dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One broken input: its folder name, what is broken, and the files that make it."""
+
+    name: str
+    broken: str
+    make: Callable[[], Files]
+
+
+# --------------------------------------------------------------------------- base data
+
+
+def _features(name: str) -> list[dict]:
+    return json.loads((DEMO / name).read_text(encoding="utf-8"))["features"]
+
+
+def base_units() -> list[dict]:
+    """The four demo units U01, U02, U07, U08 as GeoJSON features (Chinese field names)."""
+    return [copy.deepcopy(f) for f in _features("units.geojson")
+            if f["properties"]["编码"] in UNIT_CODES]
+
+
+def base_district() -> dict:
+    """The union of the four base units as one district feature."""
+    union = shapely.union_all([shape(f["geometry"]) for f in base_units()])
+    union = shapely.set_precision(union, 1e-7)
+    return {"type": "Feature", "properties": {"名称": "坏数据示例区", "编码": "BAD"},
+            "geometry": mapping(union)}
+
+
+def base_facilities() -> list[dict]:
+    """The first few demo point facilities inside the base units, by id."""
+    area = shapely.union_all([shape(f["geometry"]) for f in base_units()])
+    inside = [copy.deepcopy(f) for f in _features("facilities.geojson")
+              if area.contains(shape(f["geometry"]))]
+    return sorted(inside, key=lambda f: f["properties"]["编号"])[:N_FACILITIES]
+
+
+def base_childcare() -> list[dict[str, str]]:
+    """Demo childcare rows (GCJ-02 经度/纬度) that fall in the base units."""
+    text = (DEMO / "childcare.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [r for r in rows if r["编号"] in {"TY01", "TY02", "TY07", "TY08"}]
+
+
+def geojson(features: list[dict], name: str = "layer") -> bytes:
+    """Return a FeatureCollection, one feature per line, UTF-8, no ASCII escapes."""
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
+    text = ('{"type":"FeatureCollection","name":' + json.dumps(name) + ',"features":[\n'
+            + ",\n".join(lines) + "\n]}\n")
+    return text.encode("utf-8")
+
+
+def csv_bytes(rows: list[dict[str, object]], *, encoding: str = "utf-8-sig") -> bytes:
+    """Return rows as CSV text with a header (BOM by default, as Excel writes)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def manifest(
+    *,
+    layers: dict[str, dict[str, object]] | None = None,
+    facilities: list[dict[str, object]] | None = None,
+    margin_m: float = 500,
+    extra: str = "",
+) -> bytes:
+    """Return a layers.toml: the base district and units unless ``layers`` says otherwise."""
+    layers = ({"district": {"file": "district.geojson"}, "units": {"file": "units.geojson"}}
+              if layers is None else layers)
+    facilities = [{"file": "facilities.geojson"}] if facilities is None else facilities
+    out = ["# Bad-input case written by tests/data/make_bad.py (synthetic data).",
+           "[district]", 'name = "坏数据示例区"', 'name_en = "Bad-input example"',
+           "synthetic = true", f"margin_m = {margin_m}", ""]
+    for layer, table in layers.items():
+        out.append(f"[layers.{layer}]")
+        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        out.append("")
+    for table in facilities:
+        out.append("[[facilities]]")
+        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        out.append("")
+    return ("\n".join(out) + extra).encode("utf-8")
+
+
+def base(**changes: bytes) -> Files:
+    """The base folder (district, four units, eight facilities) with files replaced."""
+    files: Files = {
+        "layers.toml": manifest(),
+        "district.geojson": geojson([base_district()], "district"),
+        "units.geojson": geojson(base_units(), "units"),
+        "facilities.geojson": geojson(base_facilities(), "facilities"),
+    }
+    files.update({k.replace("__", "."): v for k, v in changes.items()})
+    return files
+
+
+def with_units(edit: Callable[[list[dict]], None]) -> Files:
+    """The base folder with the units edited in place by ``edit``."""
+    units = base_units()
+    edit(units)
+    return base(units__geojson=geojson(units, "units"))
+
+
+def with_facilities(edit: Callable[[list[dict]], None]) -> Files:
+    """The base folder with the facilities edited in place by ``edit``."""
+    facilities = base_facilities()
+    edit(facilities)
+    return base(facilities__geojson=geojson(facilities, "facilities"))
+
+
+def point(lon: float, lat: float) -> dict:
+    """A GeoJSON point geometry."""
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def facility(fid: str, kind: str, geometry: dict | None, **props: object) -> dict:
+    """A facility feature with Chinese field names."""
+    properties = {"编号": fid, "名称": f"测试{fid}", "类别": kind, "状态": "现状", "年份": 2022}
+    properties.update(props)
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def _shift(geometry: dict, dlon: float, dlat: float) -> dict:
+    moved = shapely.affinity.translate(shape(geometry), dlon, dlat)
+    return mapping(shapely.set_precision(moved, 1e-7))
+
+
+def _centre(feature: dict) -> tuple[float, float]:
+    p = shape(feature["geometry"]).representative_point()
+    return round(p.x, 7), round(p.y, 7)
+
+
+def _set(index: int, **props: object) -> Callable[[list[dict]], None]:
+    def edit(features: list[dict]) -> None:
+        features[index]["properties"].update(props)
+
+    return edit
+
+
+def _append(*features: dict) -> Callable[[list[dict]], None]:
+    def edit(existing: list[dict]) -> None:
+        existing.extend(features)
+
+    return edit
+
+
+# --------------------------------------------------------------------------- shapefiles & xlsx
+
+
+def _fix_dbf_date(data: bytes) -> bytes:
+    """Set a dBASE header's last-update date to 2024-01-01 so the bytes are reproducible."""
+    return data[:1] + bytes([124, 1, 1]) + data[4:]
+
+
+def shapefile(gdf: gpd.GeoDataFrame, stem: str, *, encoding: str, keep: tuple[str, ...]) -> Files:
+    """Write ``gdf`` as a Shapefile and return the parts named in ``keep`` (by suffix)."""
+    tmp = OUT.parent / ".tmp_shp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        pyogrio.write_dataframe(gdf, tmp / f"{stem}.shp", encoding=encoding)
+        files = {}
+        for suffix in keep:
+            data = (tmp / f"{stem}{suffix}").read_bytes()
+            files[f"{stem}{suffix}"] = _fix_dbf_date(data) if suffix == ".dbf" else data
+        return files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
+    """Return a one-sheet workbook (fixed metadata, so the bytes are reproducible)."""
+    tmp = OUT.parent / ".tmp_xlsx"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx").read_bytes()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+SHP_FIELDS = {"编码": "CODE", "名称": "NAME", "类型": "TYPE", "人口": "POP", "编号": "ID",
+              "类别": "KIND", "状态": "STATUS", "年份": "YEAR"}
+
+
+def shp_frame(features: list[dict], crs: str | None) -> gpd.GeoDataFrame:
+    """Features as a frame with short ASCII field names (a DBF name holds 10 bytes)."""
+    records = [{SHP_FIELDS[k]: v for k, v in f["properties"].items() if k in SHP_FIELDS}
+               for f in features]
+    return gpd.GeoDataFrame(records, geometry=[shape(f["geometry"]) for f in features],
+                            crs=crs)
+
+
+def _units_frame(crs: str) -> gpd.GeoDataFrame:
+    return shp_frame(base_units(), "EPSG:4326").to_crs(crs)
+
+
+# --------------------------------------------------------------------------- the cases
+
+
+def _bowtie_park() -> dict:
+    x, y = _centre(base_units()[0])
+    d = 0.001
+    ring = [[x, y], [x + d, y + d], [x + d, y], [x, y + d], [x, y]]
+    return facility("PKX", "公园", {"type": "Polygon", "coordinates": [ring]})
+
+
+def _unclosed_park() -> dict:
+    x, y = _centre(base_units()[0])
+    return facility("PKY", "公园", {"type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y]]]})
+
+
+def case_geom_self_intersecting() -> Files:
+    return with_facilities(_append(_bowtie_park()))
+
+
+def case_geom_unreadable() -> Files:
+    return with_facilities(_append(_unclosed_park()))
+
+
+def case_geom_empty() -> Files:
+    return with_facilities(_append(facility("NULL1", "幼儿园", None)))
+
+
+def case_geom_collection() -> Files:
+    x, y = _centre(base_units()[0])
+    mixed = {"type": "GeometryCollection",
+             "geometries": [point(x, y), {"type": "LineString",
+                                          "coordinates": [[x, y], [x + 0.001, y]]}]}
+    return with_facilities(_append(facility("GC1", "幼儿园", mixed)))
+
+
+def case_geom_wrong_type() -> Files:
+    x, y = _centre(base_units()[0])
+    line = {"type": "LineString", "coordinates": [[x, y], [x + 0.001, y + 0.001]]}
+    return with_facilities(_append(facility("LN1", "幼儿园", line)))
+
+
+def case_facilities_no_features() -> Files:
+    return base(facilities__geojson=geojson([], "facilities"))
+
+
+def case_units_no_features() -> Files:
+    return base(units__geojson=geojson([], "units"))
+
+
+def case_crs_missing_projected() -> Files:
+    files = base(layers__toml=manifest(layers={"district": {"file": "district.geojson"},
+                                               "units": {"file": "units.shp"}}))
+    del files["units.geojson"]
+    files.update(shapefile(_units_frame("EPSG:4547"), "units", encoding="UTF-8",
+                           keep=(".shp", ".shx", ".dbf", ".cpg")))
+    return files
+
+
+def case_crs_missing_degrees() -> Files:
+    gdf = shp_frame(base_facilities(), None)
+    files = base(layers__toml=manifest(facilities=[{"file": "facilities.shp"}]))
+    del files["facilities.geojson"]
+    files.update(shapefile(gdf, "facilities", encoding="UTF-8",
+                           keep=(".shp", ".shx", ".dbf", ".cpg")))
+    return files
+
+
+def case_crs_geojson_in_metres() -> Files:
+    metres = _units_frame("EPSG:4547")
+    features = [{"type": "Feature", "properties": dict(f["properties"]),
+                 "geometry": mapping(shapely.set_precision(g, 0.01))}
+                for f, g in zip(base_units(), metres.geometry, strict=True)]
+    return base(units__geojson=geojson(features, "units"))
+
+
+def case_crs_prj_wrong() -> Files:
+    gdf = _units_frame("EPSG:4326").set_crs("EPSG:4547", allow_override=True)
+    files = base(layers__toml=manifest(layers={"district": {"file": "district.geojson"},
+                                               "units": {"file": "units.shp"}}))
+    del files["units.geojson"]
+    files.update(shapefile(gdf, "units", encoding="UTF-8",
+                           keep=(".shp", ".shx", ".dbf", ".cpg", ".prj")))
+    return files
+
+
+def case_crs_wrong_zone() -> Files:
+    fac = base_facilities()
+    metres = gpd.GeoSeries([shape(f["geometry"]) for f in fac], crs="EPSG:4326").to_crs(
+        "EPSG:4547")
+    features = [dict(f, geometry=mapping(shapely.set_precision(g, 0.01)))
+                for f, g in zip(fac, metres, strict=True)]
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson",
+                                                   "crs": "EPSG:4546"}]),
+                facilities__geojson=geojson(features, "facilities"))
+
+
+def _childcare_case(rows: list[dict[str, object]], **spec: object) -> Files:
+    table = {"file": "childcare.csv", "kind": "childcare", "datum": "gcj02", **spec}
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson"}, table]),
+                childcare__csv=csv_bytes(rows))
+
+
+def case_lonlat_swapped_csv() -> Files:
+    rows = base_childcare()
+    for row in rows[:2]:
+        row["经度"], row["纬度"] = row["纬度"], row["经度"]
+    return _childcare_case(rows)
+
+
+def case_lonlat_swapped_xlsx() -> Files:
+    body = [{**r, "托位": int(r["托位"]), "年份": int(r["年份"]), "经度": float(r["纬度"]),
+             "纬度": float(r["经度"])} for r in base_childcare()]
+    table = {"file": "childcare.xlsx", "kind": "childcare", "datum": "gcj02"}
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson"}, table]),
+                childcare__xlsx=xlsx_bytes(body))
+
+
+def case_lonlat_swapped_geojson() -> Files:
+    def edit(features: list[dict]) -> None:
+        for f in features[:3]:
+            f["geometry"]["coordinates"] = f["geometry"]["coordinates"][::-1]
+
+    return with_facilities(edit)
+
+
+def case_gcj_labelled_wgs84() -> Files:
+    """The whole demo's 托育 table (AMap, GCJ-02) with its datum left out of the manifest."""
+    table = {"file": "childcare.csv", "kind": "childcare"}
+    return {
+        "layers.toml": manifest(facilities=[table],
+                                extra='[streets]\nfile = "streets.osm"\n', margin_m=2000),
+        "district.geojson": (DEMO / "district.geojson").read_bytes(),
+        "units.geojson": (DEMO / "units.geojson").read_bytes(),
+        "childcare.csv": (DEMO / "childcare.csv").read_bytes(),
+        "streets.osm": (DEMO / "streets.osm").read_bytes(),
+    }
+
+
+def case_outside_china() -> Files:
+    return with_facilities(_append(facility("ZERO", "幼儿园", point(0.0, 0.0)),
+                                   facility("SYD", "幼儿园", point(151.2093, -33.8688))))
+
+
+def case_outside_district() -> Files:
+    x, y = _centre(base_units()[0])
+    return with_facilities(_append(facility("FAR", "幼儿园", point(round(x - 0.06, 7), y))))
+
+
+def case_facility_in_no_unit() -> Files:
+    y = _centre(base_units()[0])[1]
+    west = shape(base_district()["geometry"]).bounds[0]
+    return with_facilities(_append(facility("EDGE", "幼儿园", point(round(west - 0.002, 7), y))))
+
+
+def case_duplicate_unit_code() -> Files:
+    return with_units(_set(3, 编码="U02"))
+
+
+def case_duplicate_across_files() -> Files:
+    extra = [copy.deepcopy(base_facilities()[0])]
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson"},
+                                                  {"file": "more.geojson"}]),
+                more__geojson=geojson(extra, "more"))
+
+
+def case_missing_required_column() -> Files:
+    def edit(units: list[dict]) -> None:
+        for f in units:
+            del f["properties"]["人口"]
+
+    return with_units(edit)
+
+
+def case_missing_required_value() -> Files:
+    return with_facilities(_set(2, 名称=None))
+
+
+def case_wrong_type_number() -> Files:
+    return with_facilities(_set(1, 年份="去年"))
+
+
+def case_fullwidth_numbers() -> Files:
+    def edit(units: list[dict]) -> None:
+        for f, value in zip(units, ("６６７８", "7,172人", "0.83万", "１，２３４人"), strict=True):
+            f["properties"]["人口"] = value
+
+    return with_units(edit)
+
+
+def case_negative_population() -> Files:
+    return with_units(_set(1, 人口=-120))
+
+
+def case_zero_population() -> Files:
+    return with_units(_set(2, 人口=0, 儿童人口=0))
+
+
+def case_children_exceed_population() -> Files:
+    return with_units(_set(0, 人口=500, 儿童人口=800))
+
+
+def case_unknown_kind() -> Files:
+    return with_facilities(_set(0, 类别="游泳馆"))
+
+
+def case_unknown_status() -> Files:
+    return with_facilities(_set(4, 状态="拆除"))
+
+
+def case_unknown_unit_type() -> Files:
+    return with_units(_set(0, 类型="小区"))
+
+
+def case_bad_bool() -> Files:
+    return with_facilities(_set(3, 儿童友好="也许"))
+
+
+def case_kind_conflict() -> Files:
+    rows = [{"类别": "托育机构", **r} for r in base_childcare()]
+    rows[1]["类别"] = "幼儿园"
+    return _childcare_case(rows)
+
+
+def case_overlapping_units() -> Files:
+    def edit(units: list[dict]) -> None:
+        units[1]["geometry"] = _shift(units[1]["geometry"], -0.003, 0.0)
+
+    return with_units(edit)
+
+
+def case_gap_between_units() -> Files:
+    return with_units(lambda units: units.pop(3))
+
+
+def case_gbk_shapefile_no_cpg() -> Files:
+    layers = {"district": {"file": "district.geojson"}, "subdistricts": {"file": "subdistricts.shp"},
+              "units": {"file": "units.geojson"}}
+    files = base(layers__toml=manifest(layers=layers, margin_m=6000))
+    for suffix in (".shp", ".shx", ".dbf", ".prj"):
+        files[f"subdistricts{suffix}"] = (DEMO / f"subdistricts{suffix}").read_bytes()
+    return files
+
+
+def case_gbk_csv() -> Files:
+    rows = base_childcare()
+    files = _childcare_case(rows)
+    files["childcare.csv"] = csv_bytes(rows, encoding="gbk")
+    return files
+
+
+def case_csv_bom_chinese_headers() -> Files:
+    return _childcare_case(base_childcare())
+
+
+def case_csv_bad_coordinates() -> Files:
+    rows = base_childcare()
+    rows[0]["经度"] = "东经113度"
+    rows[1]["纬度"] = ""
+    rows[2]["经度"] = rows[2]["经度"].translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))
+    return _childcare_case(rows)
+
+
+def case_csv_no_coordinate_columns() -> Files:
+    rows = [{k: v for k, v in r.items() if k not in ("经度", "纬度")} for r in base_childcare()]
+    return _childcare_case(rows)
+
+
+def case_truncated_geojson() -> Files:
+    data = geojson(base_units(), "units")
+    return base(units__geojson=data[: len(data) // 2])
+
+
+def case_empty_file() -> Files:
+    return base(facilities__geojson=b"")
+
+
+def case_missing_file() -> Files:
+    files = base()
+    del files["facilities.geojson"]
+    return files
+
+
+def case_manifest_not_toml() -> Files:
+    return base(layers__toml=manifest() + b"\n[layers.units\nfile = units.geojson\n")
+
+
+def case_manifest_unknown_layer() -> Files:
+    return base(layers__toml=manifest(extra='[layers.roads]\nfile = "roads.geojson"\n'))
+
+
+def case_manifest_unknown_field() -> Files:
+    layers = {"district": {"file": "district.geojson"},
+              "units": {"file": "units.geojson", "fields": {"人口": "populaton"}}}
+    return base(layers__toml=manifest(layers=layers))
+
+
+def case_manifest_bad_crs() -> Files:
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson",
+                                                   "crs": "EPSG:999999"}]))
+
+
+def case_manifest_unknown_kind() -> Files:
+    return base(layers__toml=manifest(facilities=[{"file": "facilities.geojson",
+                                                   "kind": "swimming_pool"}]))
+
+
+def _plan(target: str) -> Files:
+    head = ('[plan]\nid = "bad"\nname = "坏规划"\nperiod = [2024, 2025]\n\n'
+            "[[targets]]\n"
+            'id = "T1"\ndomain = "公共服务友好"\nitem = "1"\ntitle = "测试"\n'
+            'wording = "测试目标"\nyear = 2025\n')
+    return {"plan.toml": (head + target).encode("utf-8")}
+
+
+def case_plan_unknown_kind() -> Files:
+    return _plan('metric = "count"\nkind = "swimming_pool"\ntarget = 3\n')
+
+
+def case_plan_unknown_field() -> Files:
+    return _plan('metric = "attribute_share"\nkind = "kindergarten"\nattribute = "colour"\n'
+                 "target = 0.5\n")
+
+
+def _osm(body: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="make_bad">\n'
+            + body + "</osm>\n").encode("utf-8")
+
+
+def case_osm_no_walkable_ways() -> Files:
+    nodes = "".join(f'  <node id="{i}" version="1" lat="34.69{i}" lon="113.80{i}"/>\n'
+                    for i in range(1, 5))
+    ways = ('  <way id="1" version="1"><nd ref="1"/><nd ref="2"/>'
+            '<tag k="highway" v="motorway"/></way>\n'
+            '  <way id="2" version="1"><nd ref="3"/><nd ref="4"/><nd ref="3"/>'
+            '<tag k="building" v="yes"/></way>\n')
+    return {"streets.osm": _osm(nodes + ways)}
+
+
+def case_osm_truncated() -> Files:
+    data = (DEMO / "streets.osm").read_bytes()
+    return {"streets.osm": data[:4000]}
+
+
+CASES: tuple[Case, ...] = tuple(
+    Case(name.removeprefix("case_"), (func.__doc__ or "").strip(), func)
+    for name, func in sorted(globals().items())
+    if name.startswith("case_") and callable(func)
+)
+
+
+def write_case(case: Case, out: Path) -> Path:
+    """Write one case into ``out/<name>/``, replacing what was there."""
+    folder = out / case.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name, data in sorted(case.make().items()):
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite ``tests/data/bad/`` (or the folder given as the only argument)."""
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0]) if args else OUT
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.iterdir():
+        if stale.is_dir() and stale.name not in {c.name for c in CASES}:
+            shutil.rmtree(stale)
+    for case in CASES:
+        write_case(case, out)
+    print(f"{len(CASES)} cases in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
