@@ -1,0 +1,380 @@
+"""Every case of the bad-input corpus (tests/data/bad) ends the documented way (issue #5)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from analysis.plan import load_plan
+from geo.network import project_graph
+from layers import checks
+from layers.errors import InputError
+from layers.load import LayerSet, load_layers, rejected_frame
+from layers.streets import load_street_graph, street_lines
+
+DATA = Path(__file__).parent / "data"
+BAD = DATA / "bad"
+sys.path.insert(0, str(DATA))
+import make_bad  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """The InputError a case must raise: file name, field, row, feature, words of the problem."""
+
+    file: str
+    field: str | None
+    problem: str
+    row: int | None = None
+    feature: str | None = None
+    loader: str = "layers"
+
+
+# (layer, file, row, field, words of the reason)
+Row = tuple[str, str, int, str, str]
+
+FATAL: dict[str, Fatal] = {
+    "crs_geojson_in_metres": Fatal("units.geojson", "geometry", "不是经纬度"),
+    "crs_missing_projected": Fatal("units.shp", "geometry", "没有坐标系，且坐标不是经纬度"),
+    "crs_prj_wrong": Fatal("units.shp", "geometry", "坐标像经纬度"),
+    "csv_no_coordinate_columns": Fatal("childcare.csv", "经度/纬度", "找不到经纬度列"),
+    "empty_file": Fatal("facilities.geojson", None, "文件为空"),
+    "manifest_bad_crs": Fatal("layers.toml", "crs", "EPSG:999999"),
+    "manifest_not_toml": Fatal("layers.toml", None, "不是有效的 TOML"),
+    "manifest_unknown_field": Fatal("layers.toml", "fields", "populaton"),
+    "manifest_unknown_kind": Fatal("layers.toml", "kind", "swimming_pool"),
+    "manifest_unknown_layer": Fatal("layers.toml", None, "[layers.roads]"),
+    "missing_file": Fatal("facilities.geojson", None, "文件不存在"),
+    "missing_required_column": Fatal("units.geojson", "population", "缺少必填列「population」"),
+    "overlapping_units": Fatal("units.geojson", "geometry", "「U01 朝阳社区」与「U02 和平社区」重叠",
+                               row=1, feature="U01"),
+    "truncated_geojson": Fatal("units.geojson", None, "文件无法解析"),
+    "units_no_features": Fatal("units.geojson", None, "没有可用的社区/村要素"),
+    "plan_unknown_kind": Fatal("plan.toml", None, "第 14 行：未知设施类别「swimming_pool」",
+                               loader="plan"),
+    "plan_unknown_field": Fatal("plan.toml", None, "第 15 行：未知设施字段「colour」", loader="plan"),
+    "osm_no_walkable_ways": Fatal("streets.osm", None, "没有可步行的道路", loader="streets"),
+    "osm_truncated": Fatal("streets.osm", None, "OSM XML 无法解析", loader="streets"),
+}
+
+FAC = ("facilities", "facilities.geojson")
+CHILDCARE = ("facilities", "childcare.csv")
+UNITS = ("units", "units.geojson")
+
+REJECTED: dict[str, list[Row]] = {
+    "bad_bool": [(*FAC, 4, "儿童友好", "「也许」不是 是/否")],
+    "children_exceed_population": [(*UNITS, 1, "儿童人口", "儿童人口 800.0 大于总人口 500.0")],
+    "crs_wrong_zone": [(*FAC, row, "geometry", "超出容差 500 m") for row in range(1, 9)],
+    "csv_bad_coordinates": [(*CHILDCARE, 1, "经度/纬度", "「东经113度」不是数字"),
+                            (*CHILDCARE, 2, "经度/纬度", "「纬度」为空")],
+    "duplicate_across_files": [("facilities", "more.geojson", 1, "fid", "编号「CH01」与其他文件重复")],
+    "duplicate_unit_code": [(*UNITS, 4, "编码", "编号「U02」与第 2 条重复")],
+    "geom_collection": [(*FAC, 9, "geometry", "GeometryCollection")],
+    "geom_empty": [(*FAC, 9, "geometry", "几何为空")],
+    "geom_unreadable": [(*FAC, 9, "geometry", "几何无法解析")],
+    "geom_wrong_type": [(*FAC, 9, "geometry", "几何类型 LineString 不符")],
+    "kind_conflict": [(*CHILDCARE, 2, "类别", "类别「幼儿园」与清单中的 kind = \"childcare\" 不符")],
+    "missing_required_value": [(*FAC, 3, "名称", "缺少必填字段「名称」")],
+    "negative_population": [(*UNITS, 2, "人口", "人口为负数 -120.0")],
+    "outside_china": [(*FAC, 9, "geometry", "(0.00000, 0.00000) 不在中国范围内"),
+                      (*FAC, 10, "geometry", "(151.20930, -33.86880) 不在中国范围内")],
+    "outside_district": [(*FAC, 9, "geometry", "距区界 5033 m，超出容差 500 m")],
+    "unknown_kind": [(*FAC, 1, "类别", "未知设施类别「游泳馆」")],
+    "unknown_status": [(*FAC, 5, "状态", "未知建设状态「拆除」")],
+    "unknown_unit_type": [(*UNITS, 1, "类型", "未知社区类型")],
+    "wrong_type_number": [(*FAC, 2, "年份", "「去年」不是数字")],
+}
+
+REPAIRED: dict[str, list[Row]] = {
+    "csv_bad_coordinates": [(*CHILDCARE, 3, "经度/纬度", "规范为 113.8139704")],
+    "fullwidth_numbers": [(*UNITS, 1, "人口", "「６６７８」规范为 6678.0"),
+                          (*UNITS, 2, "人口", "「7,172人」规范为 7172.0"),
+                          (*UNITS, 3, "人口", "「0.83万」规范为 8300.0"),
+                          (*UNITS, 4, "人口", "「１，２３４人」规范为 1234.0")],
+    "geom_self_intersecting": [(*FAC, 9, "geometry", "无效几何已修复")],
+    "lonlat_swapped_csv": [(*CHILDCARE, r, "经度/纬度", "经纬度互换") for r in (1, 2)],
+    "lonlat_swapped_geojson": [(*FAC, r, "geometry", "经纬度互换") for r in (1, 2, 3)],
+    "lonlat_swapped_xlsx": [("facilities", "childcare.xlsx", r, "经度/纬度", "经纬度互换")
+                            for r in (1, 2, 3, 4)],
+}
+
+GAP = "社区/村未铺满区界：1 处空隙"
+WARNED: dict[str, list[str]] = {
+    "children_exceed_population": [GAP, "2 个设施不在任何社区/村内（CH01、F01）"],
+    "crs_missing_degrees": ["facilities.shp：未声明坐标系，按 WGS-84 经纬度读取"],
+    "crs_wrong_zone": ["facilities.geojson（facilities）：整个图层都在区界 500 m 之外"],
+    "duplicate_unit_code": [GAP, "3 个设施不在任何社区/村内（CH08、EN1、F02）"],
+    "facilities_no_features": ["facilities.geojson：文件中没有要素"],
+    "facility_in_no_unit": ["1 个设施不在任何社区/村内（EDGE）"],
+    "gap_between_units": ["社区/村未铺满区界：1 处空隙，共 77.0 公顷（占 23.6%）",
+                          "3 个设施不在任何社区/村内（CH08、EN1、F02）"],
+    "gbk_csv": ["childcare.csv：不是 UTF-8，按 GBK 读取"],
+    "gbk_shapefile_no_cpg": ["subdistricts.shp：没有 .cpg 且字段不是 UTF-8，按 GBK 读取"],
+    "negative_population": [GAP, "1 个设施不在任何社区/村内（CH02）"],
+    "unknown_unit_type": [GAP, "2 个设施不在任何社区/村内（CH01、F01）"],
+    "zero_population": ["units.geojson U07 春晖社区：人口为 0"],
+}
+
+# Cases whose warning needs the street network (checked by checks.gcj_offset_warning).
+STREET_WARNED = {"gcj_labelled_wgs84": "childcare.csv：25 个点整体偏向东约 565 m"}
+# Cases that load cleanly: the problem is handled without loss (BOM, Chinese headers).
+CLEAN = {"csv_bom_chinese_headers"}
+
+LAYER_CASES = sorted(
+    set(REJECTED) | set(REPAIRED) | set(WARNED) | set(STREET_WARNED) | CLEAN
+)
+
+
+@cache
+def loaded(case: str) -> LayerSet:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_layers(BAD / case)
+
+
+def _raise(case: str, loader: str) -> InputError:
+    folder = BAD / case
+    with warnings.catch_warnings(), pytest.raises(InputError) as info:
+        warnings.simplefilter("ignore")
+        if loader == "plan":
+            load_plan(folder / "plan.toml")
+        elif loader == "streets":
+            load_street_graph(folder / "streets.osm")
+        else:
+            load_layers(folder)
+    return info.value
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def test_every_case_has_a_test_and_there_are_at_least_30():
+    on_disk = {p.name for p in BAD.iterdir() if p.is_dir()}
+    covered = set(FATAL) | set(LAYER_CASES)
+    assert on_disk == covered == {c.name for c in make_bad.CASES}
+    assert len(on_disk) >= 30
+    assert not set(FATAL) & set(LAYER_CASES)
+
+
+def test_corpus_is_reproducible_and_small(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_bad.main([str(tmp_path)])
+    fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    stored = {p.relative_to(BAD): p.read_bytes() for p in BAD.rglob("*") if p.is_file()}
+    assert fresh.keys() == stored.keys()
+    stale = [str(k) for k in fresh if fresh[k] != stored[k]]
+    assert not stale, f"run python tests/data/make_bad.py; stale: {stale}"
+    assert sum(len(b) for b in stored.values()) < 1_000_000
+
+
+# --------------------------------------------------------------------------- fatal cases
+
+
+@pytest.mark.parametrize("case", sorted(FATAL))
+def test_fatal_case_names_file_field_row_and_fix(case):
+    want = FATAL[case]
+    err = _raise(case, want.loader)
+    assert Path(err.file).name == want.file
+    assert Path(err.file).parent.name == case
+    assert err.field == want.field
+    assert err.row == want.row
+    assert err.feature == want.feature
+    assert want.problem in err.problem
+    for lang in ("zh", "en"):
+        text = err.message(lang=lang)
+        assert want.file in text
+        if want.field:
+            assert want.field in text
+    if want.loader != "plan":  # plan messages are analysis/plan.py's
+        assert " / " in err.problem, "problems are written 中文 / English"
+        assert err.fix, "errors say how to fix them"
+
+
+def test_fatal_message_languages_are_split():
+    err = _raise("missing_required_column", "layers")
+    zh, en = err.message(lang="zh"), err.message(lang="en")
+    assert "缺少必填列" in zh and "required column" not in zh
+    assert "required column 'population' is missing" in en and "缺少必填列" not in en
+
+
+# --------------------------------------------------------------------------- recoverable cases
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_rejected_case_records_exactly_the_bad_features(case):
+    layers = loaded(case)
+    got = sorted((r.layer, r.file, r.row, r.field, r.reason) for r in layers.rejected)
+    want = sorted(REJECTED[case])
+    assert len(got) == len(want), got
+    for (layer, file, row, field, reason), w in zip(got, want, strict=True):
+        assert (layer, file, row, field) == w[:4]
+        assert w[4] in reason
+        assert " / " in reason
+
+
+@pytest.mark.parametrize("case", sorted(REPAIRED))
+def test_repaired_case_records_each_repair_and_keeps_the_feature(case):
+    layers = loaded(case)
+    got = sorted((r.layer, r.file, r.row, r.field, r.what) for r in layers.repairs)
+    want = sorted(REPAIRED[case])
+    assert len(got) == len(want), got
+    for g, w in zip(got, want, strict=True):
+        assert g[:4] == w[:4]
+        assert w[4] in g[4]
+    acc = layers.accounting.set_index(["layer", "file"])
+    for layer, file, *_ in want:
+        assert acc.loc[(layer, file), "repaired"] == len({w[2] for w in want if w[1] == file})
+
+
+@pytest.mark.parametrize("case", sorted(WARNED))
+def test_warned_case_warns(case):
+    layers = loaded(case)
+    assert len(layers.warnings) == len(WARNED[case]), layers.warnings
+    for words in WARNED[case]:
+        assert any(words in w for w in layers.warnings), (words, layers.warnings)
+    assert all(" / " in w for w in layers.warnings)
+
+
+@pytest.mark.parametrize("case", sorted(set(LAYER_CASES) - set(WARNED) - set(STREET_WARNED)))
+def test_cases_without_a_warning_do_not_warn(case):
+    assert loaded(case).warnings == []
+
+
+@pytest.mark.parametrize("case", sorted(set(LAYER_CASES) - set(REJECTED)))
+def test_cases_without_a_rejection_reject_nothing(case):
+    assert loaded(case).rejected == []
+
+
+def test_accounting_identity_over_the_whole_corpus():
+    for case in LAYER_CASES:
+        layers = loaded(case)
+        acc = layers.accounting
+        assert list(acc.columns) == ["layer", "file", "read", "used", "repaired", "rejected"]
+        assert (acc["read"] == acc["used"] + acc["rejected"]).all(), case
+        assert (acc["repaired"] <= acc["used"]).all(), case
+        frames = {"units": layers.units, "facilities": layers.facilities,
+                  "district": layers.district, "subdistricts": layers.subdistricts}
+        for row in acc.itertuples():
+            rejections = [r for r in layers.rejected if (r.layer, r.file) == (row.layer, row.file)]
+            assert row.rejected == len(rejections), (case, row)
+            used = frames[row.layer]
+            assert row.used == int((used["_file"] == row.file).sum()), (case, row)
+
+
+def test_features_read_are_counted_from_the_files():
+    acc = loaded("outside_china").accounting.set_index("file")
+    assert acc.loc["facilities.geojson"].tolist() == ["facilities", 10, 8, 0, 2]
+    assert acc.loc["units.geojson", "read"] == 4
+
+
+def test_gbk_shapefile_without_cpg_reads_chinese_names():
+    names = set(loaded("gbk_shapefile_no_cpg").subdistricts["name"])
+    assert {"河滨办事处", "青松办事处"} <= names
+
+
+def test_gbk_csv_reads_chinese_names():
+    assert "朝阳社区托育中心" in set(loaded("gbk_csv").facilities["name"])
+
+
+def test_csv_with_bom_and_chinese_headers_loads_every_row():
+    layers = loaded("csv_bom_chinese_headers")
+    cc = layers.facilities[layers.facilities["_file"] == "childcare.csv"]
+    assert sorted(cc["fid"]) == ["TY01", "TY02", "TY07", "TY08"]
+    assert set(cc["kind"]) == {"childcare"}
+    assert cc["capacity"].notna().all()
+
+
+def test_swapped_coordinates_land_where_the_unswapped_ones_do():
+    good = loaded("csv_bom_chinese_headers").facilities.set_index("fid").geometry
+    fixed = loaded("lonlat_swapped_csv").facilities.set_index("fid").geometry
+    for fid in ("TY01", "TY02", "TY07", "TY08"):
+        assert fixed[fid].distance(good[fid]) < 0.01
+
+
+def test_fullwidth_populations_are_parsed():
+    units = loaded("fullwidth_numbers").units.set_index("code")["population"]
+    assert units.to_dict() == {"U01": 6678.0, "U02": 7172.0, "U07": 8300.0, "U08": 1234.0}
+
+
+def test_facility_in_no_unit_is_kept_for_district_totals():
+    fac = loaded("facility_in_no_unit").facilities.set_index("fid")
+    assert not fac.loc["EDGE", "in_unit"]
+    assert fac["unit"].isna().sum() == 1
+
+
+def test_make_valid_repair_keeps_a_polygon():
+    fac = loaded("geom_self_intersecting").facilities.set_index("fid")
+    geom = fac.loc["PKX", "geometry"]
+    assert geom.is_valid and geom.geom_type in ("Polygon", "MultiPolygon") and geom.area > 0
+
+
+def test_rejected_frame_holds_every_rejection_with_its_reason():
+    layers = loaded("outside_china")
+    frame = rejected_frame(layers.rejected)
+    assert frame[["file", "row", "feature", "field"]].values.tolist() == [
+        ["facilities.geojson", 9, "ZERO", "geometry"], ["facilities.geojson", 10, "SYD", "geometry"]]
+    assert frame.geometry.notna().all()
+
+
+# --------------------------------------------------------------------------- GCJ-02 check
+
+
+def _street_lines_for(layers: LayerSet):
+    return street_lines(project_graph(load_street_graph(layers.streets), crs=layers.crs))
+
+
+def test_gcj02_labelled_as_wgs84_is_warned():
+    layers = loaded("gcj_labelled_wgs84")
+    text = checks.gcj_offset_warning(layers.facilities, _street_lines_for(layers),
+                                     layer="childcare.csv")
+    assert text is not None and STREET_WARNED["gcj_labelled_wgs84"] in text
+    assert 'datum = "gcj02"' in text
+
+
+def test_gcj02_check_is_quiet_on_correct_data():
+    demo = load_layers(Path(make_bad.DEMO))
+    lines = _street_lines_for(demo)
+    for file, group in demo.facilities.groupby("_file"):
+        assert checks.gcj_offset_warning(group, lines, layer=str(file)) is None, file
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_cli_fatal_case_exits_non_zero_naming_the_file(tmp_path, capsys):
+    from cfplan.cli import main
+
+    code = main(["report", "--layers", str(BAD / "overlapping_units"), "--plan", "jingkai",
+                 "--out", str(tmp_path / "o"), "--no-access"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "overlapping_units/units.geojson" in err and "U01" in err and "geometry" in err
+
+
+def test_cli_rejected_case_writes_accounting_and_rejections(tmp_path):
+    from cfplan.cli import main
+
+    out = tmp_path / "o"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["report", "--layers", str(BAD / "unknown_kind"), "--plan", "jingkai",
+                     "--out", str(out), "--no-access"])
+    assert code == 0
+    with open(out / "accounting.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == ["district.geojson", "units.geojson", "facilities.geojson"]
+    for r in rows:
+        assert int(r["read"]) == int(r["used"]) + int(r["rejected"])
+    with open(out / "rejected.csv", encoding="utf-8-sig") as fh:
+        rejected = list(csv.DictReader(fh))
+    assert [(r["file"], r["row"], r["field"]) for r in rejected] == [
+        ("facilities.geojson", "1", "类别")]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "facilities.geojson" in report and "游泳馆" in report
