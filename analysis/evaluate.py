@@ -172,7 +172,7 @@ def facility_level_codes(layers: LayerSet, *, level: str) -> pd.Series:
     if loose.any() and not layers.subdistricts.empty:
         pts = gpd.GeoDataFrame(geometry=fac.geometry[loose].representative_point(), crs=fac.crs)
         joined = gpd.sjoin(pts, layers.subdistricts[["code", "geometry"]],
-                           predicate="covered_by", how="left")
+                           predicate="dwithin", distance=0.01, how="left")
         joined = joined.sort_values("code").groupby(level=0)["code"].first()
         codes.loc[loose] = joined.reindex(fac.index[loose]).to_numpy()
     return codes

@@ -6,6 +6,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -232,9 +233,28 @@ def graph_from_osm_file(
     with tempfile.TemporaryDirectory() as tmp:
         xml_path = Path(tmp) / "filtered.osm"
         _write_osm_xml(xml_path, nodes, ways)
-        return ox.graph_from_xml(
-            xml_path, bidirectional=bidirectional, simplify=simplify, retain_all=retain_all
-        )
+        with _walking_tags():
+            return ox.graph_from_xml(
+                xml_path, bidirectional=bidirectional, simplify=simplify, retain_all=retain_all
+            )
+
+
+# Tags that walking analyses read (sidewalks, crossings, signals) beyond OSMnx's defaults.
+WALK_WAY_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right", "foot",
+                 "footway", "bridge", "tunnel", "layer", "lit", "surface", "maxspeed", "lanes")
+WALK_NODE_TAGS = ("highway", "crossing", "crossing:island", "traffic_signals", "ref")
+
+
+@contextmanager
+def _walking_tags() -> Iterator[None]:
+    """Keep the walking-relevant tags while OSMnx builds a graph, then restore its settings."""
+    ways, nodes = list(ox.settings.useful_tags_way), list(ox.settings.useful_tags_node)
+    ox.settings.useful_tags_way = list(dict.fromkeys([*ways, *WALK_WAY_TAGS]))
+    ox.settings.useful_tags_node = list(dict.fromkeys([*nodes, *WALK_NODE_TAGS]))
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way, ox.settings.useful_tags_node = ways, nodes
 
 
 def save_graph(graph: nx.MultiDiGraph, path: str | Path) -> Path:

@@ -85,6 +85,6 @@ def facilities_from_osm_file(
             names = hit[col].where(hit[col].notna(), names)
     names = names.where(names.notna(), kinds.map(lambda k: FACILITY_KINDS[k].zh))
     fids = [f"osm-{el}-{i}" for el, i in hit.index]
-    geoms = hit.geometry.where(~hit.geom_type.isin(["LineString"]), hit.geometry.centroid)
+    geoms = hit.geometry.where(~hit.geom_type.isin(["LineString"]), hit.geometry.representative_point())
     return gpd.GeoDataFrame({"fid": fids, "name": names.to_numpy(), "kind": kinds.to_numpy(),
                              "status": "existing"}, geometry=geoms.to_numpy(), crs=WGS84)

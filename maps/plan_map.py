@@ -189,7 +189,7 @@ def build_map(
         _add_service_areas(m, service_areas, zh=zh)
 
     _add_facilities(m, layers, zh=zh)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     m.get_root().html.add_child(Element(_legend_html(layers, zh=zh)))
     m.get_root().html.add_child(Element(_panel_html(plan, results, lang=lang)))
     if layers.synthetic:
@@ -218,37 +218,42 @@ def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, zh: bool) -> N
 
 
 def _add_facilities(m: folium.Map, layers: LayerSet, *, zh: bool) -> None:
+    """One group per kind: polygons, and glyph markers (dashed when not yet built)."""
     fac = layers.facilities
     if fac.empty:
         return
-    wgs = fac.to_crs(WGS84)
     units = dict(zip(layers.units["code"], layers.units["name"], strict=True))
     for kind_key in [k for k in FACILITY_KINDS if k in set(fac["kind"])]:
         kind = FACILITY_KINDS[kind_key]
         group = folium.FeatureGroup(name=f"{kind.zh if zh else kind.en}")
-        sub = wgs[wgs["kind"] == kind_key]
-        polys = sub[sub.geom_type.isin(["Polygon", "MultiPolygon"])]
+        sub = fac[fac["kind"] == kind_key]
+        is_poly = sub.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        pending = (sub["status"].isna() | sub["status"].isin(["planned", "under_construction"])
+                   ).to_numpy()
+        polys = sub[is_poly]
         if not polys.empty:
             props = [{"popup": _facility_popup(r, kind, units, zh=zh), "label": esc(r["name"]),
-                      "style": {"dashArray": "5 5" if r["status"] in
-                                ("planned", "under_construction") else None}}
-                     for _, r in polys.iterrows()]
+                      "style": {"dashArray": "5 5"} if p else {}}
+                     for (_, r), p in zip(polys.iterrows(), pending[is_poly], strict=True)]
             _add_geojson_layer(group, _geojson(polys, props),
                                style={"color": kind.color, "weight": 2, "fillColor": kind.color,
                                       "fillOpacity": 0.5})
-        for _, r in sub[~sub.index.isin(polys.index)].iterrows():
-            pending = is_missing(r["status"]) or r["status"] in ("planned", "under_construction")
-            border = "dashed" if pending else "solid"
-            fill = "#fff" if pending else kind.color
-            text = kind.color if pending else "#fff"
+        for dashed in (False, True):
+            pts = sub[~is_poly & (pending == dashed)]
+            if pts.empty:
+                continue
+            fill, text = ("#fff", kind.color) if dashed else (kind.color, "#fff")
+            border = "dashed" if dashed else "solid"
             icon = folium.DivIcon(
                 html=(f"<div class='cf-ico' style='background:{fill};color:{text};"
                       f"border:2px {border} {kind.color}'>{esc(kind.symbol)}</div>"),
                 icon_size=(22, 22), icon_anchor=(11, 11))
-            folium.Marker(
-                [r.geometry.y, r.geometry.x], icon=icon,
-                popup=folium.Popup(_facility_popup(r, kind, units, zh=zh), max_width=320),
-                tooltip=folium.Tooltip(esc(r["name"])),
+            props = [{"popup": _facility_popup(r, kind, units, zh=zh), "label": esc(r["name"])}
+                     for _, r in pts.iterrows()]
+            folium.GeoJson(
+                _geojson(pts, props), marker=folium.Marker(icon=icon),
+                popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
             ).add_to(group)
         group.add_to(m)
 
@@ -340,11 +345,11 @@ def _panel_html(plan: Plan, results: list[Result], *, lang: str) -> str:
 _CSS = """
 .cf-banner{position:fixed;top:8px;left:50%;transform:translateX(-50%);z-index:1000;
  background:#fff3bf;border:2px solid #f08c00;padding:4px 12px;font:bold 14px sans-serif}
-.cf-legend{position:fixed;bottom:24px;left:10px;z-index:1000;background:#fff;padding:8px;
+.cf-legend{position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;padding:8px;
  font:12px sans-serif;max-height:45vh;overflow:auto;border:1px solid #999;border-radius:4px}
-.cf-panel{position:fixed;top:50px;right:230px;z-index:1000;background:#fff;padding:6px;
- font:12px sans-serif;width:440px;border:1px solid #999;border-radius:4px}
-.cf-scroll{max-height:70vh;overflow:auto}
+.cf-panel{position:fixed;top:80px;left:10px;z-index:1000;background:#fff;padding:6px;
+ font:12px sans-serif;width:400px;border:1px solid #999;border-radius:4px}
+.cf-scroll{max-height:60vh;overflow:auto}
 .cf-panel table{border-collapse:collapse;width:100%}
 .cf-panel td,.cf-panel th{border-bottom:1px solid #eee;padding:2px 4px;vertical-align:top}
 .cf-sec{background:#f1f3f5;text-align:left}

@@ -1,0 +1,90 @@
+"""Layer loading on the demo: encodings, aliases, GCJ-02 CSVs, OSM tag mappings, streets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyproj
+
+from layers.demo import CELL, ORIGIN, demo_units
+from layers.kinds import facility_kind_key, status_key, unit_type_key
+from layers.osm_tags import facilities_from_osm_file
+
+
+def test_demo_loads_whole(demo_layers):
+    acc = demo_layers.accounting
+    assert (acc["read"] == acc["used"] + acc["rejected"]).all()
+    assert acc["rejected"].sum() == 0
+    assert demo_layers.crs.to_epsg() == 4547
+    assert len(demo_layers.units) == 36 and len(demo_layers.subdistricts) == 5
+    counts = demo_layers.units["unit_type"].value_counts().to_dict()
+    assert counts == {"community": 26, "village": 10}
+
+
+def test_gbk_shapefile_without_cpg(demo_layers):
+    assert list(demo_layers.subdistricts["name"]) == [
+        "河滨办事处", "东风办事处", "青松办事处", "白杨办事处", "望湖办事处"]
+
+
+def test_chinese_field_aliases(demo_layers):
+    u = demo_layers.units.set_index("code").loc["U01"]
+    assert u["name"] == "朝阳社区" and u["unit_type"] == "community"
+    assert u["population"] > 0 and 0 < u["children"] < u["population"]
+
+
+def test_gcj02_csv_lands_where_it_was_drawn(demo_layers):
+    """托育 comes as an AMap (GCJ-02) CSV; after conversion it sits at its designed spot."""
+    fac = demo_layers.facilities.set_index("fid")
+    unit = next(u for u in demo_units() if u.code == "U01")
+    x = ORIGIN[0] + unit.col * CELL + CELL / 2 + 150
+    y = ORIGIN[1] + unit.row * CELL + CELL / 2 + 100
+    p = fac.loc["TY01", "geometry"]
+    assert np.hypot(p.x - x, p.y - y) < 0.05  # metres, after a 577 m datum shift
+    assert fac.loc["TY01", "capacity"] > 0
+
+
+def test_vocabulary_aliases():
+    assert facility_kind_key("儿童友好公园") == "park"
+    assert facility_kind_key("家庭教育指导服务站点") == "parent_school"
+    assert facility_kind_key("swimming pool") is None
+    assert status_key("在建") == "under_construction"
+    assert unit_type_key("行政村") == "village"
+
+
+OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+  <node id="1" lat="34.70" lon="113.70"><tag k="amenity" v="kindergarten"/><tag k="name" v="红星幼儿园"/></node>
+  <node id="2" lat="34.701" lon="113.701"><tag k="amenity" v="school"/><tag k="isced:level" v="1"/></node>
+  <node id="3" lat="34.702" lon="113.702"><tag k="amenity" v="cafe"/></node>
+  <node id="4" lat="34.703" lon="113.703"/>
+  <node id="5" lat="34.703" lon="113.705"/>
+  <node id="6" lat="34.705" lon="113.705"/>
+  <way id="10"><nd ref="4"/><nd ref="5"/><nd ref="6"/><nd ref="4"/><tag k="leisure" v="park"/><tag k="name" v="小游园"/></way>
+</osm>
+"""
+
+
+def test_facilities_from_osm_tags(tmp_path):
+    path = tmp_path / "pois.osm"
+    path.write_text(OSM, encoding="utf-8")
+    gdf = facilities_from_osm_file(path).set_index("fid")
+    assert gdf["kind"].to_dict() == {"osm-node-1": "kindergarten", "osm-node-2": "primary_school",
+                                     "osm-way-10": "park"}
+    assert gdf.loc["osm-node-1", "name"] == "红星幼儿园"
+    assert gdf.loc["osm-node-2", "name"] == "小学"
+    assert gdf.loc["osm-way-10"].geometry.geom_type == "Polygon"
+
+
+def test_demo_streets_through_osmnx(demo_layers):
+    from cfplan.pipeline import load_streets
+
+    graph, streets, water = load_streets(demo_layers)
+    assert {"primary", "secondary", "tertiary", "residential", "footway"} <= set(
+        streets["highway"].astype(str))
+    assert (streets["sidewalk"] == "no").any()
+    assert set(streets.loc[streets["highway"] == "primary", "maxspeed"]) == {"60"}
+    assert set(water.index.get_level_values("element")) == {"way"}
+    signals = [n for n, d in graph.nodes(data=True) if d.get("highway") == "traffic_signals"]
+    assert len(signals) >= 5
+    bridges = streets[streets.get("bridge", "").astype(str) == "yes"]
+    assert len(bridges) == 2
+    assert pyproj.CRS.from_user_input(graph.graph["crs"]).to_epsg() == 4547
