@@ -355,7 +355,8 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
         return Result(t, ctx.scenario, "not_assessed", None,
                       reason="没有路网，无法计算步行可达性 / no street network to measure walking access")
     key = "+".join(t.kinds)
-    rows = cov[(cov["kind"] == key) & (cov["scenario"] == ctx.scenario)]
+    rows = cov[(cov["kind"] == key) & (cov["scenario"] == ctx.scenario)
+               & (cov["level"] == "overall")]
     if t.radius_m is not None and "radius_m" in rows:
         rows = rows[np.isclose(rows["radius_m"], t.radius_m)]
     if rows.empty:

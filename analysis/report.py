@@ -287,3 +287,71 @@ def write_report(
               "accounting": layers.accounting}
     written.append(write_xlsx(sheets, out / "report.xlsx"))
     return written
+
+
+def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[str]:
+    """Return the report's walking-access section as Markdown lines.
+
+    One row per kind: radius, the share of residents and of children within it along
+    the streets, as things stand and once planned, and the units where fewer than half
+    of the children are covered; then the points far from any street.
+    """
+    from analysis.access import WALK_SPEED_M_PER_MIN
+    from layers.kinds import FACILITY_KINDS
+
+    zh = lang == "zh"
+    table = cov.coverage
+    overall = table[table["level"] == "overall"]
+    names = dict(zip(layers.units["code"], layers.units["name"], strict=True))
+    rows = []
+    for kind in dict.fromkeys(overall["kind"]):
+        cur = overall[(overall["kind"] == kind) & (overall["scenario"] == "current")].iloc[0]
+        fut = overall[(overall["kind"] == kind) & (overall["scenario"] == "planned")].iloc[0]
+        label = "+".join((FACILITY_KINDS[k].zh if zh else FACILITY_KINDS[k].en)
+                         for k in kind.split("+"))
+        minutes = cur["radius_m"] / WALK_SPEED_M_PER_MIN
+        worst = [names.get(c, c) for c in str(cur["failing_units"]).split(",") if c][:6]
+        rows.append([label, f"{cur['radius_m']:.0f} m ({minutes:.0f} min)",
+                     f"{cur['share_population'] * 100:.1f}%",
+                     f"{cur['share_children'] * 100:.1f}%",
+                     f"{fut['share_children'] * 100:.1f}%",
+                     ("、" if zh else ", ").join(worst)])
+    lines = ["## 步行可达性（沿路网）" if zh else "## Walking access (along the streets)", ""]
+    lines.append("半径与步速取自 GB 50180-2018 等（见 standards.md，部分数值未经核实），可在规划文件中调整；"
+                 "步行 60 m/min。" if zh else
+                 "Radii and speed from GB 50180-2018 and others (standards.md; some unverified), "
+                 "configurable in the plan file; walking 60 m/min.")
+    lines.append("")
+    lines += _md_table(pd.DataFrame(rows), [
+        "设施", "步行半径", "居民覆盖（现状）", "儿童覆盖（现状）", "儿童覆盖（规划后）",
+        "覆盖最差的社区/村"] if zh else [
+        "Kind", "Radius", "Residents (now)", "Children (now)", "Children (once planned)",
+        "Worst-served units"])
+    lines.append("")
+    far = cov.far_points
+    if len(far):
+        lines.append(f"距道路超过 200 m 的需求点：{len(far)} 个（已计入）。" if zh
+                     else f"Demand points over 200 m from a street: {len(far)} (counted).")
+        lines.append("")
+    return lines
+
+
+def write_access_tables(cov: object, out: str | Path) -> list[Path]:
+    """Write ``results/access_coverage.csv`` and ``results/access_units.csv``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: coverage shares per scenario, kind and area; and per unit and
+        kind, the child-weighted mean and the longest walk in metres as things stand.
+    """
+    from analysis.coverage import unit_distance_summary
+
+    out = Path(out) / "results"
+    coverage = cov.coverage.copy()
+    for col in coverage.columns:
+        if col.startswith("share_"):
+            coverage[col] = coverage[col].round(6)
+    units = unit_distance_summary(cov).round(1)
+    return [write_csv(coverage, out / "access_coverage.csv"),
+            write_csv(units, out / "access_units.csv")]

@@ -10,11 +10,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from analysis.coverage import ScenarioCoverage, scenario_coverage
 from analysis.evaluate import Result, evaluate_plan, headline
 from analysis.export import write_exports
 from analysis.indicators import read_indicators
 from analysis.plan import Plan, load_plan
-from analysis.report import write_report
+from analysis.report import access_section, write_access_tables, write_report
 from geo.crs import WGS84
 from geo.osm_features import edges_frame, features_from_osm_file
 from layers.demo import DEMO_DIR
@@ -119,10 +120,16 @@ def run(
         if access:
             echo(t("progress.access", lang=lang))
             access_result = _walking_access(layers, graph, plan)
-            if access_result is not None:
-                coverage = access_result.coverage
-                if access_result.service_areas is not None:
-                    extra["service_areas"] = access_result.service_areas
+            coverage = access_result.coverage
+            extra["service_areas"] = access_result.service_areas
+            report = access_result.components
+            if report.n_dropped:
+                echo(f"  ⚠ {t('warn', lang=lang)}: " + t(
+                    "warn.components", lang=lang, n=report.n_dropped,
+                    nodes=report.nodes_dropped, length=report.length_dropped_m))
+            if len(access_result.far_points):
+                echo(f"  ⚠ {t('warn', lang=lang)}: " + t(
+                    "warn.far_points", lang=lang, n=len(access_result.far_points)))
 
     echo(t("progress.evaluate", lang=lang, plan=plan.name if lang == "zh" else plan.name_en))
     results = evaluate_plan(plan, layers, indicators=table, coverage=coverage)
@@ -132,7 +139,11 @@ def run(
 
     echo(t("progress.export", lang=lang))
     files = write_exports(layers, results, out, extra=extra)
-    files += write_report(plan, layers, results, out, lang=lang)
+    sections = []
+    if access_result is not None:
+        files += write_access_tables(access_result, out)
+        sections = access_section(access_result, layers, lang=lang)
+    files += write_report(plan, layers, results, out, lang=lang, extra_sections=sections)
     if write_map:
         from maps.plan_map import build_map, save_map
 
@@ -145,9 +156,9 @@ def run(
     return RunOutput(plan, layers, results, out, files, streets, access_result)
 
 
-def _walking_access(layers: LayerSet, graph: object, plan: Plan) -> object:
-    """Compute walking coverage when the access engine is available."""
-    return None
+def _walking_access(layers: LayerSet, graph: object, plan: Plan) -> ScenarioCoverage:
+    """Compute walking coverage in both scenarios for the plan's kinds."""
+    return scenario_coverage(layers, graph, plan=plan)
 
 
 def run_demo(out: str | Path, **kwargs: object) -> RunOutput:

@@ -31,6 +31,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{total} targets: {met} met, {not_met} not met, {unknown} unknown, {not_assessed} not assessed",
     ),
     "warn": ("警告", "Warning"),
+    "warn.components": (
+        "路网有 {n} 个与主网不连通的片段（{nodes} 个节点，{length:.0f} m），已舍弃",
+        "{n} street pieces not connected to the main network were dropped "
+        "({nodes} nodes, {length:.0f} m)",
+    ),
+    "warn.far_points": (
+        "{n} 个需求点距最近道路超过 200 m（仍计入，步行距离含接入段）",
+        "{n} demand points are more than 200 m from any street (still counted, with the walk "
+        "to the street)",
+    ),
     # statuses
     "status.met": ("达成", "met"),
     "status.not_met": ("未达成", "not met"),

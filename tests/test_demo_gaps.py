@@ -90,11 +90,10 @@ def test_unreported_indicators_are_unknown(demo_run):
 
 
 def test_headline_counts(demo_run):
-    assert headline(demo_run.results, scenario="current")["total"] == 94
     cur = headline(demo_run.results, scenario="current")
     plan = headline(demo_run.results, scenario="planned")
-    assert plan["met"] > cur["met"]
-    assert cur["met"] + cur["not_met"] + cur["unknown"] + cur["not_assessed"] == 94
+    assert cur == {"total": 100, "met": 30, "not_met": 47, "unknown": 23, "not_assessed": 0}
+    assert plan == {"total": 100, "met": 34, "not_met": 43, "unknown": 23, "not_assessed": 0}
 
 
 def test_outputs_parse_back(demo_run):
@@ -103,7 +102,7 @@ def test_outputs_parse_back(demo_run):
     assert list(targets.columns) == ["plan", "domain", "item", "wording", "metric", "target",
                                      "value", "status", "shortfall", "scenario"]
     assert set(targets["status"]) <= {"met", "not_met", "unknown", "not_assessed"}
-    assert len(targets) == 2 * 94
+    assert len(targets) == 2 * 100
     row = targets[(targets["item"] == "29") & (targets["scenario"] == "current")].iloc[0]
     assert row["shortfall"] == "缺 4 个儿童之家：李庄村、张湾村、陈岗村、玉兰社区"
     gaps = json.loads((out / "results" / "gaps.geojson").read_text(encoding="utf-8"))
@@ -115,6 +114,30 @@ def test_outputs_parse_back(demo_run):
     assert "29" not in u14["fails_current"] and "37a" in u14["fails_current"]
     xlsx = pd.read_excel(out / "report.xlsx", sheet_name=None)
     assert set(xlsx) >= {"targets", "units", "accounting"}
-    assert len(xlsx["targets"]) == 94
+    assert len(xlsx["targets"]) == 100
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "合成数据" in md and "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处" in md
+
+
+def test_accessibility_targets_use_the_network(by_key, demo_run):
+    cov = demo_run.access.coverage
+    row = cov[(cov["level"] == "overall") & (cov["kind"] == "park")
+              & (cov["scenario"] == "current")].iloc[0]
+    r = by_key[("标准5", "current")]
+    assert r.status == "not_met" and r.value == pytest.approx(row["share_children"])
+    assert r.shortfall_zh.startswith(f"{row['outside_children']:.0f} 名儿童步行 500 m 内没有公园")
+    assert by_key[("标准5", "planned")].value > r.value  # the planned 星河公园
+
+
+def test_river_makes_far_side_farther_than_it_looks(demo_run, demo_layers):
+    """望湖办事处's U35 lies across the river from 临河公园: one bridge, a long detour."""
+    d = demo_run.access.distances
+    demand = demo_run.access.demand
+    parks = demo_layers.facilities[(demo_layers.facilities["kind"] == "park")
+                                   & demo_layers.facilities["status"].isin(["existing"])]
+    pts = d[(d["kind"] == "park") & (d["unit"] == "U35")]
+    geoms = demand.geometry.iloc[pts["point"].to_numpy()]
+    straight = geoms.apply(lambda g: parks.distance(g).min()).to_numpy()
+    walk = pts["distance_m"].to_numpy()
+    assert (straight < 1200).all()
+    assert (walk > straight + 1500).all()

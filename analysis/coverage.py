@@ -1,0 +1,158 @@
+"""Walking coverage of a layer set in both scenarios: tables, service areas, far points."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
+from analysis.evaluate import SCENARIOS, select
+from analysis.plan import Filters, Plan
+from geo.network import ComponentReport, StreetNetwork, largest_component, street_network
+from geo.service_area import service_areas
+from layers.demand import demand_points
+from layers.kinds import FACILITY_KINDS
+from layers.load import LayerSet
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioCoverage:
+    """Walking access in both scenarios.
+
+    Attributes
+    ----------
+    coverage
+        :func:`analysis.access.coverage_table` rows for each scenario, with a
+        ``scenario`` column (``current`` / ``planned``).
+    distances
+        Per demand point and kind, the walk to the nearest facility as things stand
+        (metres, with the facility's ``fid``).
+    service_areas
+        5/10/15-minute service areas per kind as things stand, in the layers' CRS.
+    far_points
+        Demand points farther than 200 m from any street (still counted).
+    components
+        What keeping the largest connected part of the network dropped.
+    network
+        The compact walking network (metric CRS).
+    demand
+        The demand points (metric CRS).
+    """
+
+    coverage: pd.DataFrame
+    distances: pd.DataFrame
+    service_areas: gpd.GeoDataFrame
+    far_points: pd.DataFrame
+    components: ComponentReport
+    network: StreetNetwork
+    demand: gpd.GeoDataFrame
+
+
+def access_kinds(layers: LayerSet, plan: Plan | None = None,
+                 radii: Mapping[str, float] | None = None) -> list[str]:
+    """Return the kinds (or ``a+b`` groups) to measure.
+
+    Every kind with a walking radius present in the data, and every kind an
+    ``accessibility`` target of ``plan`` names.
+
+    Returns
+    -------
+    list of str
+        Kinds in :data:`layers.kinds.FACILITY_KINDS` order, then plan groups.
+    """
+    present = set(layers.facilities["kind"])
+    kinds = [k for k in FACILITY_KINDS if k in present and radius_for(k, radii) is not None]
+    for t in plan.targets if plan else ():
+        if t.metric == "accessibility":
+            key = "+".join(t.kinds)
+            if key not in kinds:
+                kinds.append(key)
+    return kinds
+
+
+def scenario_coverage(
+    layers: LayerSet,
+    graph: nx.MultiDiGraph,
+    *,
+    plan: Plan | None = None,
+    radii: Mapping[str, float] | None = None,
+    spacing_m: float = 100.0,
+    cutoffs_m: tuple[float, ...] = (300.0, 600.0, 900.0),
+) -> ScenarioCoverage:
+    """Measure walking access from every home to every kind, as things stand and once planned.
+
+    Parameters
+    ----------
+    layers
+        Loaded layers (metric CRS).
+    graph
+        OSMnx walking graph projected to ``layers.crs``.
+    plan
+        The plan, whose ``accessibility`` targets add kinds or groups to measure and
+        whose ``radius_m`` values override the defaults.
+    radii
+        Radius overrides in metres by kind; default from ``layers/kinds.py``.
+    spacing_m
+        Demand grid spacing in metres (≤ 100).
+    cutoffs_m
+        Service-area bands in metres (5/10/15 minutes at 60 m/min by default).
+
+    Returns
+    -------
+    ScenarioCoverage
+        Coverage tables, distances, service areas and the network used.
+    """
+    radii = dict(radii or {})
+    for t in plan.targets if plan else ():
+        if t.metric == "accessibility" and t.radius_m is not None:
+            radii.setdefault("+".join(t.kinds), t.radius_m)
+    kept, components = largest_component(graph)
+    network = street_network(kept)
+    buildings = layers.buildings if not layers.buildings.empty else None
+    demand = demand_points(layers.units, spacing_m=spacing_m, buildings=buildings)
+    kinds = access_kinds(layers, plan, radii)
+    members = list(dict.fromkeys(m for k in kinds for m in k.split("+")))
+    entrances = layers.entrances if not layers.entrances.empty else None
+    tables, distances, areas, far = [], None, [], pd.DataFrame()
+    for scenario in SCENARIOS:
+        sure, _ = select(layers.facilities, tuple(members), Filters(), scenario=scenario)
+        fac = layers.facilities[sure].reset_index(drop=True)
+        acc = walking_access(network, demand, fac, kinds=kinds, radii=radii,
+                             entrances=entrances)
+        tables.append(acc.coverage.assign(scenario=scenario))
+        if scenario == "current":
+            distances, far = acc.distances, acc.far_points
+            for kind in members:
+                if kind not in acc.nearest.nodes or len(acc.sources[kind].edge) == 0:
+                    continue
+                areas.append(service_areas(network, acc.nearest.nodes[kind],
+                                           sources=acc.sources[kind], cutoffs_m=cutoffs_m,
+                                           speed_m_per_min=WALK_SPEED_M_PER_MIN, kind=kind))
+    coverage = pd.concat(tables, ignore_index=True)
+    sa = (gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=layers.crs) if areas
+          else gpd.GeoDataFrame({"kind": [], "cutoff_m": [], "minutes": []}, geometry=[],
+                                 crs=layers.crs))
+    return ScenarioCoverage(coverage, distances, sa, far, components, network, demand)
+
+
+def unit_distance_summary(cov: ScenarioCoverage) -> pd.DataFrame:
+    """Return per unit and kind the child-weighted mean and the worst walk as things stand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit, kind, mean_walk_m, max_walk_m`` (metres along streets).
+    """
+    d = cov.distances
+    w = d["children"].where(d["children"] > 0, d["population"])
+    finite = np.isfinite(d["distance_m"])
+    frame = d.assign(_w=w, _wd=w * d["distance_m"].where(finite, np.nan))
+    g = frame.groupby(["unit", "kind"], observed=True)
+    out = pd.DataFrame({"mean_walk_m": g["_wd"].sum() / g["_w"].sum(),
+                        "max_walk_m": g["distance_m"].max()}).reset_index()
+    return out
