@@ -204,6 +204,7 @@ def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, zh: bool) -> N
     band_color = {5: "#2b8a3e", 10: "#74b816", 15: "#d9480f"}
     for kind in sorted(areas["kind"].unique()):
         sub = areas[areas["kind"] == kind].sort_values("minutes", ascending=False)
+        sub = sub.set_geometry(sub.geometry.simplify(2.0))  # metres; keeps the file small
         k = FACILITY_KINDS.get(kind)
         label = (k.zh if zh else k.en) if k else kind
         group = folium.FeatureGroup(
