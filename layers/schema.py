@@ -186,6 +186,8 @@ def parse_number(value: object) -> tuple[float, bool]:
     if not _NUMBER.match(norm):
         raise ValueProblem(f"「{text}」不是数字 / '{text}' is not a number")
     f = float(norm) * scale
+    if not math.isfinite(f):
+        raise ValueProblem(f"「{text}」超出数值范围 / '{text}' is out of range")
     return f, norm != text or scale != 1.0
 
 

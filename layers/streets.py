@@ -55,7 +55,8 @@ def load_street_graph(path: str | Path, *, network_type: str = "walk") -> nx.Mul
                          f"OSM XML (cut off?): {exc}",
                          "重新导出路网 / export the streets again") from exc
     except (ValueError, KeyError, ox._errors.InsufficientResponseError) as exc:
-        raise InputError(str(path), f"没有可步行的道路：{exc} / no walkable ways: {exc}",
+        detail = str(exc).replace(f"{path}: ", "")
+        raise InputError(str(path), f"没有可步行的道路（{detail}） / no walkable ways ({detail})",
                          _FIX) from exc
     if not any("highway" in data for _, _, data in graph.edges(data=True)):
         raise InputError(str(path), "没有可步行的道路 / no walkable ways", _FIX)

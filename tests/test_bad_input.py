@@ -162,6 +162,11 @@ def test_every_case_has_a_test_and_there_are_at_least_30():
     assert not set(FATAL) & set(LAYER_CASES)
 
 
+def test_doc_table_matches_the_real_outcomes():
+    doc = make_bad.DOC.read_text(encoding="utf-8")
+    assert make_bad.doc_table() in doc, "run python tests/data/make_bad.py --doc"
+
+
 def test_corpus_is_reproducible_and_small(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -590,8 +590,64 @@ def case_osm_truncated() -> Files:
     return {"streets.osm": data[:4000]}
 
 
+BROKEN: dict[str, str] = {
+    "bad_bool": "儿童友好 = 也许 (not yes/no)",
+    "children_exceed_population": "儿童人口 800 > 人口 500",
+    "crs_geojson_in_metres": "GeoJSON units in EPSG:4547 metres (GeoJSON means WGS-84)",
+    "crs_missing_degrees": "facility Shapefile in lon/lat with no .prj",
+    "crs_missing_projected": "unit Shapefile in metres with no .prj",
+    "crs_prj_wrong": ".prj says EPSG:4547, coordinates are lon/lat",
+    "crs_wrong_zone": "manifest crs = EPSG:4546 for data in EPSG:4547 (layer 270 km off)",
+    "csv_bad_coordinates": "经度 = 东经113度, empty 纬度, full-width digits",
+    "csv_bom_chinese_headers": "UTF-8 CSV with BOM and Chinese headers (as Excel saves)",
+    "csv_no_coordinate_columns": "CSV without 经度/纬度 columns",
+    "duplicate_across_files": "the same 编号 in two facility files",
+    "duplicate_unit_code": "two 社区 with code U02",
+    "empty_file": "facilities.geojson of 0 bytes",
+    "facilities_no_features": "a FeatureCollection with no features",
+    "facility_in_no_unit": "a facility 180 m outside every unit (inside the margin)",
+    "fullwidth_numbers": "人口 ６６７８, 7,172人, 0.83万, １，２３４人",
+    "gap_between_units": "one unit missing: the units do not tile the district",
+    "gbk_csv": "CSV in GBK, no encoding in the manifest",
+    "gbk_shapefile_no_cpg": "GBK Shapefile with no .cpg and no encoding in the manifest",
+    "gcj_labelled_wgs84": "AMap (GCJ-02) coordinates without datum = gcj02 in the manifest",
+    "geom_collection": "a GeometryCollection facility",
+    "geom_empty": "a facility with null geometry",
+    "geom_self_intersecting": "a bow-tie park polygon",
+    "geom_unreadable": "a polygon ring of two points",
+    "geom_wrong_type": "a LineString facility",
+    "kind_conflict": "类别 = 幼儿园 in a file the manifest says is childcare",
+    "lonlat_swapped_csv": "经度/纬度 values swapped in two rows",
+    "lonlat_swapped_geojson": "[lat, lon] points in GeoJSON",
+    "lonlat_swapped_xlsx": "Excel sheet with the 经度 and 纬度 columns swapped",
+    "manifest_bad_crs": "crs = EPSG:999999",
+    "manifest_not_toml": "layers.toml with a broken table header",
+    "manifest_unknown_field": "fields maps 人口 to populaton (a typo)",
+    "manifest_unknown_kind": "kind = swimming_pool",
+    "manifest_unknown_layer": "[layers.roads]",
+    "missing_file": "the manifest names a file that is not there",
+    "missing_required_column": "units without a 人口 column",
+    "missing_required_value": "a facility with an empty 名称",
+    "negative_population": "人口 = -120",
+    "osm_no_walkable_ways": "OSM with only a motorway and a building",
+    "osm_truncated": "OSM XML cut off after 4 kB",
+    "outside_china": "facilities at (0, 0) and in Sydney",
+    "outside_district": "a facility 5 km outside the district (margin 500 m)",
+    "overlapping_units": "U02 shifted 270 m west over U01",
+    "plan_unknown_field": "plan target with attribute = colour",
+    "plan_unknown_kind": "plan target with kind = swimming_pool",
+    "truncated_geojson": "units.geojson cut off halfway",
+    "units_no_features": "units.geojson with no features",
+    "unknown_kind": "类别 = 游泳馆",
+    "unknown_status": "状态 = 拆除",
+    "unknown_unit_type": "类型 = 小区",
+    "wrong_type_number": "年份 = 去年",
+    "zero_population": "人口 = 0",
+}
+
+
 CASES: tuple[Case, ...] = tuple(
-    Case(name.removeprefix("case_"), (func.__doc__ or "").strip(), func)
+    Case(name.removeprefix("case_"), BROKEN[name.removeprefix("case_")], func)
     for name, func in sorted(globals().items())
     if name.startswith("case_") and callable(func)
 )
@@ -607,9 +663,92 @@ def write_case(case: Case, out: Path) -> Path:
     return folder
 
 
+# --------------------------------------------------------------------------- the doc table
+
+DOC = ROOT / "docs" / "bad-input.md"
+DOC_START, DOC_END = "<!-- cases:start -->", "<!-- cases:end -->"
+
+
+def _relative(text: str) -> str:
+    return text.replace(f"{ROOT}/", "")
+
+
+def _street_warnings(layers: object) -> list[str]:
+    """The GCJ-02 offset check per facility file, as the pipeline runs it."""
+    from geo.network import project_graph
+    from layers import checks
+    from layers.streets import load_street_graph, street_lines
+
+    if layers.streets is None:
+        return []
+    lines = street_lines(project_graph(load_street_graph(layers.streets), crs=layers.crs))
+    found = [checks.gcj_offset_warning(group, lines, layer=str(file))
+             for file, group in layers.facilities.groupby("_file")]
+    return [w for w in found if w]
+
+
+def outcome(folder: Path) -> tuple[str, str, str]:
+    """Run a case through its loader: (outcome, field, first message)."""
+    import warnings
+
+    from analysis.plan import load_plan
+    from layers.errors import InputError
+    from layers.load import load_layers
+    from layers.streets import load_street_graph
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if (folder / "plan.toml").is_file():
+                load_plan(folder / "plan.toml")
+                return "used", "", ""
+            if not (folder / "layers.toml").is_file():
+                load_street_graph(folder / "streets.osm")
+                return "used", "", ""
+            layers = load_layers(folder)
+    except InputError as exc:
+        return "**fatal**", exc.field or "", _relative(exc.message(lang="zh"))
+    warned = layers.warnings + _street_warnings(layers)
+    parts, fields, first = [], [], []
+    for label, records, field_of, text_of in (
+        ("rejected", layers.rejected, lambda r: r.field, lambda r: r.reason),
+        ("repaired", layers.repairs, lambda r: r.field, lambda r: r.what),
+    ):
+        if records:
+            parts.append(f"{label} {len(records)}")
+            fields += [field_of(r) for r in records]
+            first.append(f"第 {records[0].row} 条：{text_of(records[0])}")
+    if warned:
+        parts.append(f"warned {len(warned)}")
+        first += warned
+    return "; ".join(parts) or "used", ", ".join(dict.fromkeys(fields)), " ⏎ ".join(first)
+
+
+def doc_table() -> str:
+    """Return the Markdown table of every case and what the loader does with it."""
+    rows = ["| case | what is broken | outcome | field | message |", "|---|---|---|---|---|"]
+    for case in CASES:
+        result, field, message = outcome(OUT / case.name)
+        cells = [f"`{case.name}`", case.broken, result, field, message]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def write_doc_table(path: Path = DOC) -> Path:
+    """Replace the table between the markers in docs/bad-input.md."""
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(DOC_START, 1)
+    _, tail = rest.split(DOC_END, 1)
+    path.write_text(f"{head}{DOC_START}\n{doc_table()}{DOC_END}{tail}", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite ``tests/data/bad/`` (or the folder given as the only argument)."""
+    """Rewrite ``tests/data/bad/`` (or the folder given), or with ``--doc`` the doc's table."""
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--doc"]:
+        print(write_doc_table())
+        return 0
     out = Path(args[0]) if args else OUT
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.iterdir():
