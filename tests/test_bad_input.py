@@ -212,27 +212,26 @@ def test_fatal_message_languages_are_split():
 # --------------------------------------------------------------------------- recoverable cases
 
 
+def _assert_records(got: list[Row], want: list[Row]) -> None:
+    """Same (layer, file, row, field) records; each text holds the wanted words and English."""
+    got, want = sorted(got), sorted(want)
+    assert [g[:4] for g in got] == [w[:4] for w in want], got
+    for g, w in zip(got, want, strict=True):
+        assert w[4] in g[4] and " / " in g[4], (g, w)
+
+
 @pytest.mark.parametrize("case", sorted(REJECTED))
 def test_rejected_case_records_exactly_the_bad_features(case):
     layers = loaded(case)
-    got = sorted((r.layer, r.file, r.row, r.field, r.reason) for r in layers.rejected)
-    want = sorted(REJECTED[case])
-    assert len(got) == len(want), got
-    for (layer, file, row, field, reason), w in zip(got, want, strict=True):
-        assert (layer, file, row, field) == w[:4]
-        assert w[4] in reason
-        assert " / " in reason
+    _assert_records([(r.layer, r.file, r.row, r.field, r.reason) for r in layers.rejected],
+                    REJECTED[case])
 
 
 @pytest.mark.parametrize("case", sorted(REPAIRED))
 def test_repaired_case_records_each_repair_and_keeps_the_feature(case):
     layers = loaded(case)
-    got = sorted((r.layer, r.file, r.row, r.field, r.what) for r in layers.repairs)
-    want = sorted(REPAIRED[case])
-    assert len(got) == len(want), got
-    for g, w in zip(got, want, strict=True):
-        assert g[:4] == w[:4]
-        assert w[4] in g[4]
+    want = REPAIRED[case]
+    _assert_records([(r.layer, r.file, r.row, r.field, r.what) for r in layers.repairs], want)
     acc = layers.accounting.set_index(["layer", "file"])
     for layer, file, *_ in want:
         assert acc.loc[(layer, file), "repaired"] == len({w[2] for w in want if w[1] == file})
