@@ -111,12 +111,13 @@ def snap_facilities(
     if not (is_point | is_poly).all():
         msg = "facility geometries must be Points, Polygons or MultiPolygons"
         raise ValueError(msg)
+    point_rows = np.flatnonzero(is_point & np.isin(kind_col, wanted))
+    points = snap_points(network, geoms[point_rows]).with_owner(point_rows)  # one query
+    point_kind = kind_col[points.owner]
     out: dict[str, Snapped] = {}
     for kind in wanted:
         members = kind_col == kind
-        parts = []
-        point_rows = np.flatnonzero(members & is_point)
-        parts.append(snap_points(network, geoms[point_rows]).with_owner(point_rows))
+        parts = [points.take(point_kind == kind)]
         poly_rows = np.flatnonzero(members & is_poly)
         if len(poly_rows):
             ents = _entrance_points(facilities, entrances, poly_rows)
