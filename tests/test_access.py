@@ -346,3 +346,30 @@ def test_online_layer_imports() -> None:
 
     assert callable(online.graph_from_place) and callable(online.features_from_place)
     assert online.graph_from_polygon.__module__ == "geo.osm_online"
+
+
+def test_demo_river_unit_is_farther_by_network_than_crow_flies() -> None:
+    from layers.demo import BRIDGES_Y, DEMO_DIR, ORIGIN, RIVER_X
+    from layers.load import load_layers
+
+    layers = load_layers(DEMO_DIR)
+    graph = project_graph(graph_from_osm_file(layers.streets), crs=layers.crs)
+    network = street_network(largest_component(graph)[0])
+    x0, y0 = ORIGIN
+    # the unit just east of the river, 1.5 km north of the nearest bridge
+    east = shapely.Point(x0 + RIVER_X + 300, y0 + 4200)
+    units = layers.units
+    unit = units[units.contains(east)]
+    assert len(unit) == 1
+    demand = demand_points(unit)
+    # a facility right across the river, on the west bank
+    facility = shapely.points([(x0 + RIVER_X - 300, y0 + 4200)])
+    walk = nearest_source(network, snap_points(network, facility),
+                          snap_points(network, demand.geometry.to_numpy())).distance
+    crow = shapely.distance(demand.geometry.to_numpy(), facility[0])
+    assert np.isfinite(walk).all()
+    assert (walk > crow + 1000).all() and np.median(walk / crow) > 3
+    # every walk crosses a bridge: at least the north-south offsets to the nearest bridge
+    y_demand = shapely.get_y(demand.geometry.to_numpy()) - y0
+    via_bridge = np.min([np.abs(y_demand - yb) + abs(4200 - yb) for yb in BRIDGES_Y], axis=0)
+    assert (walk >= via_bridge).all()
