@@ -322,7 +322,13 @@ def eval_capacity_per_unit(t: Target, ctx: Context, **_: object) -> Result:
 
 
 def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
-    """Share of selected facilities whose boolean ``t.attribute`` is true."""
+    """Share the selected facilities whose boolean ``t.attribute`` is true.
+
+    With facilities whose selection or attribute is unknown, the share is bounded:
+    the worst case counts every uncertain facility that could hurt, the best case
+    every one that could help. Met only if the worst case meets the target; not
+    met only if even the best case fails; otherwise unknown.
+    """
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     fac = ctx.layers.facilities
     if not maybe.any():
@@ -330,21 +336,25 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
                       reason=f"没有{_kinds_text(t, 'zh')}数据 / no {_kinds_text(t, 'en')} in the data")
     attr = fac[t.attribute].astype(object) if t.attribute in fac else pd.Series(
         [None] * len(fac), index=fac.index)
-    yes = attr.map(lambda v: v is True or v == True).to_numpy(dtype=bool)  # noqa: E712
-    unknown_attr = attr.isna().to_numpy()
+    good = attr.map(lambda v: v is True or v == True).to_numpy(dtype=bool)  # noqa: E712
+    unk = attr.isna().to_numpy()
+    uncertain = maybe & ~sure
     n = int(sure.sum())
-    share = float((yes & sure).sum()) / n if n else 0.0
-    best = float(((yes | unknown_attr) & maybe).sum()) / max(int(maybe.sum()), 1)
-    status = _status(n > 0 and share >= t.low - 1e-12 and not (unknown_attr & sure).any()
-                     and not (maybe & ~sure).any(), best >= t.low - 1e-12)
-    res = Result(t, ctx.scenario, status, share if n else None)
-    lacking = fac.loc[sure & ~yes & ~unknown_attr, "name"].astype(str).tolist()
-    if lacking:
+    worst_den = n + int((uncertain & ~good).sum())
+    best_num = int((sure & (good | unk)).sum()) + int((uncertain & (good | unk)).sum())
+    best_den = n + int((uncertain & (good | unk)).sum())
+    worst = (good & sure).sum() / worst_den if worst_den else 0.0
+    best = best_num / best_den if best_den else 0.0
+    status = _status(worst_den > 0 and worst >= t.low - 1e-12, best >= t.low - 1e-12)
+    res = Result(t, ctx.scenario, status, float((good & sure).sum()) / n if n else None)
+    lacking = fac.loc[sure & ~good & ~unk, "name"].astype(str).tolist()
+    if lacking and status != "met":
         res.shortfall_zh = f"{len(lacking)} 处未达标：{_list(lacking, 'zh')}"
         res.shortfall_en = f"{len(lacking)} not yet: {_list(lacking, 'en')}"
         res.needed = float(len(lacking))
     if status == "unknown":
-        res.reason = f"{int((unknown_attr & maybe).sum())} 处缺少「{t.attribute}」/ attribute missing"
+        res.reason = (f"{int((unk & maybe).sum())} 处缺少「{t.attribute}」或状态 / "
+                      f"{int((unk & maybe).sum())} lack '{t.attribute}' or a status")
     return res
 
 

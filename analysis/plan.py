@@ -154,7 +154,7 @@ def _kinds(value: object, line: int) -> tuple[str, ...]:
         raise _PlanError(line, "kind 应为设施类别或其列表 / kind must be a kind or a list of kinds")
     for k in kinds:
         if k not in FACILITY_KINDS:
-            raise _PlanError(line, f"未知设施类别「{k}」/ unknown facility kind {k!r}; "
+            raise _PlanError(line, f"未知设施类别「{k}」 / unknown facility kind {k!r}; "
                                    f"known: {', '.join(FACILITY_KINDS)}")
     return kinds
 
@@ -176,7 +176,7 @@ def _filters(value: object, line: int) -> Filters:
         statuses = tuple(statuses)
     attribute = value.get("attribute")
     if attribute is not None and attribute not in _FACILITY_FIELDS:
-        raise _PlanError(line, f"未知设施字段「{attribute}」/ unknown facility field {attribute!r}")
+        raise _PlanError(line, f"未知设施字段「{attribute}」 / unknown facility field {attribute!r}")
     return Filters(value.get("child_friendly"), statuses, value.get("since"), attribute,
                    value.get("equals"))
 
@@ -194,6 +194,19 @@ def _number_target(value: object, line: int) -> float | tuple[float, float] | bo
                            "target must be a number, a [low, high] range or true")
 
 
+def _number(table: dict[str, object], key: str, line: int, *, whole: bool = False) -> float | None:
+    """Return ``table[key]`` as a number (``None`` if absent), or raise naming the line."""
+    if key not in table:
+        return None
+    value = table[key]
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or (whole and not float(value).is_integer()):
+        kind = "整数 / a whole number" if whole else "数字 / a number"
+        zh, en = kind.split(" / ")
+        raise _PlanError(line, f"{key} 应为{zh}，而不是 {value!r} / {key} must be {en}, not {value!r}")
+    return float(value)
+
+
 def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Target:
     def at(key: str) -> int:
         return lines.get(key, start)
@@ -203,7 +216,7 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
             raise _PlanError(start, f"缺少键 {key} / missing key {key}")
     metric = table["metric"]
     if metric not in METRICS:
-        raise _PlanError(at("metric"), f"未知指标类型「{metric}」/ unknown metric; "
+        raise _PlanError(at("metric"), f"未知指标类型「{metric}」 / unknown metric; "
                                        f"known: {', '.join(METRICS)}")
     allowed = _COMMON | _PARAMS[metric]
     unknown = set(table) - allowed
@@ -215,7 +228,7 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
     if missing:
         raise _PlanError(start, f"{metric} 缺少键 {sorted(missing)} / missing keys")
     if table["domain"] not in DOMAINS:
-        raise _PlanError(at("domain"), f"未知领域「{table['domain']}」/ unknown domain; "
+        raise _PlanError(at("domain"), f"未知领域「{table['domain']}」 / unknown domain; "
                                        f"known: {', '.join(DOMAINS)}")
     direction = table.get("direction", "at_least")
     if direction not in ("at_least", "at_most"):
@@ -244,24 +257,25 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
         unit_types = tuple(unit_types)
     for key in ("capacity_field", "attribute"):
         if key in table and table[key] not in _FACILITY_FIELDS:
-            raise _PlanError(at(key), f"未知设施字段「{table[key]}」/ unknown facility field")
+            raise _PlanError(at(key), f"未知设施字段「{table[key]}」 / unknown facility field")
     population = table.get("population", "children" if metric == "accessibility" else "population")
     if population not in ("population", "children"):
         raise _PlanError(at("population"), "population 应为 population 或 children")
     return Target(
         id=str(table["id"]), domain=str(table["domain"]), item=str(table["item"]),
         title=str(table["title"]), wording=str(table["wording"]), metric=str(metric),
-        year=int(table["year"]), target=target, direction=direction,
+        year=int(_number(table, "year", at("year"), whole=True) or 0), target=target,
+        direction=direction,
         assumption=str(table.get("assumption", "")), origin=str(table.get("origin", "plan")),
         kinds=_kinds(table["kind"], at("kind")) if "kind" in table else (),
         unit_level=unit_level, unit_types=unit_types,
         filters=_filters(table.get("filters"), at("filters")),
         capacity_field=table.get("capacity_field",
                                  "capacity" if metric == "capacity_per_unit" else None),
-        capacity=float(table["capacity"]) if "capacity" in table else None,
-        per=float(table["per"]) if "per" in table else None,
+        capacity=_number(table, "capacity", at("capacity")),
+        per=_number(table, "per", at("per")),
         population=population, attribute=table.get("attribute"),
-        radius_m=float(table["radius_m"]) if "radius_m" in table else None,
+        radius_m=_number(table, "radius_m", at("radius_m")),
         indicator=table.get("indicator"), unit=str(table.get("unit", "")),
         value_type=value_type, line=start,
     )
@@ -293,9 +307,10 @@ def load_plan(path: str | Path) -> Plan:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0)
-        raise InputError(str(path), f"第 {line} 行 TOML 语法错误：{exc} / TOML syntax error",
-                         field=None) from exc
+        found = re.search(r"line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else 0)
+        raise InputError(str(path), f"第 {line} 行 TOML 语法错误：{exc} / line {line}: TOML "
+                         f"syntax error: {exc}") from exc
     starts, key_lines = _table_lines(text)
     head = data.get("plan")
     if not isinstance(head, dict) or "id" not in head or "name" not in head:
@@ -317,7 +332,8 @@ def load_plan(path: str | Path) -> Plan:
                 indicators[target.indicator] = start
             targets.append(target)
     except _PlanError as exc:
-        raise InputError(str(path), f"第 {exc.line} 行：{exc.problem}",
+        zh, _, en = exc.problem.partition(" / ")
+        raise InputError(str(path), f"第 {exc.line} 行：{zh} / line {exc.line}: {en or zh}",
                          "参见 docs/plan-format.md / see docs/plan-format.md") from exc
     if not targets:
         raise InputError(str(path), "没有任何 [[targets]] / the plan has no targets")

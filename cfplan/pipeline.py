@@ -17,10 +17,13 @@ from analysis.indicators import read_indicators
 from analysis.plan import Plan, load_plan
 from analysis.report import access_section, write_access_tables, write_report
 from geo.crs import WGS84
+from geo.network import project_graph
 from geo.osm_features import edges_frame, features_from_osm_file
 from layers.demo import DEMO_DIR
 from layers.i18n import t
+from layers.checks import gcj_offset_warning
 from layers.load import LayerSet, load_layers
+from layers.streets import load_street_graph
 
 Echo = Callable[[str], None]
 
@@ -60,9 +63,7 @@ def load_streets(layers: LayerSet) -> tuple[object, gpd.GeoDataFrame, gpd.GeoDat
         The projected OSMnx walking graph (in the layers' metric CRS), its streets as a
         GeoDataFrame (one row per street, metres), and water and rail features (WGS-84).
     """
-    from geo.network import graph_from_osm_file, project_graph
-
-    graph = project_graph(graph_from_osm_file(layers.streets), crs=layers.crs)
+    graph = project_graph(load_street_graph(layers.streets), crs=layers.crs)
     streets = edges_frame(graph)
     water = gpd.GeoDataFrame(geometry=[], crs=WGS84)
     if layers.streets is not None and layers.streets.suffix.lower() in (".osm", ".xml"):
@@ -70,6 +71,24 @@ def load_streets(layers: LayerSet) -> tuple[object, gpd.GeoDataFrame, gpd.GeoDat
             layers.streets, tags={"waterway": ["river", "canal", "stream"], "natural": "water",
                                   "railway": "rail"})
     return graph, streets, water
+
+
+def datum_warnings(layers: LayerSet, streets: gpd.GeoDataFrame) -> list[str]:
+    """Warn, per facility file, when its points sit off the streets by a GCJ-02-like offset.
+
+    Returns
+    -------
+    list of str
+        One warning per suspicious file (Chinese / English).
+    """
+    fac = layers.facilities
+    points = fac[fac.geom_type == "Point"]
+    out = []
+    for file, group in points.groupby("_file", sort=True):
+        warning = gcj_offset_warning(group.geometry, streets.geometry, layer=str(file))
+        if warning:
+            out.append(warning)
+    return out
 
 
 def run(
@@ -117,6 +136,10 @@ def run(
     if layers.streets is not None:
         echo(t("progress.streets", lang=lang, file=layers.streets.name))
         graph, streets, water = load_streets(layers)
+        for w in datum_warnings(layers, streets):
+            layers.warnings.append(w)
+            parts = w.split(" / ")
+            echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
         if access:
             echo(t("progress.access", lang=lang))
             access_result = _walking_access(layers, graph, plan)

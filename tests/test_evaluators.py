@@ -152,7 +152,7 @@ def test_attribute_share_with_missing_values(layers):
     t = tgt("attribute_share", 0.5, kinds=("public_space",), attribute="child_toilet")
     assert ev(t, layers).status == "unknown"  # 1/3 for sure, 2/3 if PU3 has one
     t = tgt("attribute_share", 0.3, kinds=("public_space",), attribute="child_toilet")
-    assert ev(t, layers).status == "unknown"  # met only if PU3's gap is not counted
+    assert ev(t, layers).status == "met"  # 1/3 even if PU3 has none
     none = tgt("attribute_share", 1.0, kinds=("library",), attribute="child_toilet")
     assert ev(none, layers).status == "unknown"
 
@@ -175,6 +175,22 @@ def test_indicators(layers):
     assert ev(num, layers, indicators=None).status == "unknown"
     other = pd.DataFrame({"plan": ["t"], "id": ["zz"], "indicator": ["zz"], "value": ["1"]})
     assert ev(num, layers, indicators=other).status == "unknown"
+
+
+def test_attribute_share_uncertain_selection(tmp_path):
+    """A facility whose status is unknown may or may not count: bound the share both ways."""
+    units = [{"code": "U1", "name": "甲", "box": (0, 0, 1000, 1000)}]
+    fac = [{"编号": f"P{i}", "名称": f"p{i}", "类别": "公共空间", "状态": "现状",
+            "适儿化卫生间": "是", "x": 100 * i, "y": 100} for i in range(1, 4)]
+    fac.append({"编号": "P9", "名称": "p9", "类别": "公共空间", "适儿化卫生间": "否", "x": 900,
+                "y": 100})
+    lay = load_layers(make_folder(tmp_path / "u", units, fac))
+    t = tgt("attribute_share", 1.0, kinds=("public_space",), attribute="child_toilet")
+    r = ev(t, lay)
+    # 3/3 if P9 is not built yet, 3/4 if it is: cannot be decided.
+    assert (r.status, r.value) == ("unknown", 1.0)
+    assert ev(tgt("attribute_share", 0.75, kinds=("public_space",), attribute="child_toilet"),
+              lay).status == "met"
 
 
 def test_accessibility_without_network_is_not_assessed(layers):

@@ -88,3 +88,23 @@ def test_demo_streets_through_osmnx(demo_layers):
     bridges = streets[streets.get("bridge", "").astype(str) == "yes"]
     assert len(bridges) == 2
     assert pyproj.CRS.from_user_input(graph.graph["crs"]).to_epsg() == 4547
+
+
+def test_amap_points_labelled_wgs84_are_flagged(tmp_path):
+    """Drop `datum = "gcj02"` from the demo manifest: the run warns, in terminal and report."""
+    import shutil
+
+    from cfplan.pipeline import run
+    from layers.demo import DEMO_DIR
+
+    layers = tmp_path / "layers"
+    shutil.copytree(DEMO_DIR, layers)
+    manifest = layers / "layers.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('datum = "gcj02"\n', ""),
+                        encoding="utf-8")
+    said: list[str] = []
+    run(layers, "jingkai", tmp_path / "out", write_map=False, access=False, echo=said.append)
+    warning = [s for s in said if "childcare.csv" in s and "GCJ-02" in s]
+    assert len(warning) == 1 and "565 m" in warning[0]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "GCJ-02" in report

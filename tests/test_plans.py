@@ -113,3 +113,25 @@ def test_share_targets_must_be_fractions(tmp_path):
         "target = 2", "target = 95")
     with pytest.raises(InputError, match="0–1"):
         load_plan(_write_plan(tmp_path, body + 'kind = "park"\n'))
+
+
+def test_errors_in_english_keep_the_line(tmp_path):
+    path = _write_plan(tmp_path, TARGET + 'kind = "swimming_pool"\n')
+    with pytest.raises(InputError) as err:
+        load_plan(path)
+    assert "line 14: unknown facility kind 'swimming_pool'" in err.value.message(lang="en")
+
+
+def test_non_numeric_values_name_their_line(tmp_path):
+    path = _write_plan(tmp_path, TARGET.replace("year = 2025", 'year = "abc"') + 'kind = "park"\n')
+    with pytest.raises(InputError, match="第 12 行：year 应为整数"):
+        load_plan(path)
+    body = TARGET.replace('metric = "count"', 'metric = "per_capita"') + 'kind = "park"\nper = "千"\n'
+    with pytest.raises(InputError, match="第 15 行：per 应为数字"):
+        load_plan(_write_plan(tmp_path, body))
+
+
+def test_duplicate_toml_key_names_its_line(tmp_path):
+    path = _write_plan(tmp_path, TARGET + 'kind = "park"\nkind = "park"\n')
+    with pytest.raises(InputError, match="第 15 行"):
+        load_plan(path)
