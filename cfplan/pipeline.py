@@ -19,9 +19,9 @@ from analysis.report import access_section, write_access_tables, write_report
 from geo.crs import WGS84
 from geo.network import project_graph
 from geo.osm_features import edges_frame, features_from_osm_file
+from layers.checks import gcj_offset_warning
 from layers.demo import DEMO_DIR
 from layers.i18n import t
-from layers.checks import gcj_offset_warning
 from layers.load import LayerSet, load_layers
 from layers.streets import load_street_graph
 
