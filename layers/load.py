@@ -493,6 +493,10 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[str] | None = None) -> gp
     try:
         if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
             return _read_table(spec, warnings)
+        if path.suffix.lower() == ".osm" and spec.layer == "facilities":
+            from layers.osm_tags import facilities_from_osm_file
+
+            return facilities_from_osm_file(path)
         return _read_ogr(spec, warnings)
     except InputError:
         raise

@@ -108,3 +108,21 @@ def test_amap_points_labelled_wgs84_are_flagged(tmp_path):
     assert len(warning) == 1 and "565 m" in warning[0]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "GCJ-02" in report
+
+
+def test_manifest_takes_facilities_from_osm_tags(tmp_path):
+    from conftest import make_folder
+
+    from layers.load import load_layers
+
+    units = [{"code": "U1", "name": "甲", "box": (-100000, -100000, 100000, 100000)}]
+    folder = make_folder(tmp_path / "osm", units, [])
+    (folder / "pois.osm").write_text(OSM, encoding="utf-8")
+    with open(folder / "layers.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[[facilities]]\nfile = "pois.osm"\n')
+    layers = load_layers(folder)
+    fac = layers.facilities.set_index("fid")
+    assert fac.loc["osm-node-1", "kind"] == "kindergarten"
+    assert fac.loc["osm-way-10", "kind"] == "park"
+    row = layers.accounting[layers.accounting["file"] == "pois.osm"].iloc[0]
+    assert (row["read"], row["used"], row["rejected"]) == (3, 3, 0)
