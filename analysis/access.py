@@ -144,26 +144,32 @@ def distance_table(
     -------
     pandas.DataFrame
         One row per (demand point, kind): ``point`` (row position in ``demand``), ``unit``,
-        ``subdistrict``, ``kind``, ``distance_m`` (walking metres, snaps included; ``inf``
+        ``subdistrict`` (categoricals), ``kind`` (categorical), ``distance_m`` (walking metres, snaps included; ``inf``
         if none within the search limit), ``minutes``, ``fid`` of the nearest facility
-        (``None`` if none), ``radius_m`` (NaN: no walking standard), ``covered``
+        (categorical; NaN if none), ``radius_m`` (NaN: no walking standard), ``covered``
         (``distance_m <= radius_m``; NA without a radius), ``population``, ``children``.
     """
     n, k = nearest.distance.shape
-    fids = facilities["fid"].astype(str).to_numpy()
-    owner = nearest.owner.ravel()
-    fid = np.where(owner >= 0, fids[np.maximum(owner, 0)] if len(fids) else None, None)
+    fids = pd.Index(facilities["fid"].astype(str))
+    if not fids.is_unique:
+        msg = "facility fid values must be unique"
+        raise ValueError(msg)
+    fid = pd.Categorical.from_codes(nearest.owner.ravel(), categories=fids)  # -1: none
     radius = np.array([np.nan if (r := radius_for(kind, radii)) is None else r
                        for kind in nearest.kinds])
     radius_col = np.tile(radius, n)
     distance = nearest.distance.ravel()
     covered = pd.array(distance <= radius_col, dtype="boolean")
     covered[np.isnan(radius_col)] = pd.NA
+    def repeated(column: str) -> pd.Categorical:
+        values = pd.Categorical(demand[column].astype(str))
+        return pd.Categorical.from_codes(np.repeat(values.codes, k), values.categories)
+
     return pd.DataFrame(
         {
             "point": np.repeat(np.arange(n), k),
-            "unit": np.repeat(demand["unit"].to_numpy(), k),
-            "subdistrict": np.repeat(demand["subdistrict"].to_numpy(), k),
+            "unit": repeated("unit"),
+            "subdistrict": repeated("subdistrict"),
             "kind": pd.Categorical(np.tile(np.asarray(nearest.kinds, dtype=object), n),
                                    categories=list(nearest.kinds)),
             "distance_m": distance,
@@ -177,15 +183,18 @@ def distance_table(
     )
 
 
-def _shares(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    sums = frame.groupby(keys, sort=True, observed=True)[
-        ["population", "children", "covered_population", "covered_children"]].sum()
-    for who in ("population", "children"):
-        sums[f"outside_{who}"] = sums[who] - sums[f"covered_{who}"]
+def _sums(codes: np.ndarray, size: int, population: np.ndarray, children: np.ndarray,
+          covered: np.ndarray) -> dict[str, np.ndarray]:
+    """Totals, covered, outside and shares per group code (persons; shares 0-1)."""
+    out: dict[str, np.ndarray] = {}
+    for who, weight in (("population", population), ("children", children)):
+        total = np.bincount(codes, weights=weight, minlength=size)
+        inside = np.bincount(codes, weights=np.where(covered, weight, 0.0), minlength=size)
+        out[who], out[f"covered_{who}"], out[f"outside_{who}"] = total, inside, total - inside
         with np.errstate(invalid="ignore", divide="ignore"):
-            sums[f"share_{who}"] = np.where(sums[who] > 0, sums[f"covered_{who}"] / sums[who],
-                                            np.nan)
-    return sums.reset_index()
+            out[f"share_{who}"] = np.where(total > 0, inside / np.where(total > 0, total, 1),
+                                           np.nan)
+    return out
 
 
 def coverage_table(
@@ -228,6 +237,14 @@ def coverage_table(
     first = distances.drop_duplicates("point").set_index("point").loc[wide.index]
     if kinds is None:
         kinds = [k for k in wide.columns if radius_for(k, radii) is not None]
+    population = first["population"].to_numpy(np.float64)
+    children = first["children"].to_numpy(np.float64)
+    unit_code, unit_names = pd.factorize(first["unit"].astype(str).to_numpy(), sort=True)
+    sub_code, sub_names = pd.factorize(first["subdistrict"].astype(str).to_numpy(), sort=True)
+    # each unit's subdistrict (its first point's)
+    unit_sub = np.empty(len(unit_names), dtype=np.int64)
+    unit_sub[unit_code[::-1]] = sub_code[::-1]
+    overall_code = np.zeros(len(first), dtype=np.int64)
     tables = []
     for key in kinds:
         radius = radius_for(key, radii)
@@ -237,38 +254,28 @@ def coverage_table(
         members = [m for m in key.split("+") if m in wide.columns]
         d = wide[members].min(axis=1).to_numpy() if members else np.full(len(wide), np.inf)
         covered = d <= radius
-        frame = pd.DataFrame({
-            "unit": first["unit"].to_numpy(),
-            "subdistrict": first["subdistrict"].to_numpy(),
-            "population": first["population"].to_numpy(),
-            "children": first["children"].to_numpy(),
-            "covered_population": np.where(covered, first["population"].to_numpy(), 0.0),
-            "covered_children": np.where(covered, first["children"].to_numpy(), 0.0),
-        })
-        frame["all"] = ""
-        units = _shares(frame, ["subdistrict", "unit"])
+        units = pd.DataFrame(_sums(unit_code, len(unit_names), population, children, covered))
+        units.insert(0, "area", np.asarray(unit_names, dtype=object))
+        units.insert(1, "subdistrict", np.asarray(sub_names, dtype=object)[unit_sub])
         whose = np.where(units["children"] > 0, units["share_children"],
                          units["share_population"])
         failing = units[np.nan_to_num(whose, nan=1.0) < unserved_share].sort_values(
             "outside_children", ascending=False, kind="stable")
-        overall = _shares(frame, ["all"]).rename(columns={"all": "area"})
-        overall["failing_units"] = ",".join(failing["unit"].astype(str))
-        overall["level"], overall["subdistrict"] = "overall", ""
-        subs = _shares(frame, ["subdistrict"])
-        subs["area"], subs["level"] = subs["subdistrict"], "subdistrict"
-        by_sub = failing.groupby("subdistrict")["unit"].agg(lambda s: ",".join(s.astype(str)))
+        overall = pd.DataFrame(_sums(overall_code, 1, population, children, covered))
+        overall["area"], overall["subdistrict"] = "", ""
+        overall["failing_units"] = ",".join(failing["area"])
+        subs = pd.DataFrame(_sums(sub_code, len(sub_names), population, children, covered))
+        subs["area"] = subs["subdistrict"] = np.asarray(sub_names, dtype=object)
+        by_sub = failing.groupby("subdistrict")["area"].agg(",".join)
         subs["failing_units"] = [by_sub.get(code, "") for code in subs["subdistrict"]]
-        units = units.rename(columns={"unit": "area"})
-        units["level"], units["failing_units"] = "unit", ""
-        table = pd.concat([overall, subs, units], ignore_index=True)
-        table["kind"], table["radius_m"] = key, radius
-        tables.append(table[_COVERAGE_COLUMNS])
+        units["failing_units"] = ""
+        for frame, level in ((overall, "overall"), (subs, "subdistrict"), (units, "unit")):
+            frame["level"], frame["kind"], frame["radius_m"] = level, key, radius
+        tables.append((overall, subs, units))
     if not tables:
         return pd.DataFrame(columns=_COVERAGE_COLUMNS)
-    out = pd.concat(tables, ignore_index=True)
-    level_order = out["level"].map({"overall": 0, "subdistrict": 1, "unit": 2})
-    return out.assign(_o=level_order).sort_values(["_o"], kind="stable").drop(columns="_o") \
-        .reset_index(drop=True)
+    ordered = [t[i] for i in range(3) for t in tables]  # overall rows first, then by level
+    return pd.concat(ordered, ignore_index=True)[_COVERAGE_COLUMNS]
 
 
 @dataclass(frozen=True, eq=False)

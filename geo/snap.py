@@ -95,7 +95,7 @@ def _nearest_edges(network: StreetNetwork, points: np.ndarray) -> tuple[np.ndarr
     dist = np.empty(n, dtype=np.float64)
     if n == 0:
         return edge, dist
-    if n > _CHUNK:
+    if n > 256:  # nearby queries in a row reuse the same tree nodes (2-3x faster)
         import geopandas as gpd
 
         order = np.argsort(gpd.GeoSeries(points).hilbert_distance(), kind="stable")
