@@ -26,6 +26,8 @@ HELP = {
         "tiles": "可选底图：osm 或 tianditu（需联网；默认无底图）",
         "tk": "天地图 tk 密钥",
         "no_access": "跳过步行可达性计算",
+        "place": "在线下载路网的地名，如 \"上街区, 郑州市\"（需联网，替代清单中的路网文件）",
+        "cache": "路网缓存（GraphML）：存在则读取，否则写入",
     },
     "en": {
         "prog": "Facility-coverage planner for child-friendly cities",
@@ -42,6 +44,9 @@ HELP = {
         "tiles": "optional basemap: osm or tianditu (needs internet; default none)",
         "tk": "天地图 tk key",
         "no_access": "skip walking accessibility",
+        "place": "download the street network online for a place, e.g. \"上街区, 郑州市\" "
+                 "(needs internet; replaces the manifest's street file)",
+        "cache": "street-network cache (GraphML): read if it exists, else written",
     },
 }
 
@@ -65,6 +70,8 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h["lang"])
         p.add_argument("--indicators", help=h["indicators"])
         p.add_argument("--no-access", action="store_true", help=h["no_access"])
+        p.add_argument("--place", help=h["place"])
+        p.add_argument("--graph-cache", help=h["cache"])
         if map_opts:
             p.add_argument("--tiles", choices=("osm", "tianditu"), help=h["tiles"])
             p.add_argument("--tianditu-key", default="", help=h["tk"])
@@ -122,14 +129,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "demo":
         run_demo(args.out, lang=args.lang, indicators=args.indicators, tiles=args.tiles,
-                 tianditu_key=args.tianditu_key, access=not args.no_access, echo=_echo)
+                 tianditu_key=args.tianditu_key, access=not args.no_access, place=args.place,
+                 graph_cache=args.graph_cache, echo=_echo)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
     if args.command in ("run", "report"):
         is_run = args.command == "run"
         run(args.layers, args.plan, args.out, lang=args.lang, indicators=args.indicators,
             tiles=getattr(args, "tiles", None), tianditu_key=getattr(args, "tianditu_key", ""),
-            write_map=is_run, access=not args.no_access, echo=_echo)
+            write_map=is_run, access=not args.no_access, place=args.place,
+            graph_cache=args.graph_cache, echo=_echo)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
     if args.command == "template":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
 
 from analysis.coverage import ScenarioCoverage, scenario_coverage
@@ -17,7 +18,7 @@ from analysis.indicators import read_indicators
 from analysis.plan import Plan, load_plan
 from analysis.report import access_section, write_access_tables, write_report
 from geo.crs import WGS84
-from geo.network import project_graph
+from geo.network import load_graph, project_graph, save_graph
 from geo.osm_features import edges_frame, features_from_osm_file
 from layers.checks import gcj_offset_warning
 from layers.demo import DEMO_DIR
@@ -54,16 +55,55 @@ def _echo_layers(layers: LayerSet, *, lang: str, echo: Echo) -> None:
         echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
 
 
-def load_streets(layers: LayerSet) -> tuple[object, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Load the layer set's OSM street file: walking graph, street lines and water/rail.
+def street_graph(
+    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
+) -> nx.MultiDiGraph | None:
+    """Return the unprojected walking graph from the first source that applies.
+
+    1. ``cache``, a GraphML file written by an earlier run, when it exists;
+    2. ``place``, downloaded online through :mod:`geo.osm_online` (needs internet);
+    3. the manifest's ``[streets]`` file: ``.osm``/``.osm.pbf`` (or ``.graphml``).
+
+    A graph obtained from 2 or 3 is written to ``cache`` when one is given.
 
     Returns
     -------
-    tuple
-        The projected OSMnx walking graph (in the layers' metric CRS), its streets as a
-        GeoDataFrame (one row per street, metres), and water and rail features (WGS-84).
+    networkx.MultiDiGraph or None
+        The graph in WGS-84, or ``None`` when there is no street source at all.
     """
-    graph = project_graph(load_street_graph(layers.streets), crs=layers.crs)
+    if cache is not None and Path(cache).is_file():
+        return load_graph(cache)
+    if place:
+        from geo.osm_online import graph_from_place
+
+        graph = graph_from_place(place)
+    elif layers.streets is not None and layers.streets.suffix.lower() == ".graphml":
+        return load_graph(layers.streets)
+    elif layers.streets is not None:
+        graph = load_street_graph(layers.streets)
+    else:
+        return None
+    if cache is not None:
+        save_graph(graph, cache)
+    return graph
+
+
+def load_streets(
+    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
+) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame, gpd.GeoDataFrame] | None:
+    """Load the walking graph, street lines and water/rail for a layer set.
+
+    Returns
+    -------
+    tuple or None
+        The OSMnx walking graph projected to the layers' metric CRS, its streets as a
+        GeoDataFrame (one row per street, metres), and water and rail features
+        (WGS-84, from the manifest's OSM XML when there is one); ``None`` without streets.
+    """
+    graph = street_graph(layers, place=place, cache=cache)
+    if graph is None:
+        return None
+    graph = project_graph(graph, crs=layers.crs)
     streets = edges_frame(graph)
     water = gpd.GeoDataFrame(geometry=[], crs=WGS84)
     if layers.streets is not None and layers.streets.suffix.lower() in (".osm", ".xml"):
@@ -102,6 +142,8 @@ def run(
     tianditu_key: str = "",
     write_map: bool = True,
     access: bool = True,
+    place: str | None = None,
+    graph_cache: str | Path | None = None,
     echo: Echo = _quiet,
 ) -> RunOutput:
     """Run the planner end to end and write every output into ``out``.
@@ -109,7 +151,8 @@ def run(
     Outputs: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
     ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
     ``layers/`` and results under ``results/``, and ``map.html`` (unless
-    ``write_map`` is false).
+    ``write_map`` is false). The street network comes from ``graph_cache`` (GraphML)
+    when it exists, else online from ``place``, else the manifest's OSM file.
 
     Returns
     -------
@@ -133,9 +176,14 @@ def run(
     coverage: pd.DataFrame | None = None
     access_result = None
     extra: dict[str, gpd.GeoDataFrame] = {}
-    if layers.streets is not None:
-        echo(t("progress.streets", lang=lang, file=layers.streets.name))
-        graph, streets, water = load_streets(layers)
+    source = place or (str(graph_cache) if graph_cache and Path(graph_cache).is_file() else None)
+    source = source or (layers.streets.name if layers.streets else None)
+    loaded = None
+    if source is not None:
+        echo(t("progress.streets", lang=lang, file=source))
+        loaded = load_streets(layers, place=place, cache=graph_cache)
+    if loaded is not None:
+        graph, streets, water = loaded
         for w in datum_warnings(layers, streets):
             layers.warnings.append(w)
             parts = w.split(" / ")

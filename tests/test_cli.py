@@ -67,3 +67,15 @@ def test_validate_and_usage(tmp_path, capsys, shangjie):
     assert f"有效，{len(shangjie.targets)} 项目标" in capsys.readouterr().out
     assert main(["validate", "--plan", str(tmp_path / "missing.toml")]) == 2
     assert main(["frobnicate"]) == 64
+
+
+def test_graph_cache_round_trip(tmp_path, capsys):
+    cache = tmp_path / "streets.graphml"
+    out1, out2 = tmp_path / "o1", tmp_path / "o2"
+    args = ["report", "--layers", str(DEMO_DIR), "--plan", "jingkai", "--graph-cache", str(cache)]
+    assert main([*args, "--out", str(out1)]) == 0
+    assert cache.is_file()
+    assert main([*args, "--out", str(out2)]) == 0
+    assert "streets.graphml" in capsys.readouterr().err  # the second run read the cache
+    for name in ("targets.csv", "results/access_coverage.csv"):
+        assert (out1 / name).read_bytes() == (out2 / name).read_bytes()
