@@ -30,6 +30,7 @@ __all__ = [
     "save_graph",
     "street_network",
     "street_network_from_arrays",
+    "walk_network_from_file",
     "way_filter",
 ]
 
@@ -472,6 +473,9 @@ def street_network_from_arrays(
     u = np.asarray(edge_u, dtype=np.int64)
     v = np.asarray(edge_v, dtype=np.int64)
     n = len(x)
+    if len(u) == 0:
+        msg = "a street network needs at least one edge"
+        raise ValueError(msg)
     if edge_geometry is None:
         coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
         edge_geometry = shapely.linestrings(coords)
@@ -572,3 +576,31 @@ def street_network(graph: nx.MultiDiGraph | nx.MultiGraph) -> StreetNetwork:
         node_ids=node_ids,
         crs=crs,
     )
+
+
+def walk_network_from_file(
+    path: str | Path, *, crs: Any, network_type: str = "walk"
+) -> tuple[StreetNetwork, ComponentReport, nx.MultiDiGraph]:
+    """Read an OSM file, project it, keep its largest component and compact it.
+
+    The usual chain :func:`graph_from_osm_file` → :func:`project_graph` →
+    :func:`largest_component` → :func:`street_network` in one call.
+
+    Parameters
+    ----------
+    path
+        OSM XML or PBF file.
+    crs
+        Metric CRS of the analysis (e.g. EPSG:4547).
+    network_type
+        OSMnx network type, "walk" by default.
+
+    Returns
+    -------
+    tuple[StreetNetwork, ComponentReport, networkx.MultiDiGraph]
+        The network (metres, in ``crs``), the report on dropped pieces and the projected
+        largest-component graph (for maps and route checks).
+    """
+    graph = project_graph(graph_from_osm_file(path, network_type=network_type), crs=crs)
+    kept, report = largest_component(graph)
+    return street_network(kept), report, kept

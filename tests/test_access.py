@@ -20,6 +20,7 @@ from geo.network import (
     save_graph,
     street_network,
     street_network_from_arrays,
+    walk_network_from_file,
 )
 from geo.paths import nearest_source, node_distances
 from geo.service_area import reached_lines, service_areas
@@ -353,8 +354,8 @@ def test_demo_river_unit_is_farther_by_network_than_crow_flies() -> None:
     from layers.load import load_layers
 
     layers = load_layers(DEMO_DIR)
-    graph = project_graph(graph_from_osm_file(layers.streets), crs=layers.crs)
-    network = street_network(largest_component(graph)[0])
+    network, report, _ = walk_network_from_file(layers.streets, crs=layers.crs)
+    assert report.nodes_kept == network.n_nodes
     x0, y0 = ORIGIN
     # the unit just east of the river, 1.5 km north of the nearest bridge
     east = shapely.Point(x0 + RIVER_X + 300, y0 + 4200)
