@@ -102,14 +102,16 @@ def select(
         empty = np.zeros(0, dtype=bool)
         return empty, empty
     status = fac["status"]
-    if scenario == "planned":
-        pending = status.isin(["planned", "under_construction"])
-        status = status.where(~pending, fac["works"].fillna("new"))
     allowed = set(filters.statuses) if filters.statuses else set(BUILT_STATUSES)
-    if scenario == "current" and filters.statuses:
-        allowed = set(filters.statuses)
     kind_ok = fac["kind"].isin(kinds).to_numpy()
     sure, maybe = _tri(status, lambda s: s.isin(allowed))
+    if scenario == "planned":
+        # Once done, a pending project is what its works make it (new unless stated);
+        # a filter that names its current status still counts it.
+        pending = status.isin(["planned", "under_construction"]).to_numpy()
+        done = fac["works"].fillna("new").isin(allowed).to_numpy()
+        sure = sure | (pending & done)
+        maybe = maybe | (pending & done)
     if filters.child_friendly is not None:
         cf = fac["child_friendly"].astype(object)
         s2, m2 = _tri(cf, lambda s: s.astype(bool) == bool(filters.child_friendly))
@@ -134,6 +136,16 @@ def _status(sure_met: bool, maybe_met: bool) -> str:
     if sure_met:
         return "met"
     return "unknown" if maybe_met else "not_met"
+
+
+def _bounded_status(low: float, high: float, target: Target) -> str:
+    """Status of a value known only to lie in ``[low, high]`` (missing data widens it).
+
+    ``at_least`` is met only if ``low`` meets it; ``at_most`` only if ``high`` does.
+    """
+    if target.direction == "at_most":
+        return _status(_meets(high, target), _meets(low, target))
+    return _status(_meets(low, target), _meets(high, target))
 
 
 def _meets(value: float, target: Target) -> bool:
@@ -239,7 +251,7 @@ def eval_count(t: Target, ctx: Context, **_: object) -> Result:
     """Count the selected facilities, against a number or range."""
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     n, m = int(sure.sum()), int(maybe.sum())
-    status = _status(_meets(n, t), _meets(m, t))
+    status = _bounded_status(n, m, t)
     res = Result(t, ctx.scenario, status, float(n))
     kind_zh, kind_en = _kinds_text(t, "zh"), _kinds_text(t, "en")
     if t.direction == "at_least" and n < t.low:
@@ -273,7 +285,7 @@ def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
         total, upper = float(sure.sum()), float(maybe.sum())
     per = t.per or 1000.0
     value = total / pop * per
-    status = _status(_meets(value, t), _meets(upper / pop * per, t))
+    status = _bounded_status(value, upper / pop * per, t)
     if pop_missing and status != "not_met":
         status = "unknown"
     res = Result(t, ctx.scenario, status, value, extra={"total": total, "population": pop})

@@ -241,6 +241,9 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
         raise _PlanError(at("target"), "布尔指标的 target 应为 true，数值指标应为数字 / "
                                        "boolean indicators take target = true; others a number")
     if metric in ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility"):
+        if direction != "at_least":
+            raise _PlanError(at("direction"), f"{metric} 只支持 at_least / {metric} takes "
+                                              "direction = at_least only")
         lo = target[0] if isinstance(target, tuple) else target
         if isinstance(lo, bool) or not 0 <= float(lo) <= 1:
             raise _PlanError(at("target"), "份额类目标应在 0–1 之间 / share targets are 0–1")

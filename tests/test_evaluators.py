@@ -196,3 +196,29 @@ def test_attribute_share_uncertain_selection(tmp_path):
 def test_accessibility_without_network_is_not_assessed(layers):
     r = ev(tgt("accessibility", 0.9, kinds=("park",)), layers)
     assert r.status == "not_assessed" and "路网" in r.reason
+
+
+def test_pending_project_counts_by_status_or_works(tmp_path):
+    """A school under construction as a renovation still counts once done when the filter
+    names under_construction (重点工程1: 开工建设)."""
+    units = [{"code": "U1", "name": "甲", "box": (0, 0, 1000, 1000)}]
+    fac = [{"编号": "S1", "名称": "一小", "类别": "小学", "状态": "在建", "建设方式": "改建",
+            "年份": 2024, "x": 100, "y": 100},
+           {"编号": "S2", "名称": "二小", "类别": "小学", "状态": "新建", "年份": 2023, "x": 300,
+            "y": 100}]
+    lay = load_layers(make_folder(tmp_path / "w", units, fac))
+    f = Filters(statuses=("new", "under_construction"), since=2021)
+    t = tgt("count", 2.0, kinds=("primary_school",), filters=f)
+    assert ev(t, lay).value == 2.0
+    assert ev(t, lay, "planned").value == 2.0
+
+
+def test_at_most_is_met_only_in_the_worst_case(tmp_path):
+    units = [{"code": "U1", "name": "甲", "box": (0, 0, 1000, 1000)}]
+    fac = [{"编号": "A", "名称": "a", "类别": "托育", "状态": "现状", "托位": 10, "x": 100, "y": 100},
+           {"编号": "B", "名称": "b", "类别": "托育", "托位": 100, "x": 300, "y": 100}]  # no status
+    lay = load_layers(make_folder(tmp_path / "m", units, fac))
+    assert ev(tgt("count", 1.0, kinds=("childcare",), direction="at_most"), lay).status == "unknown"
+    per = tgt("per_capita", 50.0, kinds=("childcare",), capacity_field="capacity", per=1000.0,
+              direction="at_most")
+    assert ev(per, lay).status == "unknown"  # 10 places per 1,000 for sure; 110 if B is built
