@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
 from analysis.evaluate import SCENARIOS, select
-from analysis.plan import Filters, Plan
+from analysis.plan import Filters, Plan, Target
 from geo.network import ComponentReport, StreetNetwork, largest_component, street_network
 from geo.service_area import service_areas
 from layers.demand import demand_points
@@ -53,6 +53,60 @@ class ScenarioCoverage:
     demand: gpd.GeoDataFrame
 
 
+def target_key(target: Target) -> str:
+    """Return the coverage-table ``kind`` key of an accessibility target.
+
+    A target with facility filters or a radius other than the kind's default gets rows
+    of its own,
+    ``"<kind>@<target id>"`` (joined with ``+`` for groups); otherwise it shares the
+    kind's rows.
+    """
+    group = "+".join(target.kinds)
+    if target.filters == Filters() and target.radius_m in (None, radius_for(group)):
+        return group
+    return "+".join(f"{k}@{target.id}" for k in target.kinds)
+
+
+def _target_coverage(
+    t: Target, layers: LayerSet, network: StreetNetwork, demand: gpd.GeoDataFrame,
+    scenario: str, *, entrances: gpd.GeoDataFrame | None, radii: Mapping[str, float],
+) -> list[pd.DataFrame]:
+    """Return the coverage rows of one filtered or re-radiused target.
+
+    Rows for the facilities that surely pass, and (as scenario ``"<scenario>:best"``)
+    for those that pass if missing data were favourable.
+    """
+    key = target_key(t)
+    radius = t.radius_m if t.radius_m is not None else radius_for("+".join(t.kinds), radii)
+    sure, maybe = select(layers.facilities, t.kinds, t.filters, scenario=scenario)
+    out = []
+    for mask, label in ((sure, scenario), (maybe, f"{scenario}:best")):
+        if label.endswith(":best") and (maybe == sure).all():
+            continue
+        fac = layers.facilities[mask].reset_index(drop=True)
+        fac = fac.assign(kind=fac["kind"].astype(str) + f"@{t.id}")
+        acc = walking_access(network, demand, fac, kinds=[key], radii={key: float(radius)},
+                             entrances=entrances)
+        out.append(acc.coverage.assign(scenario=label))
+    return out
+
+
+def _unknown_children(coverage: pd.DataFrame, units: gpd.GeoDataFrame,
+                      no_children: pd.Series) -> pd.DataFrame:
+    """Set child shares to NaN wherever a unit's child population is not known."""
+    if not no_children.any():
+        return coverage
+    codes = set(units.loc[no_children, "code"])
+    subs = set(units.loc[no_children, "subdistrict"].dropna())
+    hit = ((coverage["level"] == "overall")
+           | ((coverage["level"] == "subdistrict") & coverage["area"].isin(subs))
+           | ((coverage["level"] == "unit") & coverage["area"].isin(codes)))
+    coverage = coverage.copy()
+    for col in ("children", "covered_children", "outside_children", "share_children"):
+        coverage.loc[hit, col] = np.nan
+    return coverage
+
+
 def access_kinds(layers: LayerSet, plan: Plan | None = None,
                  radii: Mapping[str, float] | None = None) -> list[str]:
     """Return the kinds (or ``a+b`` groups) to measure.
@@ -68,7 +122,7 @@ def access_kinds(layers: LayerSet, plan: Plan | None = None,
     present = set(layers.facilities["kind"])
     kinds = [k for k in FACILITY_KINDS if k in present and radius_for(k, radii) is not None]
     for t in plan.targets if plan else ():
-        if t.metric == "accessibility":
+        if t.metric == "accessibility" and target_key(t) == "+".join(t.kinds):
             key = "+".join(t.kinds)
             if key not in kinds:
                 kinds.append(key)
@@ -108,16 +162,18 @@ def scenario_coverage(
         Coverage tables, distances, service areas and the network used.
     """
     radii = dict(radii or {})
-    for t in plan.targets if plan else ():
-        if t.metric == "accessibility" and t.radius_m is not None:
-            radii.setdefault("+".join(t.kinds), t.radius_m)
     kept, components = largest_component(graph)
     network = street_network(kept)
     buildings = layers.buildings if not layers.buildings.empty else None
-    demand = demand_points(layers.units, spacing_m=spacing_m, buildings=buildings)
+    units = layers.units.copy()
+    no_children = units["children"].isna()
+    units.loc[no_children, "children"] = 0.0  # restored as NaN shares below
+    demand = demand_points(units, spacing_m=spacing_m, buildings=buildings)
     kinds = access_kinds(layers, plan, radii)
     members = list(dict.fromkeys(m for k in kinds for m in k.split("+")))
     entrances = layers.entrances if not layers.entrances.empty else None
+    specific = [t for t in (plan.targets if plan else ())
+                if t.metric == "accessibility" and target_key(t) != "+".join(t.kinds)]
     tables, distances, areas, far = [], None, [], pd.DataFrame()
     for scenario in SCENARIOS:
         sure, _ = select(layers.facilities, tuple(members), Filters(), scenario=scenario)
@@ -125,6 +181,9 @@ def scenario_coverage(
         acc = walking_access(network, demand, fac, kinds=kinds, radii=radii,
                              entrances=entrances)
         tables.append(acc.coverage.assign(scenario=scenario))
+        for t in specific:
+            tables += _target_coverage(t, layers, network, demand, scenario,
+                                       entrances=entrances, radii=radii)
         if scenario == "current":
             distances, far = acc.distances, acc.far_points
             for kind in members:
@@ -133,7 +192,7 @@ def scenario_coverage(
                 areas.append(service_areas(network, acc.nearest.nodes[kind],
                                            sources=acc.sources[kind], cutoffs_m=cutoffs_m,
                                            speed_m_per_min=WALK_SPEED_M_PER_MIN, kind=kind))
-    coverage = pd.concat(tables, ignore_index=True)
+    coverage = _unknown_children(pd.concat(tables, ignore_index=True), units, no_children)
     sa = (gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=layers.crs) if areas
           else gpd.GeoDataFrame({"kind": [], "cutoff_m": [], "minutes": []}, geometry=[],
                                  crs=layers.crs))

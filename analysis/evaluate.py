@@ -371,26 +371,36 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
 
 
 def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
-    """Share of residents or children within the walking radius (needs a coverage table)."""
+    """Share of residents or children within the walking radius (needs a coverage table).
+
+    Targets with facility filters have their own rows; when some facilities' data is
+    missing, a best-case row (scenario ``"<scenario>:best"``) bounds the share, and a
+    target met only in the best case is unknown.
+    """
     cov = ctx.coverage
     if cov is None or cov.empty:
         return Result(t, ctx.scenario, "not_assessed", None,
                       reason="没有路网，无法计算步行可达性 / no street network to measure walking access")
-    key = "+".join(t.kinds)
-    rows = cov[(cov["kind"] == key) & (cov["scenario"] == ctx.scenario)
-               & (cov["level"] == "overall")]
-    if t.radius_m is not None and "radius_m" in rows:
-        rows = rows[np.isclose(rows["radius_m"], t.radius_m)]
+    from analysis.coverage import target_key
+
+    key = target_key(t)
+    overall = cov[(cov["kind"] == key) & (cov["level"] == "overall")]
+    rows = overall[overall["scenario"] == ctx.scenario]
     if rows.empty:
         return Result(t, ctx.scenario, "not_assessed", None,
                       reason="未计算该类设施的可达性 / access not computed for this kind")
     row = rows.iloc[0]
     share = float(row[f"share_{t.population}"])
     if math.isnan(share):
-        return Result(t, ctx.scenario, "unknown", None, reason="儿童人口缺失 / child population missing")
-    status = "met" if share >= t.low - 1e-12 else "not_met"
+        return Result(t, ctx.scenario, "unknown", None,
+                      reason="儿童人口缺失 / child population missing")
+    best_rows = overall[overall["scenario"] == f"{ctx.scenario}:best"]
+    best = float(best_rows.iloc[0][f"share_{t.population}"]) if len(best_rows) else share
+    status = _status(share >= t.low - 1e-12, best >= t.low - 1e-12)
     res = Result(t, ctx.scenario, status, share, extra={"radius_m": float(row["radius_m"])})
-    if status == "not_met":
+    if status == "unknown":
+        res.reason = "部分设施的状态或标记缺失 / some facilities lack a status or flag"
+    if status != "met":
         outside = float(row[f"outside_{t.population}"])
         who_zh = "儿童" if t.population == "children" else "居民"
         who_en = "children" if t.population == "children" else "residents"

@@ -289,6 +289,10 @@ def write_report(
     return written
 
 
+def _pct(share: float) -> str:
+    return "—" if share != share else f"{share * 100:.1f}%"
+
+
 def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[str]:
     """Return the report's walking-access section as Markdown lines.
 
@@ -301,7 +305,7 @@ def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[s
 
     zh = lang == "zh"
     table = cov.coverage
-    overall = table[table["level"] == "overall"]
+    overall = table[(table["level"] == "overall") & ~table["kind"].str.contains("@")]
     names = dict(zip(layers.units["code"], layers.units["name"], strict=True))
     rows = []
     for kind in dict.fromkeys(overall["kind"]):
@@ -312,9 +316,8 @@ def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[s
         minutes = cur["radius_m"] / WALK_SPEED_M_PER_MIN
         worst = [names.get(c, c) for c in str(cur["failing_units"]).split(",") if c][:6]
         rows.append([label, f"{cur['radius_m']:.0f} m ({minutes:.0f} min)",
-                     f"{cur['share_population'] * 100:.1f}%",
-                     f"{cur['share_children'] * 100:.1f}%",
-                     f"{fut['share_children'] * 100:.1f}%",
+                     _pct(cur["share_population"]), _pct(cur["share_children"]),
+                     _pct(fut["share_children"]),
                      ("、" if zh else ", ").join(worst)])
     lines = ["## 步行可达性（沿路网）" if zh else "## Walking access (along the streets)", ""]
     lines.append("半径与步速取自 GB 50180-2018 等（见 standards.md，部分数值未经核实），可在规划文件中调整；"
