@@ -208,7 +208,8 @@ def _level_word(target: Target, plan_term: str, lang: str) -> str:
         return plan_term if lang == "zh" else "subdistricts"
     if target.unit_types and len(target.unit_types) == 1:
         zh, en, _ = UNIT_TYPES[target.unit_types[0]]
-        return zh if lang == "zh" else en.lower() + "s"
+        plural = {"Urban community": "urban communities", "Village": "villages"}
+        return zh if lang == "zh" else plural.get(en, en.lower())
     return "村/社区" if lang == "zh" else "communities/villages"
 
 

@@ -59,7 +59,7 @@ def gaps_frame(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
     """Return one feature per failing unit or subdistrict per target and scenario.
 
     Columns: ``plan_item, target_id, scenario, level, code, name, kind, metric,
-    shortfall``; geometry is the failing unit's or subdistrict's polygon.
+    shortfall`` (Chinese), ``shortfall_en``; geometry is the failing unit's or subdistrict's polygon.
 
     Returns
     -------
@@ -83,11 +83,11 @@ def gaps_frame(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
                 "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
                 "level": level, "code": code, "name": table.loc[code, "name"],
                 "kind": ",".join(r.target.kinds), "metric": r.target.metric,
-                "shortfall": r.shortfall_zh,
+                "shortfall": r.shortfall_zh, "shortfall_en": r.shortfall_en,
             })
             geoms.append(table.loc[code, "geometry"])
     cols = ["plan_item", "target_id", "scenario", "level", "code", "name", "kind", "metric",
-            "shortfall"]
+            "shortfall", "shortfall_en"]
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=layers.crs)
 
 

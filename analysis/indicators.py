@@ -152,14 +152,21 @@ def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        The table with string columns, or ``None`` when no path is given or the file
-        does not exist.
+        The table with string columns, or ``None`` when no path is given.
+
+    Raises
+    ------
+    layers.errors.InputError
+        If the file does not exist.
     """
     if path is None:
         return None
     p = Path(path)
     if not p.is_file():
-        return None
+        from layers.errors import InputError
+
+        raise InputError(str(p), "找不到指标填报表 / indicators file not found",
+                         "用 cfplan template 生成后填写，或检查路径 / make one with cfplan template")
     if p.suffix.lower() in (".xlsx", ".xls"):
         df = pd.read_excel(p, dtype=object)
     else:

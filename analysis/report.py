@@ -59,7 +59,8 @@ def targets_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.
     for r in results:
         t = r.target
         rows.append({
-            "plan": plan.id, "domain": t.domain, "item": t.item, "wording": t.wording,
+            "plan": plan.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
+            "item": t.item, "wording": t.wording,
             "metric": t.metric, "target": target_text(t, lang=lang), "value": value_text(r, lang=lang),
             "status": r.status, "shortfall": _shortfall(r, lang), "scenario": r.scenario,
         })
@@ -242,7 +243,8 @@ def markdown_report(
                  else "read = used + rejected. Rejected features and reasons: rejected.csv / "
                  "rejected.geojson.")
     lines.append("")
-    lines += _md_table(layers.accounting, ["layer", "file", "read", "used", "repaired", "rejected"])
+    lines += _md_table(layers.accounting, ["图层", "文件", "读取", "采用", "修复", "剔除"] if zh
+                       else ["layer", "file", "read", "used", "repaired", "rejected"])
     lines.append("")
     if layers.warnings:
         lines.append("## 警告" if zh else "## Warnings")
@@ -256,7 +258,8 @@ def markdown_report(
         lines.append("")
         rej = pd.DataFrame([[r.layer, r.file, r.row, r.feature, r.field, r.reason]
                             for r in layers.rejected])
-        lines += _md_table(rej, ["layer", "file", "row", "feature", "field", "reason"])
+        lines += _md_table(rej, ["图层", "文件", "行", "要素", "字段", "原因"] if zh
+                           else ["layer", "file", "row", "feature", "field", "reason"])
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         label = "输入错误" if args.lang == "zh" else "Input error"
         _echo(f"✖ {label}: {exc.message(lang=args.lang)}")
         return EXIT_INPUT
+    except OSError as exc:
+        label = "文件错误" if args.lang == "zh" else "File error"
+        _echo(f"✖ {label}: {exc.filename or ''} {exc.strerror or exc}")
+        return EXIT_INPUT
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -150,6 +154,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "validate":
         from analysis.plan import load_plan
+
+        if not args.plan and not args.layers:
+            _echo("cfplan validate: 需要 --plan 或 --layers / give --plan and/or --layers")
+            return EXIT_USAGE
 
         if args.plan:
             plan = load_plan(args.plan)

@@ -166,10 +166,10 @@ def run(
     """
     out = Path(out)
     start = time.perf_counter()
+    plan = load_plan(plan_path)  # a mistyped plan fails before the layers load
     echo(t("progress.load", lang=lang))
     layers = load_layers(layers_dir, lang=lang)
     _echo_layers(layers, lang=lang, echo=echo)
-    plan = load_plan(plan_path)
     table = read_indicators(indicators or layers.indicators)
 
     streets = water = None

@@ -148,7 +148,7 @@ def build_map(
     # Outlines.
     sd = layers.subdistricts
     if not sd.empty:
-        group = folium.FeatureGroup(name=plan.subdistrict_term if zh else "Subdistricts")
+        group = folium.FeatureGroup(name=esc(plan.subdistrict_term) if zh else "Subdistricts")
         props = [{"popup": _popup_html(str(r["name"]), [("编码" if zh else "Code", r["code"])]),
                   "label": esc(r["name"])} for _, r in sd.iterrows()]
         _add_geojson_layer(group, _geojson(sd, props),
@@ -326,7 +326,8 @@ def _panel_html(plan: Plan, results: list[Result], *, lang: str) -> str:
                 f"<tr><td>{esc(t.item)}</td><td title='{esc(t.wording)}'>{esc(t.title)}<br>"
                 f"<small>{esc(target_text(t, lang=lang))}"
                 f"{(' · ' + esc(short)) if short else ''}</small></td>{''.join(cells)}</tr>")
-    heads = (("项目", "目标", tr("scenario.current", lang=lang), tr("scenario.planned", lang=lang)))
+    heads = ("项目" if zh else "Item", "目标" if zh else "Target",
+             tr("scenario.current", lang=lang), tr("scenario.planned", lang=lang))
     head = "".join(f"<th>{esc(h)}</th>" for h in heads)
     counts = {s: {k: sum(1 for r in results if r.scenario == s and r.status == k)
                   for k in STATUS_COLOR} for s in SCENARIOS}
@@ -363,6 +364,17 @@ _CSS = """
 """
 
 
+def _inline_images(css: str) -> str:
+    """Replace Leaflet's ``url(images/x.png)`` with data URIs (the layer-control icon)."""
+    import base64
+
+    def data_uri(match: re.Match[str]) -> str:
+        png = (STATIC / "images" / match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+    return re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
+
+
 def offline_html(m: folium.Map) -> str:
     """Render ``m`` to HTML with Leaflet inlined and every CDN reference removed.
 
@@ -376,7 +388,7 @@ def offline_html(m: folium.Map) -> str:
     m.default_css = []
     root = m.get_root()
     js = (STATIC / "leaflet.js").read_text(encoding="utf-8")
-    css = (STATIC / "leaflet.css").read_text(encoding="utf-8")
+    css = _inline_images((STATIC / "leaflet.css").read_text(encoding="utf-8"))
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline", index=0)
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline", index=1)
     text = root.render()

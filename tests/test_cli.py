@@ -79,3 +79,20 @@ def test_graph_cache_round_trip(tmp_path, capsys):
     assert "streets.graphml" in capsys.readouterr().err  # the second run read the cache
     for name in ("targets.csv", "results/access_coverage.csv"):
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes()
+
+
+def test_more_bad_invocations(tmp_path, capsys):
+    missing = tmp_path / "nope.csv"
+    assert main(["report", "--layers", str(DEMO_DIR), "--plan", "jingkai", "--out",
+                 str(tmp_path / "o"), "--indicators", str(missing), "--no-access"]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+    assert main(["validate"]) == 64
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(["template", "--plan", "jingkai", "--out", str(blocker / "sub")]) == 2
+    assert "文件错误" in capsys.readouterr().err
+    # A mistyped plan fails at once, before any layer is read.
+    assert main(["run", "--layers", str(DEMO_DIR), "--plan", "jingkia", "--out",
+                 str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "jingkia" in err and "读取图层" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -31,6 +32,8 @@ def test_map_has_no_network_dependency(demo_html):
     assert not re.search(r"<link[^>]+href=\"https?:", demo_html)
     assert "L.map(" in demo_html and "Leaflet" in demo_html  # leaflet inlined
     assert "$(" not in demo_html.split("</head>")[1]  # no jQuery needed in the body
+    assert "url(images/" not in demo_html  # the layer-control icon is a data URI
+    assert "url(data:image/png;base64," in demo_html
 
 
 def test_map_layers_legend_panel_and_banner(demo_html):
@@ -50,13 +53,17 @@ def test_map_is_deterministic(demo_run, tmp_path):
 
 
 def test_data_strings_are_escaped(tmp_path):
-    units = [{"code": "U1", "name": EVIL, "box": (0, 0, 500, 500)}]
+    units = [{"code": "U1", "name": EVIL, "sd": "S1", "box": (0, 0, 500, 500)}]
+    sds = [{"code": "S1", "name": EVIL, "box": (0, 0, 500, 500)}]
     fac = [{"编号": "F1", "名称": EVIL, "类别": "儿童之家", "状态": "现状", "x": 100, "y": 100},
            {"编号": "F2", "名称": "<img src=x onerror=alert(1)>", "类别": "公园", "x": 200,
             "y": 200}]
-    layers = load_layers(make_folder(tmp_path / "l", units, fac))
+    layers = load_layers(make_folder(tmp_path / "l", units, fac, sds))
+    assert len(layers.subdistricts) == 1
     plan = load_plan(PLANS_DIR / "jingkai.toml")
+    plan = dataclasses.replace(plan, subdistrict_term='<b onmouseover="alert(3)">办事处</b>')
     html = offline_html(build_map(plan, layers, evaluate_plan(plan, layers)))
+    assert "<b onmouseover" not in html and "\\u003cb onmouseover" not in html
     assert EVIL not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;" in html
