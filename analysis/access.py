@@ -239,8 +239,10 @@ def coverage_table(
         kinds = [k for k in wide.columns if radius_for(k, radii) is not None]
     population = first["population"].to_numpy(np.float64)
     children = first["children"].to_numpy(np.float64)
-    unit_code, unit_names = pd.factorize(first["unit"].astype(str).to_numpy(), sort=True)
-    sub_code, sub_names = pd.factorize(first["subdistrict"].astype(str).to_numpy(), sort=True)
+    unit_code, unit_names = pd.factorize(first["unit"].astype(object).fillna("").astype(str).to_numpy(),
+                                         sort=True)
+    sub_code, sub_names = pd.factorize(
+        first["subdistrict"].astype(object).fillna("").astype(str).to_numpy(), sort=True)
     # each unit's subdistrict (its first point's)
     unit_sub = np.empty(len(unit_names), dtype=np.int64)
     unit_sub[unit_code[::-1]] = sub_code[::-1]

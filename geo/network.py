@@ -521,7 +521,8 @@ def street_network(graph: nx.MultiDiGraph | nx.MultiGraph) -> StreetNetwork:
 
     Directions are dropped: an edge and its reverse twin (same ends, same length) become one
     undirected edge, while distinct parallel streets are kept for snapping. Edges without a
-    geometry get the straight segment between their nodes.
+    geometry get the straight segment between their nodes. Lengths are measured on the
+    projected geometry, not taken from OSMnx's spherical ``length``.
 
     Parameters
     ----------
@@ -562,6 +563,9 @@ def street_network(graph: nx.MultiDiGraph | nx.MultiGraph) -> StreetNetwork:
             axis=1,
         )
         geometry[missing] = shapely.linestrings(coords)
+    # Walk lengths in the metric CRS: OSMnx's ``length`` is great-circle on a sphere, which
+    # at 35°N runs about 0.2 % short east-west; Gauss-Krüger lengths are within 10 ppm.
+    length = shapely.length(geometry)
     # drop reverse twins: keep one of each (unordered ends, length to the millimetre)
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     key = pd.DataFrame({"lo": lo, "hi": hi, "mm": np.round(length * 1000).astype(np.int64)})

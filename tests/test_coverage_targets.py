@@ -74,3 +74,39 @@ def test_missing_child_population_makes_child_targets_unknown(tmp_path):
     by = {(r.target.id, r.scenario): r for r in out.results}
     assert by[("标准5", "current")].status == "unknown"
     assert "儿童人口缺失" in by[("标准5", "current")].reason
+
+
+def test_hand_worked_coverage_on_one_street(tmp_path):
+    """One 1 km street; a kindergarten at its west end. Every home's walk is its distance
+    along the street plus its distance to it, so the share within 300 m can be counted by
+    hand (no point lies within 5 m of the radius)."""
+    from conftest import lonlat, make_folder
+
+    from layers.load import load_layers
+
+    units = [{"code": "U1", "name": "甲", "pop": 1000, "kids": 200, "box": (0, 0, 1000, 100)}]
+    fac = [{"编号": "K1", "名称": "幼", "类别": "幼儿园", "状态": "现状", "x": 0, "y": 50}]
+    folder = make_folder(tmp_path / "street", units, fac)
+    nodes = "".join(
+        f'<node id="{i + 1}" lat="{lonlat(x, 50)[1]:.9f}" lon="{lonlat(x, 50)[0]:.9f}"/>'
+        for i, x in enumerate(range(0, 1001, 100)))
+    refs = "".join(f'<nd ref="{i + 1}"/>' for i in range(11))
+    (folder / "streets.osm").write_text(
+        f'<?xml version="1.0"?><osm version="0.6">{nodes}<way id="1">{refs}'
+        '<tag k="highway" v="residential"/></way></osm>', encoding="utf-8")
+    with open(folder / "layers.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[streets]\nfile = "streets.osm"\n')
+    layers = load_layers(folder)
+    graph, _, _ = load_streets(layers)
+    cov = scenario_coverage(layers, graph)
+    x0, y0 = layers.facilities.geometry.iloc[0].x, layers.facilities.geometry.iloc[0].y
+    walk = (cov.demand.geometry.x - x0).abs() + (cov.demand.geometry.y - y0).abs()
+    assert ((walk - 300).abs() > 5).all()
+    expected = cov.demand.loc[walk <= 300, "children"].sum() / cov.demand["children"].sum()
+    rows = cov.coverage
+    got = rows[(rows["kind"] == "kindergarten") & (rows["level"] == "overall")
+               & (rows["scenario"] == "current")].iloc[0]
+    assert 0 < expected < 1
+    assert got["share_children"] == pytest.approx(expected)
+    d = cov.distances[cov.distances["kind"] == "kindergarten"]["distance_m"].to_numpy()
+    assert d == pytest.approx(walk.to_numpy(), abs=0.01)  # metres, in EPSG:4547
