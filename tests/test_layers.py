@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyproj
+import pytest
 
 from layers.demo import CELL, ORIGIN, demo_units
 from layers.kinds import facility_kind_key, status_key, unit_type_key
@@ -126,3 +127,30 @@ def test_manifest_takes_facilities_from_osm_tags(tmp_path):
     assert fac.loc["osm-way-10", "kind"] == "park"
     row = layers.accounting[layers.accounting["file"] == "pois.osm"].iloc[0]
     assert (row["read"], row["used"], row["rejected"]) == (3, 3, 0)
+
+
+def test_geopackage_layer_and_field_mapping(tmp_path, demo_layers):
+    """Units from a named layer of a GeoPackage, in EPSG:4547, with a manifest field mapping."""
+    from conftest import make_folder
+
+    from layers.load import load_layers
+
+    folder = make_folder(tmp_path / "gpkg", [], [])
+    units = demo_layers.units[["code", "name", "unit_type", "population", "children",
+                               "geometry"]].rename(columns={"code": "社区代码", "name": "名称",
+                                                            "unit_type": "类型",
+                                                            "population": "常住人口2023",
+                                                            "children": "儿童人口"})
+    units["类型"] = units["类型"].map({"community": "社区", "village": "村"})
+    units.to_file(folder / "base.gpkg", layer="社区", driver="GPKG")
+    units.iloc[:1].to_file(folder / "base.gpkg", layer="other", driver="GPKG")
+    manifest = (folder / "layers.toml").read_text(encoding="utf-8").replace(
+        '[layers.units]\nfile = "units.geojson"',
+        '[layers.units]\nfile = "base.gpkg"\nlayer = "社区"\n'
+        '[layers.units.fields]\n"社区代码" = "code"\n"常住人口2023" = "population"')
+    (folder / "layers.toml").write_text(manifest, encoding="utf-8")
+    layers = load_layers(folder)
+    assert len(layers.units) == 36
+    assert layers.units["population"].sum() == demo_layers.units["population"].sum()
+    assert layers.units.geometry.area.sum() == pytest.approx(
+        demo_layers.units.geometry.area.sum(), rel=1e-9)
