@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.plan import Filters, Plan, Target
-from layers.kinds import BUILT_STATUSES, FACILITY_KINDS, UNIT_TYPES, kind_label
+from layers.kinds import BUILT_STATUSES, UNIT_TYPES, kind_label
 from layers.load import LayerSet
 from layers.schema import ValueProblem, is_missing, parse_bool, parse_number
 
@@ -302,7 +302,7 @@ def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
     return res
 
 
-def eval_capacity_per_unit(t: Target, ctx: Context, **_: object) -> Result:
+def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事处") -> Result:
     """Share of units whose selected facilities' capacity adds up to ``t.capacity``."""
     units = _units_for(t, ctx.layers)
     if units.empty:
@@ -325,9 +325,9 @@ def eval_capacity_per_unit(t: Target, ctx: Context, **_: object) -> Result:
     if failing:
         detail = [f"{name}({have[i]:.0f})" for i, name in zip(
             units.index[~ok], _names(units, failing), strict=True)]
-        res.shortfall_zh = (f"{len(failing)} 个{_level_word(t, '办事处', 'zh')}不足 "
+        res.shortfall_zh = (f"{len(failing)} 个{_level_word(t, plan_term, 'zh')}不足 "
                             f"{t.capacity:.0f} 托位：{_list(detail, 'zh')}")
-        res.shortfall_en = (f"{len(failing)} {_level_word(t, '办事处', 'en')} below "
+        res.shortfall_en = (f"{len(failing)} {_level_word(t, plan_term, 'en')} below "
                             f"{t.capacity:.0f} places: {_list(detail, 'en')}")
     if status == "unknown":
         res.reason = "部分设施容量或状态缺失 / some capacities or statuses missing"
@@ -507,4 +507,4 @@ def headline(results: list[Result], *, scenario: str) -> dict[str, int]:
     return {"total": len(rows), **counts}
 
 
-__all__ = ["FACILITY_KINDS", "Result", "evaluate_plan", "headline", "select"]
+__all__ = ["Result", "evaluate_plan", "headline", "select"]

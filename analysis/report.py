@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.access import WALK_SPEED_M_PER_MIN
+from analysis.coverage import ScenarioCoverage, unit_distance_summary
 from analysis.evaluate import SCENARIOS, Result, headline
 from analysis.indicators import target_text, write_xlsx
 from analysis.plan import DOMAINS_EN, Plan
 from geo.io import atomic_write_text, write_csv
 from layers.i18n import t as tr
+from layers.kinds import FACILITY_KINDS, kind_label
 from layers.load import LayerSet
 
 TARGETS_COLUMNS = ("plan", "domain", "item", "wording", "metric", "target", "value", "status",
@@ -110,8 +113,6 @@ def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh")
         level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
         label = r.target.id
         if r.target.kinds:
-            from layers.kinds import kind_label
-
             label += " " + "/".join(kind_label(k, lang=lang) for k in r.target.kinds)
         for code in r.failing:
             fails.setdefault((level, code), {s: [] for s in SCENARIOS})[r.scenario].append(label)
@@ -296,16 +297,13 @@ def _pct(share: float) -> str:
     return "—" if share != share else f"{share * 100:.1f}%"
 
 
-def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[str]:
+def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh") -> list[str]:
     """Return the report's walking-access section as Markdown lines.
 
     One row per kind: radius, the share of residents and of children within it along
     the streets, as things stand and once planned, and the units where fewer than half
     of the children are covered; then the points far from any street.
     """
-    from analysis.access import WALK_SPEED_M_PER_MIN
-    from layers.kinds import FACILITY_KINDS
-
     zh = lang == "zh"
     table = cov.coverage
     overall = table[(table["level"] == "overall") & ~table["kind"].str.contains("@")]
@@ -342,7 +340,7 @@ def access_section(cov: object, layers: LayerSet, *, lang: str = "zh") -> list[s
     return lines
 
 
-def write_access_tables(cov: object, out: str | Path) -> list[Path]:
+def write_access_tables(cov: ScenarioCoverage, out: str | Path) -> list[Path]:
     """Write ``results/access_coverage.csv`` and ``results/access_units.csv``.
 
     Returns
@@ -351,8 +349,6 @@ def write_access_tables(cov: object, out: str | Path) -> list[Path]:
         The files written: coverage shares per scenario, kind and area; and per unit and
         kind, the child-weighted mean and the longest walk in metres as things stand.
     """
-    from analysis.coverage import unit_distance_summary
-
     out = Path(out) / "results"
     coverage = cov.coverage.copy()
     for col in coverage.columns:

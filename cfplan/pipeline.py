@@ -39,7 +39,7 @@ class RunOutput:
     out: Path
     files: list[Path] = field(default_factory=list)
     streets: gpd.GeoDataFrame | None = None
-    access: object = None
+    access: ScenarioCoverage | None = None
 
 
 def _quiet(_: str) -> None:
@@ -190,7 +190,7 @@ def run(
             echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
         if access:
             echo(t("progress.access", lang=lang))
-            access_result = _walking_access(layers, graph, plan)
+            access_result = scenario_coverage(layers, graph, plan=plan)
             coverage = access_result.coverage
             extra["service_areas"] = access_result.service_areas
             report = access_result.components
@@ -225,11 +225,6 @@ def run(
         files.append(save_map(m, out / "map.html"))
     echo(t("progress.done", lang=lang, out=str(out)) + f" ({time.perf_counter() - start:.1f} s)")
     return RunOutput(plan, layers, results, out, files, streets, access_result)
-
-
-def _walking_access(layers: LayerSet, graph: object, plan: Plan) -> ScenarioCoverage:
-    """Compute walking coverage in both scenarios for the plan's kinds."""
-    return scenario_coverage(layers, graph, plan=plan)
 
 
 def run_demo(out: str | Path, **kwargs: object) -> RunOutput:

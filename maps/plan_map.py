@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
@@ -412,4 +411,4 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
     return atomic_write_text(path, offline_html(m))
 
 
-__all__ = ["build_map", "esc", "json", "offline_html", "save_map"]
+__all__ = ["build_map", "esc", "offline_html", "save_map"]
