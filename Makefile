@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 demo-data: $(STAMP)
-	$(BIN)/python -m layers.demo --out layers/demo_data
+	$(BIN)/python -m cfplan.demo
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

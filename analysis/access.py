@@ -11,11 +11,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo.network import StreetNetwork
-from geo.paths import NearestByKind, nearest_by_kind
-from geo.snap import Snapped, concat_snapped, snap_points, snap_polygons_to_edges
-from layers.demand import far_from_streets
-from layers.kinds import FACILITY_KINDS
+from cfplan.geo.network import StreetNetwork
+from cfplan.geo.paths import NearestByKind, nearest_by_kind
+from cfplan.geo.snap import Snapped, concat_snapped, snap_points, snap_polygons_to_edges
+from cfplan.layers.demand import far_from_streets
+from cfplan.layers.kinds import FACILITY_KINDS
 
 __all__ = [
     "WALK_SPEED_M_PER_MIN",

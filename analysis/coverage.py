@@ -10,14 +10,14 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
-from analysis.evaluate import SCENARIOS, select
-from analysis.plan import Filters, Plan, Target
-from geo.network import ComponentReport, StreetNetwork, largest_component, street_network
-from geo.service_area import service_areas
-from layers.demand import demand_points
-from layers.kinds import FACILITY_KINDS
-from layers.load import LayerSet
+from cfplan.analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
+from cfplan.analysis.evaluate import SCENARIOS, select
+from cfplan.analysis.plan import Filters, Plan, Target
+from cfplan.geo.network import ComponentReport, StreetNetwork, largest_component, street_network
+from cfplan.geo.service_area import service_areas
+from cfplan.layers.demand import demand_points
+from cfplan.layers.kinds import FACILITY_KINDS
+from cfplan.layers.load import LayerSet
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,10 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.plan import Filters, Plan, Target
-from layers.kinds import BUILT_STATUSES, UNIT_TYPES, kind_label
-from layers.load import LayerSet
-from layers.schema import ValueProblem, is_missing, parse_bool, parse_number
+from cfplan.analysis.plan import Filters, Plan, Target
+from cfplan.layers.kinds import BUILT_STATUSES, UNIT_TYPES, kind_label
+from cfplan.layers.load import LayerSet
+from cfplan.layers.schema import ValueProblem, is_missing, parse_bool, parse_number
 
 SCENARIOS = ("current", "planned")
 STATUS_VALUES = ("met", "not_met", "unknown", "not_assessed")
@@ -382,7 +382,7 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
     if cov is None or cov.empty:
         return Result(t, ctx.scenario, "not_assessed", None,
                       reason="没有路网，无法计算步行可达性 / no street network to measure walking access")
-    from analysis.coverage import target_key
+    from cfplan.analysis.coverage import target_key
 
     key = target_key(t)
     overall = cov[(cov["kind"] == key) & (cov["level"] == "overall")]

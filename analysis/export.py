@@ -7,11 +7,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from analysis.evaluate import Result, facility_level_codes, select
-from analysis.plan import Filters
-from geo.io import write_csv, write_geojson
-from layers.kinds import FACILITY_KINDS
-from layers.load import LayerSet, rejected_frame
+from cfplan.analysis.evaluate import Result, facility_level_codes, select
+from cfplan.analysis.plan import Filters
+from cfplan.geo.io import write_csv, write_geojson
+from cfplan.layers.kinds import FACILITY_KINDS
+from cfplan.layers.load import LayerSet, rejected_frame
 
 # Kinds that a plan expects in every unit: each gets a has_<kind> flag on units.
 UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")

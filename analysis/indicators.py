@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.plan import Plan, Target
-from geo.io import atomic_write_bytes, write_csv
+from cfplan.analysis.plan import Plan, Target
+from cfplan.geo.io import atomic_write_bytes, write_csv
 
 TEMPLATE_COLUMNS = ("plan", "id", "indicator", "domain", "item", "wording", "target", "unit",
                     "direction", "value", "year", "source", "note")
@@ -35,7 +35,7 @@ def target_text(t: Target, *, lang: str = "zh") -> str:
 
 def _scope(t: Target, *, lang: str) -> str:
     """Return what a target is counted over, e.g. ``社区（≥ 20 托位）``."""
-    from layers.kinds import SUBDISTRICT_TYPES, UNIT_TYPES
+    from cfplan.layers.kinds import SUBDISTRICT_TYPES, UNIT_TYPES
 
     zh = lang == "zh"
     if t.metric in ("presence_per_unit", "capacity_per_unit"):
@@ -163,7 +163,7 @@ def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
         return None
     p = Path(path)
     if not p.is_file():
-        from layers.errors import InputError
+        from cfplan.layers.errors import InputError
 
         raise InputError(str(p), "找不到指标填报表 / indicators file not found",
                          "用 cfplan template 生成后填写，或检查路径 / make one with cfplan template")

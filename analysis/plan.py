@@ -7,9 +7,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layers.errors import InputError
-from layers.kinds import FACILITY_KINDS, STATUSES, SUBDISTRICT_TYPES, UNIT_TYPES
-from layers.schema import SCHEMAS
+from cfplan.layers.errors import InputError
+from cfplan.layers.kinds import FACILITY_KINDS, STATUSES, SUBDISTRICT_TYPES, UNIT_TYPES
+from cfplan.layers.schema import SCHEMAS
 
 PLANS_DIR = Path(__file__).parent / "plans"
 METRICS = (

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.access import WALK_SPEED_M_PER_MIN
-from analysis.coverage import ScenarioCoverage, unit_distance_summary
-from analysis.evaluate import SCENARIOS, Result, headline
-from analysis.indicators import target_text, write_xlsx
-from analysis.plan import DOMAINS_EN, Plan
-from geo.io import atomic_write_text, write_csv
-from layers.i18n import t as tr
-from layers.kinds import FACILITY_KINDS, kind_label
-from layers.load import LayerSet
+from cfplan.analysis.access import WALK_SPEED_M_PER_MIN
+from cfplan.analysis.coverage import ScenarioCoverage, unit_distance_summary
+from cfplan.analysis.evaluate import SCENARIOS, Result, headline
+from cfplan.analysis.indicators import target_text, write_xlsx
+from cfplan.analysis.plan import DOMAINS_EN, Plan
+from cfplan.geo.io import atomic_write_text, write_csv
+from cfplan.layers.i18n import t as tr
+from cfplan.layers.kinds import FACILITY_KINDS, kind_label
+from cfplan.layers.load import LayerSet
 
 TARGETS_COLUMNS = ("plan", "domain", "item", "wording", "metric", "target", "value", "status",
                    "shortfall", "scenario")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from layers.errors import InputError
+from cfplan.layers.errors import InputError
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 2, 64
 
@@ -146,14 +146,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
     if args.command == "template":
-        from analysis.indicators import write_template
-        from analysis.plan import load_plan
+        from cfplan.analysis.indicators import write_template
+        from cfplan.analysis.plan import load_plan
 
         for path in write_template(load_plan(args.plan), args.out):
             print(path)
         return EXIT_OK
     if args.command == "validate":
-        from analysis.plan import load_plan
+        from cfplan.analysis.plan import load_plan
 
         if not args.plan and not args.layers:
             _echo("cfplan validate: 需要 --plan 或 --layers / give --plan and/or --layers")
@@ -165,7 +165,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                    else f"{plan.path}: valid, {len(plan.targets)} targets")
             print(msg)
         if args.layers:
-            from layers.load import load_layers
+            from cfplan.layers.load import load_layers
 
             layers = load_layers(args.layers, lang=args.lang)
             print(layers.accounting.to_string(index=False))

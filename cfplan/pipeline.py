@@ -11,20 +11,20 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
-from analysis.coverage import ScenarioCoverage, scenario_coverage
-from analysis.evaluate import Result, evaluate_plan, headline
-from analysis.export import write_exports
-from analysis.indicators import read_indicators
-from analysis.plan import Plan, load_plan
-from analysis.report import access_section, write_access_tables, write_report
-from geo.crs import WGS84
-from geo.network import load_graph, project_graph, save_graph
-from geo.osm_features import edges_frame, features_from_osm_file
-from layers.checks import gcj_offset_warning
-from layers.demo import DEMO_DIR
-from layers.i18n import t
-from layers.load import LayerSet, load_layers
-from layers.streets import load_street_graph
+from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
+from cfplan.analysis.evaluate import Result, evaluate_plan, headline
+from cfplan.analysis.export import write_exports
+from cfplan.analysis.indicators import read_indicators
+from cfplan.analysis.plan import Plan, load_plan
+from cfplan.analysis.report import access_section, write_access_tables, write_report
+from cfplan.geo.crs import WGS84
+from cfplan.geo.network import load_graph, project_graph, save_graph
+from cfplan.geo.osm_features import edges_frame, features_from_osm_file
+from cfplan.layers.checks import gcj_offset_warning
+from cfplan.demo import DEMO_DIR
+from cfplan.layers.i18n import t
+from cfplan.layers.load import LayerSet, load_layers
+from cfplan.layers.streets import load_street_graph
 
 Echo = Callable[[str], None]
 
@@ -74,7 +74,7 @@ def street_graph(
     if cache is not None and Path(cache).is_file():
         return load_graph(cache)
     if place:
-        from geo.osm_online import graph_from_place
+        from cfplan.geo.osm_online import graph_from_place
 
         graph = graph_from_place(place)
     elif layers.streets is not None and layers.streets.suffix.lower() == ".graphml":
@@ -216,7 +216,7 @@ def run(
         sections = access_section(access_result, layers, lang=lang)
     files += write_report(plan, layers, results, out, lang=lang, extra_sections=sections)
     if write_map:
-        from maps.plan_map import build_map, save_map
+        from cfplan.maps.plan_map import build_map, save_map
 
         echo(t("progress.map", lang=lang))
         m = build_map(plan, layers, results, lang=lang, streets=streets, water=water,
@@ -235,6 +235,6 @@ def run_demo(out: str | Path, **kwargs: object) -> RunOutput:
     RunOutput
         As :func:`run`.
     """
-    from analysis.plan import PLANS_DIR
+    from cfplan.analysis.plan import PLANS_DIR
 
     return run(DEMO_DIR, PLANS_DIR / "jingkai.toml", out, **kwargs)  # type: ignore[arg-type]

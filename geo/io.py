@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import WGS84
+from cfplan.geo.crs import WGS84
 
 
 def _umask() -> int:

@@ -8,7 +8,7 @@ import geopandas as gpd
 import osmnx as ox
 from osmnx._errors import InsufficientResponseError
 
-from geo.crs import WGS84
+from cfplan.geo.crs import WGS84
 
 
 def features_from_osm_file(path: str | Path, *, tags: dict[str, bool | str | list[str]]

@@ -9,9 +9,9 @@ import numpy as np
 import shapely
 from shapely.ops import substring
 
-from geo.network import StreetNetwork
-from geo.paths import NodeDistances
-from geo.snap import Snapped
+from cfplan.geo.network import StreetNetwork
+from cfplan.geo.paths import NodeDistances
+from cfplan.geo.snap import Snapped
 
 __all__ = ["reached_intervals", "reached_lines", "service_areas"]
 

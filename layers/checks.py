@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geo.crs import WGS84, gcj02_to_wgs84
+from cfplan.geo.crs import WGS84, gcj02_to_wgs84
 
 GAP_MIN_AREA_M2 = 5_000.0
 _COMPASS_ZH = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layers.i18n import t
+from cfplan.layers.i18n import t
 
 
 @dataclass

@@ -19,11 +19,11 @@ import pyproj
 import shapely
 import shapely.errors
 
-from geo.crs import WGS84, choose_metric_crs, in_china, to_wgs84
-from layers import checks
-from layers.errors import InputError
-from layers.kinds import FACILITY_KINDS, SUBDISTRICT_TYPES
-from layers.schema import (
+from cfplan.geo.crs import WGS84, choose_metric_crs, in_china, to_wgs84
+from cfplan.layers import checks
+from cfplan.layers.errors import InputError
+from cfplan.layers.kinds import FACILITY_KINDS, SUBDISTRICT_TYPES
+from cfplan.layers.schema import (
     SCHEMAS,
     LayerSchema,
     ValueProblem,
@@ -294,7 +294,7 @@ def _table(data: dict, key: str, manifest: Path) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise InputError(str(manifest), f"{key} 应为表，而不是 {value!r} / {key} must be a table",
-                         "参见 layers/demo_data/layers.toml / see the demo manifest", field=key)
+                         "参见 cfplan/demo_data/layers.toml / see the demo manifest", field=key)
     return value
 
 
@@ -494,7 +494,7 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[str] | None = None) -> gp
         if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
             return _read_table(spec, warnings)
         if path.suffix.lower() == ".osm" and spec.layer == "facilities":
-            from layers.osm_tags import facilities_from_osm_file
+            from cfplan.layers.osm_tags import facilities_from_osm_file
 
             return facilities_from_osm_file(path)
         return _read_ogr(spec, warnings)

@@ -8,8 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.crs import WGS84
-from geo.osm_features import features_from_osm_file
+from cfplan.geo.crs import WGS84
+from cfplan.geo.osm_features import features_from_osm_file
 
 # kind -> list of tag conditions; a feature matches a kind if all tags of one condition match.
 # A value of True means "any value". Order matters: the first kind that matches wins.
@@ -77,7 +77,7 @@ def facilities_from_osm_file(
     kinds = classify(raw, mapping=mapping)
     hit = raw[kinds.notna().to_numpy()]
     kinds = kinds[kinds.notna()]
-    from layers.kinds import FACILITY_KINDS
+    from cfplan.layers.kinds import FACILITY_KINDS
 
     names = pd.Series([None] * len(hit), index=hit.index, dtype=object)
     for col in ("name", "name:zh"):

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from layers.kinds import facility_kind_key, status_key, subdistrict_type_key, unit_type_key
+from cfplan.layers.kinds import facility_kind_key, status_key, subdistrict_type_key, unit_type_key
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,7 @@ SCHEMAS: dict[str, LayerSchema] = {
 _TRUE = {"1", "true", "yes", "y", "t", "是", "有", "对", "√", "✓"}
 _FALSE = {"0", "false", "no", "n", "f", "否", "无", "不是", "×", "✗"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+MAX_EXACT_INT = 2**53  # whole numbers beyond this are not exact as floats
 _UNIT_SUFFIX = re.compile(r"(人|个|名|位|所|处|块|户|口|万人|千人|张|间|座|m²|㎡|平方米|平米)$")
 
 
@@ -233,6 +234,8 @@ def parse_value(value: object, type_: str) -> tuple[object, bool]:
         if type_ == "int":
             if not number.is_integer():
                 raise ValueProblem(f"「{value}」不是整数 / '{value}' is not a whole number")
+            if abs(number) > MAX_EXACT_INT:
+                raise ValueProblem(f"「{value}」超出整数范围 / '{value}' is out of the integer range")
             return int(number), repaired
         return number, repaired
     if type_ == "bool":

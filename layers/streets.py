@@ -12,8 +12,8 @@ import numpy as np
 import osmnx as ox
 import shapely
 
-from geo.network import graph_from_osm_file
-from layers.errors import InputError
+from cfplan.geo.network import graph_from_osm_file
+from cfplan.layers.errors import InputError
 
 _FIX = ("提供含 highway=* 步行道路（residential、footway 等）的 OSM 文件，或检查导出范围 / "
         "supply an OSM file with walkable highway=* ways (residential, footway, ...) or check "

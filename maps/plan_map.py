@@ -11,17 +11,17 @@ import geopandas as gpd
 import numpy as np
 from branca.element import Element
 
-from analysis.evaluate import SCENARIOS, Result
-from analysis.export import unit_flags
-from analysis.indicators import target_text
-from analysis.plan import Plan
-from analysis.report import value_text
-from geo.crs import WGS84
-from geo.io import atomic_write_text, rfc7946_geometries
-from layers.i18n import t as tr
-from layers.kinds import FACILITY_KINDS, STATUSES, UNIT_TYPES
-from layers.load import LayerSet
-from layers.schema import is_missing
+from cfplan.analysis.evaluate import SCENARIOS, Result
+from cfplan.analysis.export import unit_flags
+from cfplan.analysis.indicators import target_text
+from cfplan.analysis.plan import Plan
+from cfplan.analysis.report import value_text
+from cfplan.geo.crs import WGS84
+from cfplan.geo.io import atomic_write_text, rfc7946_geometries
+from cfplan.layers.i18n import t as tr
+from cfplan.layers.kinds import FACILITY_KINDS, STATUSES, UNIT_TYPES
+from cfplan.layers.load import LayerSet
+from cfplan.layers.schema import is_missing
 
 STATIC = Path(__file__).parent / "static"
 STATUS_COLOR = {"met": "#1a9850", "not_met": "#d73027", "unknown": "#fdae61",

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import pyproj
 import pytest
+from hypothesis import settings
 from shapely.geometry import box, mapping
 
-from analysis.plan import PLANS_DIR, load_plan
-from layers.demo import DEMO_DIR
-from layers.load import load_layers
+from cfplan.analysis.plan import PLANS_DIR, load_plan
+from cfplan.demo import DEMO_DIR
+from cfplan.layers.load import load_layers
+
+# Under CI=true hypothesis is derandomized and keeps no example database, so a run is the same
+# on every clean clone; locally it explores new examples each run (and replays its failures).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.load_profile("ci")
 
 # A small square district near Zhengzhou, built in EPSG:4547 metres.
 ORIGIN = (482_000.0, 3_841_000.0)

@@ -11,8 +11,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.access import accessibility_value, coverage_table, walking_access
-from geo.network import (
+from cfplan.analysis.access import accessibility_value, coverage_table, walking_access
+from cfplan.geo.network import (
     graph_from_osm_file,
     largest_component,
     load_graph,
@@ -22,10 +22,10 @@ from geo.network import (
     street_network_from_arrays,
     walk_network_from_file,
 )
-from geo.paths import nearest_source, node_distances
-from geo.service_area import reached_lines, service_areas
-from geo.snap import Snapped, snap_points, snap_polygons_to_edges
-from layers.demand import demand_points, far_from_streets
+from cfplan.geo.paths import nearest_source, node_distances
+from cfplan.geo.service_area import reached_lines, service_areas
+from cfplan.geo.snap import Snapped, snap_points, snap_polygons_to_edges
+from cfplan.layers.demand import demand_points, far_from_streets
 
 CRS = "EPSG:4547"
 X0, Y0 = 480_000.0, 3_840_000.0
@@ -343,15 +343,15 @@ def test_service_area_from_a_facility_mid_block() -> None:
 
 
 def test_online_layer_imports() -> None:
-    import geo.osm_online as online
+    import cfplan.geo.osm_online as online
 
     assert callable(online.graph_from_place) and callable(online.features_from_place)
-    assert online.graph_from_polygon.__module__ == "geo.osm_online"
+    assert online.graph_from_polygon.__module__ == "cfplan.geo.osm_online"
 
 
 def test_demo_river_unit_is_farther_by_network_than_crow_flies() -> None:
-    from layers.demo import BRIDGES_Y, DEMO_DIR, ORIGIN, RIVER_X
-    from layers.load import load_layers
+    from cfplan.demo import BRIDGES_Y, DEMO_DIR, ORIGIN, RIVER_X
+    from cfplan.layers.load import load_layers
 
     layers = load_layers(DEMO_DIR)
     network, report, _ = walk_network_from_file(layers.streets, crs=layers.crs)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis.plan import load_plan
-from geo.network import project_graph
-from layers import checks
-from layers.errors import InputError
-from layers.load import LayerSet, load_layers, rejected_frame
-from layers.streets import load_street_graph, street_lines
+from cfplan.analysis.plan import load_plan
+from cfplan.geo.network import project_graph
+from cfplan.layers import checks
+from cfplan.layers.errors import InputError
+from cfplan.layers.load import LayerSet, load_layers, rejected_frame
+from cfplan.layers.streets import load_street_graph, street_lines
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 
 from cfplan.cli import main
-from layers.demo import DEMO_DIR
+from cfplan.demo import DEMO_DIR
 
 
 def test_run_writes_everything_and_is_deterministic(tmp_path, capsys):

@@ -8,11 +8,11 @@ import shutil
 
 import pytest
 
-from analysis.coverage import scenario_coverage, target_key
-from analysis.evaluate import Context, eval_accessibility
-from analysis.plan import Filters, Target
+from cfplan.analysis.coverage import scenario_coverage, target_key
+from cfplan.analysis.evaluate import Context, eval_accessibility
+from cfplan.analysis.plan import Filters, Target
 from cfplan.pipeline import load_streets, run
-from layers.demo import DEMO_DIR
+from cfplan.demo import DEMO_DIR
 
 
 def park_target(tid: str, **kw) -> Target:
@@ -82,7 +82,7 @@ def test_hand_worked_coverage_on_one_street(tmp_path):
     hand (no point lies within 5 m of the radius)."""
     from conftest import lonlat, make_folder
 
-    from layers.load import load_layers
+    from cfplan.layers.load import load_layers
 
     units = [{"code": "U1", "name": "甲", "pop": 1000, "kids": 200, "box": (0, 0, 1000, 100)}]
     fac = [{"编号": "K1", "名称": "幼", "类别": "幼儿园", "状态": "现状", "x": 0, "y": 50}]

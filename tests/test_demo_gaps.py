@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.evaluate import headline
+from cfplan.analysis.evaluate import headline
 
 # target id -> (current status, current value, current failing, planned status, planned value,
 #               planned failing). Values: shares 0–1, counts, rates. See README "Designed gaps".

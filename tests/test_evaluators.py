@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from conftest import make_folder
 
-from analysis.evaluate import EVALUATORS, Context
-from analysis.plan import Filters, Target
-from layers.load import load_layers
+from cfplan.analysis.evaluate import EVALUATORS, Context
+from cfplan.analysis.plan import Filters, Target
+from cfplan.layers.load import load_layers
 
 UNITS = [
     {"code": "U1", "name": "甲社区", "type": "社区", "sd": "S1", "pop": 4000, "kids": 800,
@@ -158,7 +158,7 @@ def test_attribute_share_with_missing_values(layers):
 
 
 def test_indicators(layers):
-    from analysis.indicators import read_indicators
+    from cfplan.analysis.indicators import read_indicators
 
     table = read_indicators(layers.indicators)
     num = tgt("indicator", 157.0, id="w", indicator="workers", unit="人")

@@ -10,7 +10,7 @@ import pyproj
 import pytest
 from shapely.geometry import Point, Polygon
 
-from geo.crs import (
+from cfplan.geo.crs import (
     bd09_to_gcj02,
     choose_metric_crs,
     gauss_kruger_epsg,
@@ -19,7 +19,7 @@ from geo.crs import (
     to_wgs84,
     wgs84_to_gcj02,
 )
-from geo.io import geojson_text, write_geojson
+from cfplan.geo.io import geojson_text, write_geojson
 
 
 def test_gauss_kruger_zones():

@@ -6,9 +6,9 @@ import numpy as np
 import pyproj
 import pytest
 
-from layers.demo import CELL, ORIGIN, demo_units
-from layers.kinds import facility_kind_key, status_key, unit_type_key
-from layers.osm_tags import facilities_from_osm_file
+from cfplan.demo import CELL, ORIGIN, demo_units
+from cfplan.layers.kinds import facility_kind_key, status_key, unit_type_key
+from cfplan.layers.osm_tags import facilities_from_osm_file
 
 
 def test_demo_loads_whole(demo_layers):
@@ -96,7 +96,7 @@ def test_amap_points_labelled_wgs84_are_flagged(tmp_path):
     import shutil
 
     from cfplan.pipeline import run
-    from layers.demo import DEMO_DIR
+    from cfplan.demo import DEMO_DIR
 
     layers = tmp_path / "layers"
     shutil.copytree(DEMO_DIR, layers)
@@ -114,7 +114,7 @@ def test_amap_points_labelled_wgs84_are_flagged(tmp_path):
 def test_manifest_takes_facilities_from_osm_tags(tmp_path):
     from conftest import make_folder
 
-    from layers.load import load_layers
+    from cfplan.layers.load import load_layers
 
     units = [{"code": "U1", "name": "甲", "box": (-100000, -100000, 100000, 100000)}]
     folder = make_folder(tmp_path / "osm", units, [])
@@ -133,7 +133,7 @@ def test_geopackage_layer_and_field_mapping(tmp_path, demo_layers):
     """Units from a named layer of a GeoPackage, in EPSG:4547, with a manifest field mapping."""
     from conftest import make_folder
 
-    from layers.load import load_layers
+    from cfplan.layers.load import load_layers
 
     folder = make_folder(tmp_path / "gpkg", [], [])
     units = demo_layers.units[["code", "name", "unit_type", "population", "children",

@@ -9,10 +9,10 @@ import re
 import pytest
 from conftest import make_folder
 
-from analysis.evaluate import evaluate_plan
-from analysis.plan import PLANS_DIR, load_plan
-from layers.load import load_layers
-from maps.plan_map import build_map, offline_html
+from cfplan.analysis.evaluate import evaluate_plan
+from cfplan.analysis.plan import PLANS_DIR, load_plan
+from cfplan.layers.load import load_layers
+from cfplan.maps.plan_map import build_map, offline_html
 
 EVIL = '<script>alert("x")</script>'
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.plan import METRICS, load_plan
-from layers.errors import InputError
-from layers.kinds import FACILITY_KINDS
+from cfplan.analysis.plan import METRICS, load_plan
+from cfplan.layers.errors import InputError
+from cfplan.layers.kinds import FACILITY_KINDS
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

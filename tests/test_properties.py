@@ -14,15 +14,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.evaluate import evaluate_plan
-from analysis.plan import load_plan
-from layers.errors import InputError
-from layers.kinds import FACILITY_KINDS, STATUSES
-from layers.load import LayerSet, load_layers, read_manifest
-from layers.schema import SCHEMAS, ValueProblem, match_columns, parse_value
+from cfplan.analysis.evaluate import evaluate_plan
+from cfplan.analysis.plan import load_plan
+from cfplan.layers.errors import InputError
+from cfplan.layers.kinds import FACILITY_KINDS, STATUSES
+from cfplan.layers.load import LayerSet, load_layers, read_manifest
+from cfplan.layers.schema import SCHEMAS, ValueProblem, match_columns, parse_value
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import make_bad
@@ -78,6 +79,18 @@ def test_parse_value_parses_or_says_why(value, type_):
     assert isinstance(repaired, bool)
     if type_ in ("int", "float"):
         assert np.isfinite(parsed)
+    if type_ == "int":
+        assert type(parsed) is int and abs(parsed) <= 2**53
+
+
+@pytest.mark.parametrize("value", [1.8446744073709552e19, "1e30", 2**64, "-1e16"])
+def test_parse_value_rejects_integers_beyond_exact_floats(value):
+    with pytest.raises(ValueProblem, match="range"):
+        parse_value(value, "int")
+
+
+def test_parse_value_keeps_large_exact_integers():
+    assert parse_value("9007199254740992", "int") == (2**53, False)
 
 
 @FAST

@@ -2,7 +2,7 @@
 
 Run ``python tests/data/make_bad.py`` from the repository root; it rewrites
 ``tests/data/bad/`` byte for byte (no timestamps, no randomness). Each case folder
-holds a ``layers.toml`` and a few files copied from ``layers/demo_data`` with one
+holds a ``layers.toml`` and a few files copied from ``cfplan/demo_data`` with one
 thing broken, or a single broken file (plan, OSM). ``CASES`` says what each case
 breaks; ``tests/test_bad_input.py`` asserts what the loader does with it.
 """
@@ -25,10 +25,10 @@ import pyogrio
 import shapely
 from shapely.geometry import mapping, shape
 
-from analysis.indicators import write_xlsx
+from cfplan.analysis.indicators import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "layers" / "demo_data"
+DEMO = ROOT / "cfplan" / "demo_data"
 OUT = Path(__file__).resolve().parent / "bad"
 UNIT_CODES = ("U01", "U02", "U07", "U08")  # the 2 x 2 cells in the south-west corner
 N_FACILITIES = 8
@@ -675,9 +675,9 @@ def _relative(text: str) -> str:
 
 def _street_warnings(layers: object) -> list[str]:
     """The GCJ-02 offset check per facility file, as the pipeline runs it."""
-    from geo.network import project_graph
-    from layers import checks
-    from layers.streets import load_street_graph, street_lines
+    from cfplan.geo.network import project_graph
+    from cfplan.layers import checks
+    from cfplan.layers.streets import load_street_graph, street_lines
 
     if layers.streets is None:
         return []
@@ -691,10 +691,10 @@ def outcome(folder: Path) -> tuple[str, str, str]:
     """Run a case through its loader: (outcome, field, first message)."""
     import warnings
 
-    from analysis.plan import load_plan
-    from layers.errors import InputError
-    from layers.load import load_layers
-    from layers.streets import load_street_graph
+    from cfplan.analysis.plan import load_plan
+    from cfplan.layers.errors import InputError
+    from cfplan.layers.load import load_layers
+    from cfplan.layers.streets import load_street_graph
 
     try:
         with warnings.catch_warnings():
