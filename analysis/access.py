@@ -11,9 +11,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from cfplan.geo.network import StreetNetwork
 from cfplan.geo.paths import NearestByKind, nearest_by_kind
 from cfplan.geo.snap import Snapped, concat_snapped, snap_points, snap_polygons_to_edges
+from cfplan.geo.street_network import StreetNetwork
 from cfplan.layers.demand import far_from_streets
 from cfplan.layers.kinds import FACILITY_KINDS
 

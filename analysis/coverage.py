@@ -11,13 +11,16 @@ import numpy as np
 import pandas as pd
 
 from cfplan.analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
-from cfplan.analysis.evaluate import SCENARIOS, select
 from cfplan.analysis.plan import Filters, Plan, Target
-from cfplan.geo.network import ComponentReport, StreetNetwork, largest_component, street_network
+from cfplan.analysis.selection import SCENARIOS, select, target_key
+from cfplan.geo.graph import ComponentReport, largest_component
 from cfplan.geo.service_area import service_areas
+from cfplan.geo.street_network import StreetNetwork, street_network
 from cfplan.layers.demand import demand_points
+from cfplan.layers.i18n import msg
 from cfplan.layers.kinds import FACILITY_KINDS
 from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,19 +55,16 @@ class ScenarioCoverage:
     network: StreetNetwork
     demand: gpd.GeoDataFrame
 
-
-def target_key(target: Target) -> str:
-    """Return the coverage-table ``kind`` key of an accessibility target.
-
-    A target with facility filters or a radius other than the kind's default gets rows
-    of its own,
-    ``"<kind>@<target id>"`` (joined with ``+`` for groups); otherwise it shares the
-    kind's rows.
-    """
-    group = "+".join(target.kinds)
-    if target.filters == Filters() and target.radius_m in (None, radius_for(group)):
-        return group
-    return "+".join(f"{k}@{target.id}" for k in target.kinds)
+    def warnings(self) -> list[Text]:
+        """Return the warnings of the measurement: dropped street pieces, far demand points."""
+        out = []
+        if self.components.n_dropped:
+            out.append(msg("warn.components", n=self.components.n_dropped,
+                           nodes=self.components.nodes_dropped,
+                           length=self.components.length_dropped_m))
+        if len(self.far_points):
+            out.append(msg("warn.far_points", n=len(self.far_points)))
+        return out
 
 
 def _target_coverage(

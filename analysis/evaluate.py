@@ -13,15 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-from cfplan.analysis.plan import Filters, Plan, Target
-from cfplan.layers.kinds import BUILT_STATUSES, UNIT_TYPES, kind_label
+from cfplan.analysis.plan import Plan, Target, unit_text
+from cfplan.analysis.selection import SCENARIOS, select, target_key
+from cfplan.layers.kinds import UNIT_TYPES, kind_label
 from cfplan.layers.load import LayerSet
 from cfplan.layers.schema import ValueProblem, is_missing, parse_bool, parse_number
+from cfplan.layers.text import EMPTY, Text
 
-SCENARIOS = ("current", "planned")
 STATUS_VALUES = ("met", "not_met", "unknown", "not_assessed")
 
 
@@ -35,7 +35,7 @@ class Result:
         ``met``, ``not_met``, ``unknown`` or ``not_assessed``.
     value
         The measured value (a share 0–1, a count, a rate, or a bool), ``None`` if unknown.
-    shortfall_zh, shortfall_en
+    shortfall
         What is still missing, by name: units, facilities or amounts.
     needed
         How many more facilities (or units of capacity) close the gap, when countable.
@@ -49,11 +49,10 @@ class Result:
     scenario: str
     status: str
     value: float | bool | None
-    shortfall_zh: str = ""
-    shortfall_en: str = ""
+    shortfall: Text = EMPTY
     needed: float | None = None
     failing: tuple[str, ...] = ()
-    reason: str = ""
+    reason: Text = EMPTY
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -66,65 +65,6 @@ class Context:
     indicators: pd.DataFrame | None = None
     coverage: pd.DataFrame | None = None
     plan_id: str = ""
-
-
-# --------------------------------------------------------------------------- facility selection
-
-
-def _tri(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, np.ndarray]:
-    """Return (surely matches, possibly matches) for a test over values that may be missing."""
-    missing = values.isna().to_numpy()
-    sure = np.zeros(len(values), dtype=bool)
-    if (~missing).any():
-        sure[~missing] = test(values[~missing]).to_numpy(dtype=bool)
-    return sure, sure | missing
-
-
-def select(
-    facilities: gpd.GeoDataFrame, kinds: tuple[str, ...], filters: Filters, *, scenario: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Select facilities of ``kinds`` that pass ``filters`` in ``scenario``.
-
-    In ``current``, a facility counts if its status is built (existing, renovated,
-    new), or is one of ``filters.statuses`` when those are given. In ``planned``,
-    facilities under construction or planned take the status of their ``works``
-    (``new`` unless stated) and count too.
-
-    Returns
-    -------
-    tuple of ndarray
-        Boolean masks over ``facilities``: those that surely pass, and those that
-        pass if every missing value were favourable. Their difference is the
-        uncertain set.
-    """
-    fac = facilities
-    if fac.empty:
-        empty = np.zeros(0, dtype=bool)
-        return empty, empty
-    status = fac["status"]
-    allowed = set(filters.statuses) if filters.statuses else set(BUILT_STATUSES)
-    kind_ok = fac["kind"].isin(kinds).to_numpy()
-    sure, maybe = _tri(status, lambda s: s.isin(allowed))
-    if scenario == "planned":
-        # Once done, a pending project is what its works make it (new unless stated);
-        # a filter that names its current status still counts it.
-        pending = status.isin(["planned", "under_construction"]).to_numpy()
-        done = fac["works"].fillna("new").isin(allowed).to_numpy()
-        sure = sure | (pending & done)
-        maybe = maybe | (pending & done)
-    if filters.child_friendly is not None:
-        cf = fac["child_friendly"].astype(object)
-        s2, m2 = _tri(cf, lambda s: s.astype(bool) == bool(filters.child_friendly))
-        sure, maybe = sure & s2, maybe & m2
-    if filters.since is not None:
-        s2, m2 = _tri(fac["year"].astype(object), lambda s: s.astype(int) >= filters.since)
-        sure, maybe = sure & s2, maybe & m2
-    if filters.attribute is not None:
-        col = fac[filters.attribute] if filters.attribute in fac else pd.Series(
-            [None] * len(fac), index=fac.index)
-        s2, m2 = _tri(col.astype(object), lambda s: s == filters.equals)
-        sure, maybe = sure & s2, maybe & m2
-    return kind_ok & sure, kind_ok & maybe
 
 
 def _kinds_text(target: Target, lang: str) -> str:
@@ -221,7 +161,8 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     units = _units_for(t, ctx.layers)
     if units.empty:
         return Result(t, ctx.scenario, "unknown", None,
-                      reason="没有符合条件的单元 / no units of the required type")
+                      reason=Text("没有符合条件的单元",
+                                  "no units of the required type"))
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     codes = facility_level_codes(ctx.layers, level=t.unit_level)
     have_sure = set(codes[sure].dropna())
@@ -238,13 +179,14 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
                  extra={"units": n, "covered": sure_n})
     if lacking and needed > 0:
         names = _names(units, lacking)
-        res.shortfall_zh = f"缺 {len(lacking)} 个{kind_zh}：{_list(names, 'zh')}"
-        res.shortfall_en = f"{len(lacking)} without a {kind_en}: {_list(names, 'en')}"
+        res.shortfall = Text(f"缺 {len(lacking)} 个{kind_zh}：{_list(names, 'zh')}",
+                             f"{len(lacking)} without a {kind_en}: {_list(names, 'en')}")
         if needed < len(lacking):
-            res.shortfall_zh += f"（达标还需 {needed} 个）"
-            res.shortfall_en += f" ({needed} more needed to reach the target)"
+            res.shortfall += Text(f"（达标还需 {needed} 个）",
+                                  f" ({needed} more needed to reach the target)")
     if status == "unknown":
-        res.reason = "部分设施的状态、年份或儿童友好标记缺失 / some facilities lack status, year or flag"
+        res.reason = Text("部分设施的状态、年份或儿童友好标记缺失",
+                          "some facilities lack status, year or flag")
     return res
 
 
@@ -258,10 +200,11 @@ def eval_count(t: Target, ctx: Context, **_: object) -> Result:
     if t.direction == "at_least" and n < t.low:
         need = math.ceil(t.low - n)
         res.needed = float(need)
-        res.shortfall_zh = f"还差 {need} 个{kind_zh}（现 {n} 个）"
-        res.shortfall_en = f"{need} more {kind_en} needed (now {n})"
+        res.shortfall = Text(f"还差 {need} 个{kind_zh}（现 {n} 个）",
+                             f"{need} more {kind_en} needed (now {n})")
     if status == "unknown":
-        res.reason = f"{m - n} 个设施的状态、年份或标记缺失 / {m - n} facilities lack data"
+        res.reason = Text(f"{m - n} 个设施的状态、年份或标记缺失",
+                          f"{m - n} facilities lack data")
     return res
 
 
@@ -275,7 +218,8 @@ def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     pop, pop_missing = _population(ctx, t.population)
     if pop <= 0:
-        return Result(t, ctx.scenario, "unknown", None, reason="人口为 0 或缺失 / no population")
+        return Result(t, ctx.scenario, "unknown", None, reason=Text("人口为 0 或缺失",
+                                                                    "no population"))
     fac = ctx.layers.facilities
     if t.capacity_field:
         cap = fac[t.capacity_field].astype(float)
@@ -295,10 +239,12 @@ def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
         res.needed = float(need)
         what_zh = "托位" if t.capacity_field == "capacity" else f"个{_kinds_text(t, 'zh')}"
         what_en = "places" if t.capacity_field == "capacity" else _kinds_text(t, "en")
-        res.shortfall_zh = f"还差 {need} {what_zh}（现 {total:.0f}，人口 {pop:.0f}）"
-        res.shortfall_en = f"{need} more {what_en} needed (now {total:.0f}, population {pop:.0f})"
+        res.shortfall = Text(f"还差 {need} {what_zh}（现 {total:.0f}，人口 {pop:.0f}）",
+                             f"{need} more {what_en} needed (now {total:.0f}, population "
+                             f"{pop:.0f})")
     if status == "unknown":
-        res.reason = "容量或人口数据缺失 / capacity or population missing"
+        res.reason = Text("容量或人口数据缺失",
+                          "capacity or population missing")
     return res
 
 
@@ -306,7 +252,8 @@ def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     """Share of units whose selected facilities' capacity adds up to ``t.capacity``."""
     units = _units_for(t, ctx.layers)
     if units.empty:
-        return Result(t, ctx.scenario, "unknown", None, reason="没有符合条件的单元 / no units")
+        return Result(t, ctx.scenario, "unknown", None, reason=Text("没有符合条件的单元",
+                                                                    "no units"))
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
     fac = ctx.layers.facilities
     codes = facility_level_codes(ctx.layers, level=t.unit_level)
@@ -325,12 +272,13 @@ def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     if failing:
         detail = [f"{name}({have[i]:.0f})" for i, name in zip(
             units.index[~ok], _names(units, failing), strict=True)]
-        res.shortfall_zh = (f"{len(failing)} 个{_level_word(t, plan_term, 'zh')}不足 "
-                            f"{t.capacity:.0f} 托位：{_list(detail, 'zh')}")
-        res.shortfall_en = (f"{len(failing)} {_level_word(t, plan_term, 'en')} below "
-                            f"{t.capacity:.0f} places: {_list(detail, 'en')}")
+        res.shortfall = Text(f"{len(failing)} 个{_level_word(t, plan_term, 'zh')}不足 "
+                             f"{t.capacity:.0f} 托位：{_list(detail, 'zh')}",
+                             f"{len(failing)} {_level_word(t, plan_term, 'en')} below "
+                             f"{t.capacity:.0f} places: {_list(detail, 'en')}")
     if status == "unknown":
-        res.reason = "部分设施容量或状态缺失 / some capacities or statuses missing"
+        res.reason = Text("部分设施容量或状态缺失",
+                          "some capacities or statuses missing")
     return res
 
 
@@ -346,7 +294,8 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
     fac = ctx.layers.facilities
     if not maybe.any():
         return Result(t, ctx.scenario, "unknown", None,
-                      reason=f"没有{_kinds_text(t, 'zh')}数据 / no {_kinds_text(t, 'en')} in the data")
+                      reason=Text(f"没有{_kinds_text(t, 'zh')}数据",
+                                  f"no {_kinds_text(t, 'en')} in the data"))
     attr = fac[t.attribute].astype(object) if t.attribute in fac else pd.Series(
         [None] * len(fac), index=fac.index)
     good = attr.map(lambda v: v is True or v == True).to_numpy(dtype=bool)  # noqa: E712
@@ -362,12 +311,12 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
     res = Result(t, ctx.scenario, status, float((good & sure).sum()) / n if n else None)
     lacking = fac.loc[sure & ~good & ~unk, "name"].astype(str).tolist()
     if lacking and status != "met":
-        res.shortfall_zh = f"{len(lacking)} 处未达标：{_list(lacking, 'zh')}"
-        res.shortfall_en = f"{len(lacking)} not yet: {_list(lacking, 'en')}"
+        res.shortfall = Text(f"{len(lacking)} 处未达标：{_list(lacking, 'zh')}",
+                             f"{len(lacking)} not yet: {_list(lacking, 'en')}")
         res.needed = float(len(lacking))
     if status == "unknown":
-        res.reason = (f"{int((unk & maybe).sum())} 处缺少「{t.attribute}」或状态 / "
-                      f"{int((unk & maybe).sum())} lack '{t.attribute}' or a status")
+        res.reason = (Text(f"{int((unk & maybe).sum())} 处缺少「{t.attribute}」或状态",
+                           f"{int((unk & maybe).sum())} lack '{t.attribute}' or a status"))
     return res
 
 
@@ -381,34 +330,36 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
     cov = ctx.coverage
     if cov is None or cov.empty:
         return Result(t, ctx.scenario, "not_assessed", None,
-                      reason="没有路网，无法计算步行可达性 / no street network to measure walking access")
-    from cfplan.analysis.coverage import target_key
-
+                      reason=Text("没有路网，无法计算步行可达性",
+                                  "no street network to measure walking access"))
     key = target_key(t)
     overall = cov[(cov["kind"] == key) & (cov["level"] == "overall")]
     rows = overall[overall["scenario"] == ctx.scenario]
     if rows.empty:
         return Result(t, ctx.scenario, "not_assessed", None,
-                      reason="未计算该类设施的可达性 / access not computed for this kind")
+                      reason=Text("未计算该类设施的可达性",
+                                  "access not computed for this kind"))
     row = rows.iloc[0]
     share = float(row[f"share_{t.population}"])
     if math.isnan(share):
         return Result(t, ctx.scenario, "unknown", None,
-                      reason="儿童人口缺失 / child population missing")
+                      reason=Text("儿童人口缺失",
+                                  "child population missing"))
     best_rows = overall[overall["scenario"] == f"{ctx.scenario}:best"]
     best = float(best_rows.iloc[0][f"share_{t.population}"]) if len(best_rows) else share
     status = _status(share >= t.low - 1e-12, best >= t.low - 1e-12)
     res = Result(t, ctx.scenario, status, share, extra={"radius_m": float(row["radius_m"])})
     if status == "unknown":
-        res.reason = "部分设施的状态或标记缺失 / some facilities lack a status or flag"
+        res.reason = Text("部分设施的状态或标记缺失",
+                          "some facilities lack a status or flag")
     if status != "met":
         outside = float(row[f"outside_{t.population}"])
         who_zh = "儿童" if t.population == "children" else "居民"
         who_en = "children" if t.population == "children" else "residents"
-        res.shortfall_zh = (f"{outside:.0f} 名{who_zh}步行 {row['radius_m']:.0f} m 内没有"
-                            f"{_kinds_text(t, 'zh')}")
-        res.shortfall_en = (f"{outside:.0f} {who_en} have no {_kinds_text(t, 'en')} within "
-                            f"{row['radius_m']:.0f} m walk")
+        res.shortfall = Text(f"{outside:.0f} 名{who_zh}步行 {row['radius_m']:.0f} m 内没有"
+                             f"{_kinds_text(t, 'zh')}",
+                             f"{outside:.0f} {who_en} have no {_kinds_text(t, 'en')} within "
+                             f"{row['radius_m']:.0f} m walk")
         res.failing = tuple(str(c).strip() for c in str(row.get("failing_units", "")).split(",")
                             if str(c).strip())
     return res
@@ -418,13 +369,15 @@ def eval_indicator(t: Target, ctx: Context, **_: object) -> Result:
     """Compare a bureau-reported value from the indicators table with the target."""
     table = ctx.indicators
     if table is None or table.empty:
-        return Result(t, ctx.scenario, "unknown", None, reason="未提供指标填报表 / no indicators file")
+        return Result(t, ctx.scenario, "unknown", None, reason=Text("未提供指标填报表",
+                                                                    "no indicators file"))
     rows = table[(table["id"].astype(str) == t.id)
                  & (table["plan"].astype(str).isin([ctx.plan_id, ""]))]
     if rows.empty and t.indicator:
         rows = table[table["indicator"].astype(str) == t.indicator]
     if rows.empty or is_missing(rows.iloc[0]["value"]):
-        return Result(t, ctx.scenario, "unknown", None, reason="指标未填报 / indicator not reported")
+        return Result(t, ctx.scenario, "unknown", None, reason=Text("指标未填报",
+                                                                    "indicator not reported"))
     raw = rows.iloc[0]["value"]
     try:
         if t.value_type == "boolean":
@@ -434,14 +387,15 @@ def eval_indicator(t: Target, ctx: Context, **_: object) -> Result:
             value, _ = parse_number(str(raw).replace("%", "").replace("‰", ""))
             status = "met" if _meets(value, t) else "not_met"
     except ValueProblem as exc:
-        return Result(t, ctx.scenario, "unknown", None, reason=f"填报值无法解析：{exc}")
+        return Result(t, ctx.scenario, "unknown", None,
+                      reason=Text("填报值无法解析：", "the reported value cannot be read: ")
+                      + exc.text)
     res = Result(t, ctx.scenario, status, value)
     if status == "not_met" and t.value_type != "boolean":
         gap = abs(t.low - float(value))
-        res.shortfall_zh = f"差 {gap:g}{t.unit}"
-        res.shortfall_en = f"off by {gap:g}{t.unit}"
+        res.shortfall = Text(f"差 {gap:g}{t.unit}", f"off by {gap:g}{unit_text(t.unit, 'en')}")
     elif status == "not_met":
-        res.shortfall_zh, res.shortfall_en = "尚未达成", "not yet achieved"
+        res.shortfall = Text("尚未达成", "not yet achieved")
     return res
 
 

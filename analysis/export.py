@@ -7,11 +7,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from cfplan.analysis.evaluate import Result, facility_level_codes, select
+from cfplan.analysis.evaluate import Result, facility_level_codes
 from cfplan.analysis.plan import Filters
+from cfplan.analysis.selection import select
 from cfplan.geo.io import write_csv, write_geojson
-from cfplan.layers.kinds import FACILITY_KINDS
-from cfplan.layers.load import LayerSet, rejected_frame
+from cfplan.layers.accounting import Rejection, rejected_frame
+from cfplan.layers.kinds import kind_label
+from cfplan.layers.load import LayerSet
 
 # Kinds that a plan expects in every unit: each gets a has_<kind> flag on units.
 UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")
@@ -55,11 +57,11 @@ def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
     return units
 
 
-def gaps_frame(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
+def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> gpd.GeoDataFrame:
     """Return one feature per failing unit or subdistrict per target and scenario.
 
     Columns: ``plan_item, target_id, scenario, level, code, name, kind, metric,
-    shortfall`` (Chinese), ``shortfall_en``; geometry is the failing unit's or subdistrict's polygon.
+    shortfall`` (in ``lang``); geometry is the failing unit's or subdistrict's polygon.
 
     Returns
     -------
@@ -83,17 +85,17 @@ def gaps_frame(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
                 "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
                 "level": level, "code": code, "name": table.loc[code, "name"],
                 "kind": ",".join(r.target.kinds), "metric": r.target.metric,
-                "shortfall": r.shortfall_zh, "shortfall_en": r.shortfall_en,
+                "shortfall": r.shortfall.get(lang),
             })
             geoms.append(table.loc[code, "geometry"])
     cols = ["plan_item", "target_id", "scenario", "level", "code", "name", "kind", "metric",
-            "shortfall", "shortfall_en"]
+            "shortfall"]
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=layers.crs)
 
 
 def write_exports(
     layers: LayerSet, results: list[Result], out: str | Path,
-    *, extra: dict[str, gpd.GeoDataFrame] | None = None,
+    *, extra: dict[str, gpd.GeoDataFrame] | None = None, lang: str = "zh",
 ) -> list[Path]:
     """Write every normalised layer and the results as RFC 7946 GeoJSON under ``out``.
 
@@ -111,7 +113,7 @@ def write_exports(
     frames = {
         "district": layers.district, "subdistricts": layers.subdistricts, "units": layers.units,
         "facilities": layers.facilities.assign(
-            kind_zh=layers.facilities["kind"].map(lambda k: FACILITY_KINDS[k].zh)),
+            kind_label=layers.facilities["kind"].map(lambda k: kind_label(k, lang=lang))),
         "entrances": layers.entrances, "school_routes": layers.school_routes,
     }
     for name, gdf in frames.items():
@@ -120,10 +122,22 @@ def write_exports(
         written.append(write_geojson(_public(gdf), out / "layers" / f"{name}.geojson"))
     written.append(write_geojson(unit_flags(layers, results), out / "results" /
                                  "units_coverage.geojson"))
-    written.append(write_geojson(gaps_frame(layers, results), out / "results" / "gaps.geojson"))
+    written.append(write_geojson(gaps_frame(layers, results, lang=lang),
+                                 out / "results" / "gaps.geojson"))
     for name, gdf in (extra or {}).items():
         written.append(write_geojson(gdf, out / "results" / f"{name}.geojson"))
-    rej = rejected_frame(layers.rejected)
-    written.append(write_geojson(rej[rej.geometry.notna()], out / "rejected.geojson"))
-    written.append(write_csv(pd.DataFrame(rej.drop(columns="geometry")), out / "rejected.csv"))
-    return written
+    return written + write_rejected(layers.rejected, out, lang=lang)
+
+
+def write_rejected(rejected: list[Rejection], out: str | Path, *, lang: str = "zh") -> list[Path]:
+    """Write ``rejected.geojson`` (those with a geometry) and ``rejected.csv`` (all) into ``out``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files written; reasons in ``lang``.
+    """
+    out = Path(out)
+    rej = rejected_frame(rejected, lang=lang)
+    return [write_geojson(rej[rej.geometry.notna()], out / "rejected.geojson"),
+            write_csv(pd.DataFrame(rej.drop(columns="geometry")), out / "rejected.csv")]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from cfplan.analysis.plan import Plan, Target
-from cfplan.geo.io import atomic_write_bytes, write_csv
+from cfplan.geo.io import write_csv, write_xlsx
 
 TEMPLATE_COLUMNS = ("plan", "id", "indicator", "domain", "item", "wording", "target", "unit",
                     "direction", "value", "year", "source", "note")
@@ -101,51 +100,6 @@ def write_template(plan: Plan, out: str | Path) -> list[Path]:
     return [csv, xlsx]
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write tables as sheets of one XLSX file, atomically and with fixed metadata.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    import io
-    import zipfile
-    from datetime import datetime
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, df in sheets.items():
-        ws = wb.create_sheet(title=name[:31])
-        ws.append([str(c) for c in df.columns])
-        for row in df.itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
-        for col in ws.columns:
-            width = max(len(str(c.value or "")) for c in col)
-            ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width * 1.6))
-    fixed = datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.creator = "cfplan"
-    buf = io.BytesIO()
-    wb.save(buf)
-    # Re-zip with fixed timestamps so the same tables give the same bytes.
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z",
-                              data)
-            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(zi, data)
-    return atomic_write_bytes(path, out.getvalue())
-
-
 def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
     """Read an indicators CSV or XLSX (columns ``plan, id, indicator, value, …``).
 
@@ -164,9 +118,11 @@ def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
     p = Path(path)
     if not p.is_file():
         from cfplan.layers.errors import InputError
+        from cfplan.layers.text import Text
 
-        raise InputError(str(p), "找不到指标填报表 / indicators file not found",
-                         "用 cfplan template 生成后填写，或检查路径 / make one with cfplan template")
+        raise InputError(str(p), Text("找不到指标填报表", "indicators file not found"),
+                         Text("用 cfplan template 生成后填写，或检查路径",
+                              "make one with cfplan template, or check the path"))
     if p.suffix.lower() in (".xlsx", ".xls"):
         df = pd.read_excel(p, dtype=object)
     else:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from cfplan.analysis.access import WALK_SPEED_M_PER_MIN
 from cfplan.analysis.coverage import ScenarioCoverage, unit_distance_summary
-from cfplan.analysis.evaluate import SCENARIOS, Result, headline
-from cfplan.analysis.indicators import target_text, write_xlsx
+from cfplan.analysis.evaluate import Result, headline
+from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import DOMAINS_EN, Plan
-from cfplan.geo.io import atomic_write_text, write_csv
+from cfplan.analysis.selection import SCENARIOS
+from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.kinds import FACILITY_KINDS, kind_label
 from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
 
 TARGETS_COLUMNS = ("plan", "domain", "item", "wording", "metric", "target", "value", "status",
                    "shortfall", "scenario")
@@ -38,10 +42,10 @@ def value_text(r: Result, *, lang: str = "zh") -> str:
 
 
 def _shortfall(r: Result, lang: str) -> str:
-    text = r.shortfall_zh if lang == "zh" else r.shortfall_en
+    text = r.shortfall.get(lang)
     if r.status in ("unknown", "not_assessed") and r.reason:
-        reason = r.reason.split(" / ")
-        text = (reason[0] if lang == "zh" else reason[-1]) + (f"；{text}" if text else "")
+        sep = "；" if lang == "zh" else "; "
+        text = r.reason.get(lang) + (f"{sep}{text}" if text else "")
     return text
 
 
@@ -63,7 +67,7 @@ def targets_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.
         t = r.target
         rows.append({
             "plan": plan.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
-            "item": t.item, "wording": t.wording,
+            "item": t.item, "wording": t.text("wording", lang),
             "metric": t.metric, "target": target_text(t, lang=lang), "value": value_text(r, lang=lang),
             "status": r.status, "shortfall": _shortfall(r, lang), "scenario": r.scenario,
         })
@@ -84,8 +88,8 @@ def side_by_side(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.D
     for t in plan.targets:
         row: dict[str, object] = {
             "id": t.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
-            "item": t.item, "wording": t.wording, "metric": t.metric,
-            "target": target_text(t, lang=lang), "assumption": t.assumption,
+            "item": t.item, "wording": t.text("wording", lang), "metric": t.metric,
+            "target": target_text(t, lang=lang), "assumption": t.text("assumption", lang),
         }
         for s in SCENARIOS:
             r = by_key.get((t.id, s))
@@ -137,20 +141,32 @@ def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh")
 _ICON = {"met": "✅", "not_met": "❌", "unknown": "❔", "not_assessed": "➖"}
 
 
-def _md_escape(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_escape(text: object) -> str:
+    """Return data text made inert in Markdown: no HTML, links, emphasis or table breaks.
+
+    ``<``, ``>`` and ``&`` become HTML entities; Markdown punctuation that could start
+    emphasis, code, a link or a table cell is backslash-escaped; ``://`` and ``www.`` are
+    written with entities so that nothing autolinks; line breaks become spaces.
+    """
+    value = html.escape(str(text), quote=False)
+    value = value.replace("\r", " ").replace("\n", " ")
+    value = _MD_SPECIAL.sub(r"\\\1", value)
+    return value.replace("://", ":&#47;&#47;").replace("www.", "www&#46;")
 
 
 def _md_table(df: pd.DataFrame, headers: list[str]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
+        lines.append("| " + " | ".join(md_escape(v) for v in row) + " |")
     return lines
 
 
 def markdown_report(
     plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
-    extra_sections: list[str] | None = None,
+    extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
 ) -> str:
     """Return the gap report as Markdown.
 
@@ -166,10 +182,13 @@ def markdown_report(
     zh = lang == "zh"
     name = layers.name if zh else layers.name_en
     title = plan.name if zh else plan.name_en
-    lines = [f"# {'儿童友好城市建设目标差距报告' if zh else 'Child-friendly city gap report'}：{name}"
-             if zh else f"# Child-friendly city gap report: {name}", ""]
-    lines.append(f"- {'规划' if zh else 'Plan'}：{title}（{plan.document or plan.source}）" if zh
-                 else f"- Plan: {title} ({plan.document or plan.source})")
+    name, title = md_escape(name), md_escape(title)
+    source = md_escape(plan.document or plan.source)
+    lines = [f"# 儿童友好城市建设目标差距报告：{name}" if zh
+             else f"# Child-friendly city gap report: {name}", ""]
+    lines.append(f"- 规划：{title}（{source}）" if zh else f"- Plan: {title} ({source})")
+    lines.append(f"- 分析坐标系：{md_escape(layers.crs_label)}" if zh
+                 else f"- Analysis CRS: {md_escape(layers.crs_label)}")
     if layers.synthetic:
         lines.append("- **合成数据：示范区不是真实地点。**" if zh
                      else "- **Synthetic data: the demo district is not a real place.**")
@@ -208,7 +227,7 @@ def markdown_report(
                  "✅ met　❌ not met　❔ unknown (missing data never counts as met)　➖ not assessed")
     lines.append("")
     for domain in dict.fromkeys(spatial["domain"]):
-        lines.append(f"### {domain}")
+        lines.append(f"### {md_escape(domain)}")
         lines.append("")
         lines += block(spatial[spatial["domain"] == domain])
         lines.append("")
@@ -247,17 +266,17 @@ def markdown_report(
     lines += _md_table(layers.accounting, ["图层", "文件", "读取", "采用", "修复", "剔除"] if zh
                        else ["layer", "file", "read", "used", "repaired", "rejected"])
     lines.append("")
-    if layers.warnings:
+    warnings = layers.warnings if warnings is None else warnings
+    if warnings:
         lines.append("## 警告" if zh else "## Warnings")
         lines.append("")
-        for w in layers.warnings:
-            parts = w.split(" / ")
-            lines.append(f"- {parts[0] if zh else parts[-1]}")
+        for w in warnings:
+            lines.append(f"- {md_escape(w.get(lang))}")
         lines.append("")
     if layers.rejected:
         lines.append("## 剔除的要素" if zh else "## Rejected features")
         lines.append("")
-        rej = pd.DataFrame([[r.layer, r.file, r.row, r.feature, r.field, r.reason]
+        rej = pd.DataFrame([[r.layer, r.file, r.row, r.feature, r.field, r.reason.get(lang)]
                             for r in layers.rejected])
         lines += _md_table(rej, ["图层", "文件", "行", "要素", "字段", "原因"] if zh
                            else ["layer", "file", "row", "feature", "field", "reason"])
@@ -267,7 +286,7 @@ def markdown_report(
 
 def write_report(
     plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
-    extra_sections: list[str] | None = None,
+    extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
 ) -> list[Path]:
     """Write ``report.md``, ``report.xlsx``, ``targets.csv`` and ``units.csv`` into ``out``.
 
@@ -282,7 +301,8 @@ def write_report(
     units = per_unit_table(layers, results, lang=lang)
     written = [
         atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
-                                                             extra_sections=extra_sections)),
+                                                             extra_sections=extra_sections,
+                                                             warnings=warnings)),
         write_csv(targets, out / "targets.csv"),
         write_csv(units, out / "units.csv"),
         write_csv(layers.accounting, out / "accounting.csv"),

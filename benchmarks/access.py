@@ -77,9 +77,9 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cfplan.analysis.access import snap_facilities, walking_access
-from cfplan.geo.network import StreetNetwork, street_network_from_arrays
 from cfplan.geo.paths import nearest_by_kind
 from cfplan.geo.snap import concat_snapped
+from cfplan.geo.street_network import StreetNetwork, street_network_from_arrays
 
 CRS = "EPSG:4547"
 X0, Y0 = 400_000.0, 3_700_000.0

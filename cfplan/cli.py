@@ -1,53 +1,51 @@
-"""The ``cfplan`` command line: demo, run, report, template and validate."""
+"""The ``cfplan`` command line, a thin layer over the Python API."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cfplan.layers.errors import InputError
+from cfplan.layers.i18n import msg, t
+from cfplan.layers.log import logger, text_of_record
+from cfplan.layers.text import Text
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 2, 64
 
-HELP = {
-    "zh": {
-        "prog": "儿童友好城市设施覆盖规划工具",
-        "demo": "在内置合成示范区上运行（对照经开区方案）",
-        "run": "对一个图层目录和规划文件运行全部分析，输出地图、GeoJSON 和报告",
-        "report": "只输出差距报告（Markdown、XLSX、CSV）与 GeoJSON，不绘制地图",
-        "template": "输出规划中所有非空间指标的填报模板（CSV 和 XLSX）",
-        "validate": "检查规划文件（及图层目录），报告错误所在行",
-        "layers": "图层目录（含 layers.toml）",
-        "plan": "规划文件（TOML），或内置规划名 jingkai / shangjie",
-        "out": "输出目录",
-        "lang": "界面与报告语言：zh（默认）或 en",
-        "indicators": "指标填报表（CSV/XLSX），默认取图层清单中的 indicators",
-        "tiles": "可选底图：osm 或 tianditu（需联网；默认无底图）",
-        "tk": "天地图 tk 密钥",
-        "no_access": "跳过步行可达性计算",
-        "place": "在线下载路网的地名，如 \"上街区, 郑州市\"（需联网，替代清单中的路网文件）",
-        "cache": "路网缓存（GraphML）：存在则读取，否则写入",
-    },
-    "en": {
-        "prog": "Facility-coverage planner for child-friendly cities",
-        "demo": "run on the embedded synthetic demo district (against the 经开区 plan)",
-        "run": "run every analysis for a layer folder and a plan: map, GeoJSON and report",
-        "report": "write the gap report (Markdown, XLSX, CSV) and GeoJSON, without the map",
-        "template": "write the fill-in template of every non-spatial indicator (CSV and XLSX)",
-        "validate": "check a plan file (and a layer folder), naming the line of any error",
-        "layers": "layer folder (with layers.toml)",
-        "plan": "plan file (TOML), or a built-in plan: jingkai / shangjie",
-        "out": "output folder",
-        "lang": "language of messages and reports: zh (default) or en",
-        "indicators": "indicators file (CSV/XLSX); default: the one named in layers.toml",
-        "tiles": "optional basemap: osm or tianditu (needs internet; default none)",
-        "tk": "天地图 tk key",
-        "no_access": "skip walking accessibility",
-        "place": "download the street network online for a place, e.g. \"上街区, 郑州市\" "
-                 "(needs internet; replaces the manifest's street file)",
-        "cache": "street-network cache (GraphML): read if it exists, else written",
-    },
+HELP: dict[str, Text] = {
+    "prog": Text("儿童友好城市设施覆盖规划工具", "Facility-coverage planner for child-friendly cities"),
+    "demo": Text("在内置合成示范区上运行（对照经开区方案）",
+                 "run on the embedded synthetic demo district (against the 经开区 plan)"),
+    "run": Text("对一个图层目录和规划文件运行全部分析，输出地图、GeoJSON 和报告",
+                "run every analysis for a layer folder and a plan: map, GeoJSON and report"),
+    "report": Text("只输出差距报告（Markdown、XLSX、CSV）与 GeoJSON，不绘制地图",
+                   "write the gap report (Markdown, XLSX, CSV) and GeoJSON, without the map"),
+    "template": Text("输出规划中所有非空间指标的填报模板（CSV 和 XLSX）",
+                     "write the fill-in template of every non-spatial indicator (CSV and XLSX)"),
+    "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
+                     "check a plan file and a layer folder without analysing them: every "
+                     "warning, and where any error lies"),
+    "layers": Text("图层目录（含 layers.toml）", "layer folder (with layers.toml)"),
+    "plan": Text("规划文件（TOML），或内置规划名 jingkai / shangjie",
+                 "plan file (TOML), or a built-in plan: jingkai / shangjie"),
+    "out": Text("输出目录", "output folder"),
+    "lang": Text("界面与报告语言：zh（默认）或 en",
+                 "language of messages and reports: zh (default) or en"),
+    "indicators": Text("指标填报表（CSV/XLSX），默认取图层清单中的 indicators",
+                       "indicators file (CSV/XLSX); default: the one named in layers.toml"),
+    "tiles": Text("可选底图：osm 或 tianditu（需联网；默认无底图）",
+                  "optional basemap: osm or tianditu (needs internet; default none)"),
+    "tk": Text("天地图 tk 密钥", "天地图 (Tianditu) tk key"),
+    "no_access": Text("跳过步行可达性计算", "skip walking accessibility"),
+    "place": Text('在线下载路网的地名，如 "上街区, 郑州市"（需联网，替代清单中的路网文件）',
+                  'download the street network online for a place, e.g. "上街区, 郑州市" '
+                  "(needs internet; replaces the manifest's street file)"),
+    "cache": Text("路网缓存（GraphML）：存在则读取，否则写入",
+                  "street-network cache (GraphML): read if it exists, else written"),
 }
 
 
@@ -62,42 +60,97 @@ def _lang_from(argv: list[str]) -> str:
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     """Return the argument parser, with help text in ``lang``."""
-    h = HELP["en" if lang == "en" else "zh"]
-    parser = argparse.ArgumentParser(prog="cfplan", description=h["prog"])
+    def h(key: str) -> str:
+        return HELP[key].get(lang)
+
+    parser = argparse.ArgumentParser(prog="cfplan", description=h("prog"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, *, map_opts: bool = True) -> None:
-        p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h["lang"])
-        p.add_argument("--indicators", help=h["indicators"])
-        p.add_argument("--no-access", action="store_true", help=h["no_access"])
-        p.add_argument("--place", help=h["place"])
-        p.add_argument("--graph-cache", help=h["cache"])
+        p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+        p.add_argument("--indicators", help=h("indicators"))
+        p.add_argument("--no-access", action="store_true", help=h("no_access"))
+        p.add_argument("--place", help=h("place"))
+        p.add_argument("--graph-cache", help=h("cache"))
         if map_opts:
-            p.add_argument("--tiles", choices=("osm", "tianditu"), help=h["tiles"])
-            p.add_argument("--tianditu-key", default="", help=h["tk"])
+            p.add_argument("--tiles", choices=("osm", "tianditu"), help=h("tiles"))
+            p.add_argument("--tianditu-key", default="", help=h("tk"))
 
-    p = sub.add_parser("demo", help=h["demo"], description=h["demo"])
-    p.add_argument("--out", default="out/demo", help=h["out"])
+    p = sub.add_parser("demo", help=h("demo"), description=h("demo"))
+    p.add_argument("--out", default="out/demo", help=h("out"))
     common(p)
     for name in ("run", "report"):
-        p = sub.add_parser(name, help=h[name], description=h[name])
-        p.add_argument("--layers", required=True, help=h["layers"])
-        p.add_argument("--plan", required=True, help=h["plan"])
-        p.add_argument("--out", required=True, help=h["out"])
+        p = sub.add_parser(name, help=h(name), description=h(name))
+        p.add_argument("--layers", required=True, help=h("layers"))
+        p.add_argument("--plan", required=True, help=h("plan"))
+        p.add_argument("--out", required=True, help=h("out"))
         common(p, map_opts=name == "run")
-    p = sub.add_parser("template", help=h["template"], description=h["template"])
-    p.add_argument("--plan", required=True, help=h["plan"])
-    p.add_argument("--out", default=".", help=h["out"])
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h["lang"])
-    p = sub.add_parser("validate", help=h["validate"], description=h["validate"])
-    p.add_argument("--plan", help=h["plan"])
-    p.add_argument("--layers", help=h["layers"])
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h["lang"])
+    p = sub.add_parser("template", help=h("template"), description=h("template"))
+    p.add_argument("--plan", required=True, help=h("plan"))
+    p.add_argument("--out", default=".", help=h("out"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    p = sub.add_parser("validate", help=h("validate"), description=h("validate"))
+    p.add_argument("--plan", help=h("plan"))
+    p.add_argument("--layers", help=h("layers"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     return parser
 
 
 def _echo(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+class TerminalHandler(logging.Handler):
+    """Print cfplan's log records on the terminal in one language; warnings marked ⚠.
+
+    On an interactive terminal a progress bar (tqdm) follows the pipeline's steps.
+    """
+
+    def __init__(self, lang: str, *, steps: tuple[str, ...] = ()) -> None:
+        super().__init__(logging.INFO)
+        self.lang = lang
+        self.bar = None
+        if steps and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(steps), file=sys.stderr, leave=False,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}")
+        self.steps = steps
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print one record (in the handler's language) and advance the bar on a new step."""
+        text = text_of_record(record, self.lang)
+        if record.levelno >= logging.WARNING:
+            text = f"  ⚠ {t('warn', lang=self.lang)}: {text}"
+        step = getattr(record, "cfplan_step", None)
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+            if step in self.steps:
+                self.bar.n = self.steps.index(step) + 1
+                self.bar.set_description(text.strip()[:30])
+                self.bar.refresh()
+        else:
+            _echo(text)
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        if self.bar is not None:
+            self.bar.close()
+        super().close()
+
+
+@contextmanager
+def _terminal(lang: str, *, steps: tuple[str, ...] = ()) -> Iterator[None]:
+    handler = TerminalHandler(lang, steps=steps)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,30 +172,44 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except InputError as exc:
-        label = "输入错误" if args.lang == "zh" else "Input error"
-        _echo(f"✖ {label}: {exc.message(lang=args.lang)}")
+        _echo(f"✖ {t('err.input', lang=args.lang)}: {exc.message(lang=args.lang)}")
+        out = getattr(args, "out", None)
+        if exc.evidence is not None and out and args.command in ("run", "report", "demo"):
+            _write_evidence(exc, Path(out), args.lang)
         return EXIT_INPUT
     except OSError as exc:
-        label = "文件错误" if args.lang == "zh" else "File error"
-        _echo(f"✖ {label}: {exc.filename or ''} {exc.strerror or exc}")
+        _echo(f"✖ {t('err.file', lang=args.lang)}: {exc.filename or ''} {exc.strerror or exc}")
         return EXIT_INPUT
+
+
+def _write_evidence(exc: InputError, out: Path, lang: str) -> None:
+    """Write rejected.csv/.geojson and accounting.csv of what a failed load had read."""
+    from cfplan.analysis.export import write_rejected
+    from cfplan.geo.io import write_csv
+
+    evidence = exc.evidence
+    try:
+        write_rejected(evidence.rejected, out, lang=lang)  # type: ignore[attr-defined]
+        write_csv(evidence.accounting, out / "accounting.csv")  # type: ignore[attr-defined]
+    except OSError:
+        return
+    _echo("  " + t("err.evidence", lang=lang, out=str(out)))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from cfplan.pipeline import run, run_demo
+    from cfplan.pipeline import STEPS, run, run_demo
 
-    if args.command == "demo":
-        run_demo(args.out, lang=args.lang, indicators=args.indicators, tiles=args.tiles,
-                 tianditu_key=args.tianditu_key, access=not args.no_access, place=args.place,
-                 graph_cache=args.graph_cache, echo=_echo)
-        _print_outputs(Path(args.out), args.lang)
-        return EXIT_OK
-    if args.command in ("run", "report"):
-        is_run = args.command == "run"
-        run(args.layers, args.plan, args.out, lang=args.lang, indicators=args.indicators,
-            tiles=getattr(args, "tiles", None), tianditu_key=getattr(args, "tianditu_key", ""),
-            write_map=is_run, access=not args.no_access, place=args.place,
-            graph_cache=args.graph_cache, echo=_echo)
+    if args.command in ("demo", "run", "report"):
+        options = {"lang": args.lang, "indicators": args.indicators,
+                   "access": not args.no_access, "place": args.place,
+                   "graph_cache": args.graph_cache}
+        with _terminal(args.lang, steps=STEPS):
+            if args.command == "demo":
+                run_demo(args.out, tiles=args.tiles, tianditu_key=args.tianditu_key, **options)
+            else:
+                run(args.layers, args.plan, args.out, write_map=args.command == "run",
+                    tiles=getattr(args, "tiles", None),
+                    tianditu_key=getattr(args, "tianditu_key", ""), **options)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
     if args.command == "template":
@@ -153,29 +220,47 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return EXIT_OK
     if args.command == "validate":
-        from cfplan.analysis.plan import load_plan
-
-        if not args.plan and not args.layers:
-            _echo("cfplan validate: 需要 --plan 或 --layers / give --plan and/or --layers")
-            return EXIT_USAGE
-
-        if args.plan:
-            plan = load_plan(args.plan)
-            msg = (f"{plan.path}: 有效，{len(plan.targets)} 项目标" if args.lang == "zh"
-                   else f"{plan.path}: valid, {len(plan.targets)} targets")
-            print(msg)
-        if args.layers:
-            from cfplan.layers.load import load_layers
-
-            layers = load_layers(args.layers, lang=args.lang)
-            print(layers.accounting.to_string(index=False))
-        return EXIT_OK
+        return _validate(args)
     return EXIT_USAGE  # pragma: no cover
 
 
+def _validate(args: argparse.Namespace) -> int:
+    """Check a plan and/or a layer folder as a run would, short of the analysis."""
+    from cfplan.analysis.plan import load_plan
+
+    if not args.plan and not args.layers:
+        _echo("cfplan validate: " + Text("需要 --plan 或 --layers", "give --plan and/or --layers")
+              .get(args.lang))
+        return EXIT_USAGE
+    if args.plan:
+        plan = load_plan(args.plan)
+        print(Text(f"{plan.path}：有效，{len(plan.targets)} 项目标",
+                   f"{plan.path}: valid, {len(plan.targets)} targets").get(args.lang))
+    if args.layers:
+        from cfplan.layers.checks import datum_warnings
+        from cfplan.layers.load import load_layers
+        from cfplan.layers.streets import load_streets
+
+        layers = load_layers(args.layers)
+        warnings = list(layers.warnings)
+        if layers.streets is not None:
+            streets = load_streets(layers)
+            if streets is not None:
+                warnings += datum_warnings(layers.facilities, streets.lines.geometry,
+                                           in_china=layers.in_china)
+        print(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name).get(args.lang))
+        print(layers.accounting.to_string(index=False))
+        for w in warnings:
+            print(f"⚠ {t('warn', lang=args.lang)}: {w.get(args.lang)}")
+        print(Text(f"图层有效：{len(layers.units)} 个社区/村，{len(layers.facilities)} 处设施，"
+                   f"{len(warnings)} 条警告",
+                   f"layers valid: {len(layers.units)} units, {len(layers.facilities)} "
+                   f"facilities, {len(warnings)} warnings").get(args.lang))
+    return EXIT_OK
+
+
 def _print_outputs(out: Path, lang: str) -> None:
-    head = "输出文件：" if lang == "zh" else "Output files:"
-    print(head)
+    print(t("progress.outputs", lang=lang))
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         print(f"  {path}")
 

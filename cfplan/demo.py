@@ -20,8 +20,8 @@ import pyproj
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
-from cfplan.geo.crs import wgs84_to_gcj02
 from cfplan.analysis.plan import load_plan
+from cfplan.geo.crs import wgs84_to_gcj02
 from cfplan.geo.io import atomic_write_text, write_geojson
 
 DEMO_DIR = Path(__file__).parent / "demo_data"

@@ -1,134 +1,226 @@
-"""The planner pipeline: load layers and plan, measure, evaluate, and write every output."""
+"""The planner pipeline: assess a district against its plan, then write every output."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 
 from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
 from cfplan.analysis.evaluate import Result, evaluate_plan, headline
-from cfplan.analysis.export import write_exports
+from cfplan.analysis.export import gaps_frame, unit_flags, write_exports
 from cfplan.analysis.indicators import read_indicators
 from cfplan.analysis.plan import Plan, load_plan
-from cfplan.analysis.report import access_section, write_access_tables, write_report
-from cfplan.geo.crs import WGS84
-from cfplan.geo.network import load_graph, project_graph, save_graph
-from cfplan.geo.osm_features import edges_frame, features_from_osm_file
-from cfplan.layers.checks import gcj_offset_warning
+from cfplan.analysis.report import access_section, targets_table, write_access_tables, write_report
+from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
-from cfplan.layers.i18n import t
+from cfplan.layers import log
+from cfplan.layers.checks import datum_warnings
+from cfplan.layers.i18n import msg
 from cfplan.layers.load import LayerSet, load_layers
-from cfplan.layers.streets import load_street_graph
+from cfplan.layers.streets import Streets, load_streets, street_source
+from cfplan.layers.text import Text
 
-Echo = Callable[[str], None]
+if TYPE_CHECKING:
+    import folium
+
+STEPS = ("load", "streets", "access", "evaluate", "export", "map")
 
 
-@dataclass
-class RunOutput:
-    """What a run produced: the plan, layers, results and the files written."""
+@dataclass(eq=False)
+class Assessment:
+    """A district assessed against its plan: every result in memory, nothing written yet.
+
+    Attributes
+    ----------
+    plan
+        The plan.
+    layers
+        The loaded layers (metric CRS, see ``layers.crs``).
+    results
+        One :class:`cfplan.analysis.evaluate.Result` per target and scenario.
+    indicators
+        The bureau-reported indicator values, when given.
+    streets
+        The walking network, when the layers name one (or ``place``/cache gave one).
+    access
+        Walking coverage in both scenarios, when streets were available.
+    warnings
+        Every warning of the load and the analysis, each in Chinese and English.
+    """
 
     plan: Plan
     layers: LayerSet
     results: list[Result]
-    out: Path
-    files: list[Path] = field(default_factory=list)
-    streets: gpd.GeoDataFrame | None = None
+    indicators: pd.DataFrame | None = None
+    streets: Streets | None = None
     access: ScenarioCoverage | None = None
+    warnings: list[Text] = field(default_factory=list)
+
+    @property
+    def units(self) -> gpd.GeoDataFrame:
+        """Units with their flags (``has_children_home`` …) and failed targets; metric CRS."""
+        return unit_flags(self.layers, self.results)
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """Every facility used, with ``kind``, ``status``, ``unit``; metric CRS."""
+        fac = self.layers.facilities
+        return fac[[c for c in fac.columns if not c.startswith("_")]]
+
+    @property
+    def service_areas(self) -> gpd.GeoDataFrame:
+        """5/10/15-minute walking service areas per kind as things stand (empty without streets)."""
+        if self.access is None:
+            return gpd.GeoDataFrame({"kind": [], "cutoff_m": [], "minutes": []}, geometry=[],
+                                    crs=self.layers.crs)
+        return self.access.service_areas
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        """Walking coverage per kind, scenario and area (overall, subdistrict, unit); shares 0–1."""
+        if self.access is None:
+            return pd.DataFrame()
+        return self.access.coverage
+
+    def gaps(self, *, lang: str = "zh") -> gpd.GeoDataFrame:
+        """Return one polygon per failing unit or subdistrict per target and scenario."""
+        return gaps_frame(self.layers, self.results, lang=lang)
+
+    def targets(self, *, lang: str = "zh") -> pd.DataFrame:
+        """Return the targets table: one row per target and scenario (``targets.csv``)."""
+        return targets_table(self.plan, self.results, lang=lang)
+
+    def headline(self, scenario: str = "current") -> dict[str, int]:
+        """Return the counts of targets by status in ``scenario``."""
+        return headline(self.results, scenario=scenario)
+
+    def map(self, *, lang: str = "zh", tiles: str | None = None,
+            tianditu_key: str = "") -> folium.Map:
+        """Return the reviewer's map (a ``folium.Map``; it renders inline in Jupyter)."""
+        from cfplan.maps.plan_map import build_map
+
+        return build_map(
+            self.plan, self.layers, self.results, lang=lang,
+            streets=self.streets.lines if self.streets else None,
+            water=self.streets.water if self.streets else None,
+            service_areas=self.service_areas if self.access else None,
+            tiles=tiles, tianditu_key=tianditu_key)
+
+    def write(self, out: str | Path, *, lang: str = "zh", map: bool = True,
+              tiles: str | None = None, tianditu_key: str = "") -> list[Path]:
+        """Write every output into ``out`` and return the files written.
+
+        Files: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
+        ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
+        ``layers/`` and results under ``results/``, and ``map.html`` unless ``map`` is
+        false. The same assessment writes the same bytes.
+        """
+        out = Path(out)
+        log.info(msg("progress.export"), step="export")
+        extra = {"service_areas": self.access.service_areas} if self.access else {}
+        files = write_exports(self.layers, self.results, out, extra=extra, lang=lang)
+        sections: list[str] = []
+        if self.access is not None:
+            files += write_access_tables(self.access, out)
+            sections = access_section(self.access, self.layers, lang=lang)
+        files += write_report(self.plan, self.layers, self.results, out, lang=lang,
+                              extra_sections=sections, warnings=self.warnings)
+        if map:
+            from cfplan.maps.plan_map import save_map
+
+            log.info(msg("progress.map"), step="map")
+            files.append(save_map(self.map(lang=lang, tiles=tiles, tianditu_key=tianditu_key),
+                                  out / "map.html"))
+        return files
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s}: {self.headline(s)['met']}/{self.headline(s)['total']} met"
+                           for s in SCENARIOS)
+        return f"<Assessment {self.layers.name_en} × {self.plan.id} ({counts})>"
 
 
-def _quiet(_: str) -> None:
-    return None
+def assess(
+    layers: LayerSet | str | Path,
+    plan: Plan | str | Path,
+    *,
+    indicators: pd.DataFrame | str | Path | None = None,
+    access: bool = True,
+    place: str | None = None,
+    graph_cache: str | Path | None = None,
+) -> Assessment:
+    """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
+    Parameters
+    ----------
+    layers
+        A :class:`LayerSet` from :func:`load_layers`, or a layer folder with a manifest.
+    plan
+        A :class:`Plan` from :func:`load_plan`, a plan file, or a built-in plan name
+        (``"jingkai"``, ``"shangjie"``).
+    indicators
+        Bureau-reported values (a table or a CSV/XLSX file); default: the manifest's.
+    access
+        Measure walking access along the streets (needs a street source).
+    place
+        Download the street network for this place online instead of the manifest's file.
+    graph_cache
+        A GraphML cache: read when it exists, else written.
 
-def _echo_layers(layers: LayerSet, *, lang: str, echo: Echo) -> None:
+    Returns
+    -------
+    Assessment
+        Results, GeoDataFrames and tables; ``write()`` writes the files, ``map()`` draws.
+
+    Raises
+    ------
+    cfplan.InputError
+        On bad input; ``message(lang=)`` names the file, feature, field and fix.
+    """
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan)  # a mistyped plan fails before the layers load
+    if not isinstance(layers, LayerSet):
+        log.info(msg("progress.load"), step="load")
+        layers = load_layers(layers)
     for row in layers.accounting.itertuples(index=False):
-        echo(t("progress.layer", lang=lang, layer=row.layer, file=row.file, read=row.read,
-               used=row.used, repaired=row.repaired, rejected=row.rejected))
+        log.info(msg("progress.layer", layer=row.layer, file=row.file, read=row.read,
+                     used=row.used, repaired=row.repaired, rejected=row.rejected))
+    log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
+    warnings = list(layers.warnings)
     for w in layers.warnings:
-        parts = w.split(" / ")
-        echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
+        log.warn(w)
+    table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
+        indicators or layers.indicators)
 
-
-def street_graph(
-    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
-) -> nx.MultiDiGraph | None:
-    """Return the unprojected walking graph from the first source that applies.
-
-    1. ``cache``, a GraphML file written by an earlier run, when it exists;
-    2. ``place``, downloaded online through :mod:`geo.osm_online` (needs internet);
-    3. the manifest's ``[streets]`` file: ``.osm``/``.osm.pbf`` (or ``.graphml``).
-
-    A graph obtained from 2 or 3 is written to ``cache`` when one is given.
-
-    Returns
-    -------
-    networkx.MultiDiGraph or None
-        The graph in WGS-84, or ``None`` when there is no street source at all.
-    """
-    if cache is not None and Path(cache).is_file():
-        return load_graph(cache)
-    if place:
-        from cfplan.geo.osm_online import graph_from_place
-
-        graph = graph_from_place(place)
-    elif layers.streets is not None and layers.streets.suffix.lower() == ".graphml":
-        return load_graph(layers.streets)
-    elif layers.streets is not None:
-        graph = load_street_graph(layers.streets)
-    else:
-        return None
-    if cache is not None:
-        save_graph(graph, cache)
-    return graph
-
-
-def load_streets(
-    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
-) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame, gpd.GeoDataFrame] | None:
-    """Load the walking graph, street lines and water/rail for a layer set.
-
-    Returns
-    -------
-    tuple or None
-        The OSMnx walking graph projected to the layers' metric CRS, its streets as a
-        GeoDataFrame (one row per street, metres), and water and rail features
-        (WGS-84, from the manifest's OSM XML when there is one); ``None`` without streets.
-    """
-    graph = street_graph(layers, place=place, cache=cache)
-    if graph is None:
-        return None
-    graph = project_graph(graph, crs=layers.crs)
-    streets = edges_frame(graph)
-    water = gpd.GeoDataFrame(geometry=[], crs=WGS84)
-    if layers.streets is not None and layers.streets.suffix.lower() in (".osm", ".xml"):
-        water = features_from_osm_file(
-            layers.streets, tags={"waterway": ["river", "canal", "stream"], "natural": "water",
-                                  "railway": "rail"})
-    return graph, streets, water
-
-
-def datum_warnings(layers: LayerSet, streets: gpd.GeoDataFrame) -> list[str]:
-    """Warn, per facility file, when its points sit off the streets by a GCJ-02-like offset.
-
-    Returns
-    -------
-    list of str
-        One warning per suspicious file (Chinese / English).
-    """
-    fac = layers.facilities
-    points = fac[fac.geom_type == "Point"]
-    out = []
-    for file, group in points.groupby("_file", sort=True):
-        warning = gcj_offset_warning(group.geometry, streets.geometry, layer=str(file))
-        if warning:
-            out.append(warning)
-    return out
+    streets, coverage = None, None
+    source = street_source(layers, place=place, cache=graph_cache)
+    if source is not None:
+        log.info(msg("progress.streets", file=source), step="streets")
+        streets = load_streets(layers, place=place, cache=graph_cache)
+    if streets is not None:
+        for w in datum_warnings(layers.facilities, streets.lines.geometry,
+                                in_china=layers.in_china):
+            warnings.append(w)
+            log.warn(w)
+        if access:
+            log.info(msg("progress.access"), step="access")
+            coverage = scenario_coverage(layers, streets.graph, plan=plan)
+            for w in coverage.warnings():
+                warnings.append(w)
+                log.warn(w)
+    evaluating = msg("progress.evaluate", plan="{plan}")
+    log.info(Text(evaluating.zh.format(plan=plan.name), evaluating.en.format(plan=plan.name_en)),
+             step="evaluate")
+    results = evaluate_plan(plan, layers, indicators=table,
+                            coverage=coverage.coverage if coverage else None)
+    for s in SCENARIOS:
+        log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
+                                                              **headline(results, scenario=s)))
+    return Assessment(plan, layers, results, table, streets, coverage, warnings)
 
 
 def run(
@@ -144,97 +236,48 @@ def run(
     access: bool = True,
     place: str | None = None,
     graph_cache: str | Path | None = None,
-    echo: Echo = _quiet,
-) -> RunOutput:
-    """Run the planner end to end and write every output into ``out``.
-
-    Outputs: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
-    ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
-    ``layers/`` and results under ``results/``, and ``map.html`` (unless
-    ``write_map`` is false). The street network comes from ``graph_cache`` (GraphML)
-    when it exists, else online from ``place``, else the manifest's OSM file.
+) -> Assessment:
+    """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
 
     Returns
     -------
-    RunOutput
-        The evaluated results and the files written.
+    Assessment
+        The assessment whose files were written.
 
     Raises
     ------
-    layers.errors.InputError
+    cfplan.InputError
         On bad input; its ``message(lang=)`` names the file, feature, field and fix.
     """
-    out = Path(out)
     start = time.perf_counter()
-    plan = load_plan(plan_path)  # a mistyped plan fails before the layers load
-    echo(t("progress.load", lang=lang))
-    layers = load_layers(layers_dir, lang=lang)
-    _echo_layers(layers, lang=lang, echo=echo)
-    table = read_indicators(indicators or layers.indicators)
-
-    streets = water = None
-    coverage: pd.DataFrame | None = None
-    access_result = None
-    extra: dict[str, gpd.GeoDataFrame] = {}
-    source = place or (str(graph_cache) if graph_cache and Path(graph_cache).is_file() else None)
-    source = source or (layers.streets.name if layers.streets else None)
-    loaded = None
-    if source is not None:
-        echo(t("progress.streets", lang=lang, file=source))
-        loaded = load_streets(layers, place=place, cache=graph_cache)
-    if loaded is not None:
-        graph, streets, water = loaded
-        for w in datum_warnings(layers, streets):
-            layers.warnings.append(w)
-            parts = w.split(" / ")
-            echo(f"  ⚠ {t('warn', lang=lang)}: {parts[0] if lang == 'zh' else parts[-1]}")
-        if access:
-            echo(t("progress.access", lang=lang))
-            access_result = scenario_coverage(layers, graph, plan=plan)
-            coverage = access_result.coverage
-            extra["service_areas"] = access_result.service_areas
-            report = access_result.components
-            if report.n_dropped:
-                echo(f"  ⚠ {t('warn', lang=lang)}: " + t(
-                    "warn.components", lang=lang, n=report.n_dropped,
-                    nodes=report.nodes_dropped, length=report.length_dropped_m))
-            if len(access_result.far_points):
-                echo(f"  ⚠ {t('warn', lang=lang)}: " + t(
-                    "warn.far_points", lang=lang, n=len(access_result.far_points)))
-
-    echo(t("progress.evaluate", lang=lang, plan=plan.name if lang == "zh" else plan.name_en))
-    results = evaluate_plan(plan, layers, indicators=table, coverage=coverage)
-    for s in ("current", "planned"):
-        h = headline(results, scenario=s)
-        echo(f"  {t(f'scenario.{s}', lang=lang)}: " + t("progress.summary", lang=lang, **h))
-
-    echo(t("progress.export", lang=lang))
-    files = write_exports(layers, results, out, extra=extra)
-    sections = []
-    if access_result is not None:
-        files += write_access_tables(access_result, out)
-        sections = access_section(access_result, layers, lang=lang)
-    files += write_report(plan, layers, results, out, lang=lang, extra_sections=sections)
-    if write_map:
-        from cfplan.maps.plan_map import build_map, save_map
-
-        echo(t("progress.map", lang=lang))
-        m = build_map(plan, layers, results, lang=lang, streets=streets, water=water,
-                      service_areas=extra.get("service_areas"), tiles=tiles,
-                      tianditu_key=tianditu_key)
-        files.append(save_map(m, out / "map.html"))
-    echo(t("progress.done", lang=lang, out=str(out)) + f" ({time.perf_counter() - start:.1f} s)")
-    return RunOutput(plan, layers, results, out, files, streets, access_result)
+    result = assess(layers_dir, plan_path, indicators=indicators, access=access, place=place,
+                    graph_cache=graph_cache)
+    result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key)
+    log.info(msg("progress.done", out=str(out))
+             + Text.same(f" ({time.perf_counter() - start:.1f} s)"))
+    return result
 
 
-def run_demo(out: str | Path, **kwargs: object) -> RunOutput:
+def run_demo(out: str | Path, **kwargs: object) -> Assessment:
     """Run the planner on the embedded demo district against the 经开区 plan.
 
     Returns
     -------
-    RunOutput
+    Assessment
         As :func:`run`.
     """
-    from cfplan.analysis.plan import PLANS_DIR
+    return run(DEMO_DIR, "jingkai", out, **kwargs)  # type: ignore[arg-type]
 
-    return run(DEMO_DIR, PLANS_DIR / "jingkai.toml", out, **kwargs)  # type: ignore[arg-type]
+
+def demo_assessment(**kwargs: object) -> Assessment:
+    """Assess the embedded demo district against the 经开区 plan, in memory.
+
+    Returns
+    -------
+    Assessment
+        As :func:`assess`.
+    """
+    return assess(DEMO_DIR, "jingkai", **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = ["STEPS", "Assessment", "assess", "demo_assessment", "run", "run_demo"]

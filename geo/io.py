@@ -1,11 +1,14 @@
-"""File I/O: atomic writes and deterministic RFC 7946 GeoJSON."""
+"""File I/O: atomic writes, deterministic RFC 7946 GeoJSON, and CSV/XLSX safe from formulas."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import re
 import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -163,13 +166,124 @@ def write_geojson(
     )
 
 
+# OWASP CSV injection: a cell starting with one of these is a formula in a spreadsheet.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: object) -> bool:
+    """Return True for text a spreadsheet would run as a formula (``=1+1``, ``@SUM(..)``, …)."""
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with every formula-like text cell prefixed by ``'`` (numbers untouched).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; only text cells that start with ``= + - @``, a tab or a carriage return
+        change, as OWASP's CSV-injection guidance recommends.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: f"'{v}" if is_formula_like(v) else v)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, bom: bool = True) -> Path:
     """Write a table as UTF-8 CSV (with a BOM by default, so Excel reads Chinese), atomically.
+
+    Text cells a spreadsheet would run as formulas are neutralised with a leading ``'``.
 
     Returns
     -------
     pathlib.Path
         The path written.
     """
-    text = df.to_csv(index=False, lineterminator="\n")
+    text = neutralise_formulas(df).to_csv(index=False, lineterminator="\n")
     return atomic_write_bytes(path, (("\ufeff" if bom else "") + text).encode("utf-8"))
+
+
+def _xlsx_cell(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str], *,
+               style: object = None) -> Path:
+    """Write tables as sheets of one XLSX file, atomically and with fixed metadata.
+
+    Every text cell is stored as text, never as a formula (a name such as ``=1+1`` stays
+    the text ``=1+1``), and formula-like text is marked ``quotePrefix`` so that editing the
+    cell in Excel keeps it text. Timestamps are fixed so that the same tables give the
+    same bytes.
+
+    Parameters
+    ----------
+    sheets
+        Sheet name (cut to 31 characters) → table.
+    path
+        The file to write.
+    style
+        Optional callable ``style(worksheet, name, df)`` applied to each sheet before saving
+        (header fonts, freezing, filters, colours).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(title=name[:31])
+        ws.append([str(c) for c in df.columns])
+        for r, row in enumerate(df.itertuples(index=False), start=2):
+            for c, value in enumerate(row, start=1):
+                cell = ws.cell(row=r, column=c)
+                value = _xlsx_cell(value)
+                if isinstance(value, str):
+                    cell.value = value
+                    cell.data_type = "s"  # never a formula
+                    if is_formula_like(value):
+                        cell.quotePrefix = True
+                else:
+                    cell.value = value
+        for header in ws[1]:
+            if is_formula_like(header.value):
+                header.data_type = "s"
+                header.quotePrefix = True
+        for col in ws.columns:
+            width = max(len(str(c.value or "")) for c in col)
+            ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width * 1.6))
+        if callable(style):
+            style(ws, name, df)
+    fixed = datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "cfplan"
+    buf = io.BytesIO()
+    wb.save(buf)
+    # Re-zip with fixed timestamps so the same tables give the same bytes.
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z",
+                              data)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, data)
+    return atomic_write_bytes(path, out.getvalue())

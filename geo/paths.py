@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from cfplan.geo.network import StreetNetwork
 from cfplan.geo.snap import Snapped, concat_snapped
+from cfplan.geo.street_network import StreetNetwork
 
 __all__ = [
     "Nearest",

@@ -9,9 +9,9 @@ import numpy as np
 import shapely
 from shapely.ops import substring
 
-from cfplan.geo.network import StreetNetwork
 from cfplan.geo.paths import NodeDistances
 from cfplan.geo.snap import Snapped
+from cfplan.geo.street_network import StreetNetwork
 
 __all__ = ["reached_intervals", "reached_lines", "service_areas"]
 

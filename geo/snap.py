@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cfplan.geo.network import StreetNetwork
+from cfplan.geo.street_network import StreetNetwork
 
 __all__ = ["Snapped", "concat_snapped", "snap_points", "snap_polygons_to_edges"]
 

@@ -9,6 +9,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from cfplan.geo.crs import WGS84, gcj02_to_wgs84
+from cfplan.layers.text import Text
 
 GAP_MIN_AREA_M2 = 5_000.0
 _COMPASS_ZH = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
@@ -70,7 +71,7 @@ def gcj_offset_warning(
     min_gain_m: float = 15.0,
     min_ratio: float = 2.0,
     min_share: float = 0.7,
-) -> str | None:
+) -> Text | None:
     """Warn when points look like GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84.
 
     GCJ-02 moves points by roughly 300–700 m in a direction that changes only slowly
@@ -98,8 +99,8 @@ def gcj_offset_warning(
 
     Returns
     -------
-    str or None
-        The warning text (``"中文 / English"``), or ``None`` when nothing is suspicious.
+    Text or None
+        The warning, or ``None`` when nothing is suspicious.
     """
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     geoms = geoms[geoms.notna() & ~geoms.is_empty]
@@ -121,29 +122,52 @@ def gcj_offset_warning(
     shift = float(np.hypot(dx, dy))
     name = layer or "points"
     return (
-        f"{name}：{len(pts)} 个点整体偏向{zh_dir}约 {shift:.0f} m，距道路中位 {raw_med:.0f} m；"
-        f"按 GCJ-02（高德/腾讯坐标）回算后仅 {fixed_med:.0f} m。坐标可能是 GCJ-02 却标作 WGS-84，"
-        f"请在清单中写 datum = \"gcj02\" / {name}: {len(pts)} points sit about {shift:.0f} m "
-        f"{en_dir} of where they would be, {raw_med:.0f} m from the streets (median); read as "
-        f"GCJ-02 (AMap/Tencent) they are {fixed_med:.0f} m away. They are probably GCJ-02 "
-        f"labelled as WGS-84: set datum = \"gcj02\" in the manifest"
+        Text(f"{name}：{len(pts)} 个点整体偏向{zh_dir}约 {shift:.0f} m，距道路中位 {raw_med:.0f} m；按 "
+             f"GCJ-02（高德/腾讯坐标）回算后仅 {fixed_med:.0f} m。坐标可能是 GCJ-02 却标作 WGS-84，请在清单中写 datum = "
+             '"gcj02"',
+             f"{name}: {len(pts)} points sit about {shift:.0f} m {en_dir} of where they "
+             f"would be, {raw_med:.0f} m from the streets (median); read as GCJ-02 "
+             f"(AMap/Tencent) they are {fixed_med:.0f} m away. They are probably GCJ-02 "
+             'labelled as WGS-84: set datum = "gcj02" in the manifest')
     )
 
 
-def zero_population_warnings(units: gpd.GeoDataFrame | pd.DataFrame) -> list[str]:
+def datum_warnings(facilities: gpd.GeoDataFrame, street_lines: gpd.GeoSeries | ArrayLike, *,
+                   in_china: bool = True) -> list[Text]:
+    """Warn, per facility file, when its points sit off the streets by a GCJ-02-like offset.
+
+    Only inside China: GCJ-02 does not shift points elsewhere.
+
+    Returns
+    -------
+    list of Text
+        One warning per suspicious file.
+    """
+    if not in_china or facilities.empty:
+        return []
+    points = facilities[facilities.geom_type == "Point"]
+    out = []
+    for file, group in points.groupby("_file", sort=True):
+        warning = gcj_offset_warning(group.geometry, street_lines, layer=str(file))
+        if warning:
+            out.append(warning)
+    return out
+
+
+def zero_population_warnings(units: gpd.GeoDataFrame | pd.DataFrame) -> list[Text]:
     """Return one warning per unit whose population is zero or missing."""
     out = []
     pop = units["population"]
     for _, row in units.loc[pop.isna() | (pop.fillna(0) == 0)].iterrows():
         label = f"{row['_file']} {row['code']} {row['name']}"
-        out.append(f"{label}：人口为 0，可能漏填 / {label}: the unit has no population; "
-                   "probably not filled in")
+        out.append(Text(f"{label}：人口为 0，可能漏填",
+                        f"{label}: the unit has no population; probably not filled in"))
     return out
 
 
 def unit_gap_warning(
     units: gpd.GeoDataFrame, district: gpd.GeoDataFrame, *, min_area_m2: float = GAP_MIN_AREA_M2
-) -> str | None:
+) -> Text | None:
     """Warn when the units leave gaps inside the district boundary.
 
     Parameters
@@ -155,7 +179,7 @@ def unit_gap_warning(
 
     Returns
     -------
-    str or None
+    Text or None
         The warning with the number of gaps, their area and where the largest lies.
     """
     if units.empty or district.empty:
@@ -173,30 +197,31 @@ def unit_gap_warning(
                           crs=units.crs).to_crs(WGS84).iloc[0]
     at = f"({where.x:.5f}, {where.y:.5f})"
     return (
-        f"社区/村未铺满区界：{len(gaps)} 处空隙，共 {total / 1e4:.1f} 公顷（占 {share:.1%}），"
-        f"最大一处在 {at}；空隙中的居民与设施不计入任何社区 / the units leave {len(gaps)} "
-        f"gap(s) in the district, {total / 1e4:.1f} ha in all ({share:.1%}); the largest is "
-        f"at {at}. Nothing there counts for any unit"
+        Text(f"社区/村未铺满区界：{len(gaps)} 处空隙，共 {total / 1e4:.1f} 公顷（占 {share:.1%}），最大一处在 {at}"
+             "；空隙中的居民与设施不计入任何社区",
+             f"the units leave {len(gaps)} gap(s) in the district, {total / 1e4:.1f} ha "
+             f"in all ({share:.1%}); the largest is at {at}. Nothing there counts for any unit")
     )
 
 
-def outside_layer_warning(layer: str, file: str, *, margin_m: float) -> str:
+def outside_layer_warning(layer: str, file: str, *, margin_m: float) -> Text:
     """Return the warning for a file whose features all lie outside the district."""
-    return (f"{file}（{layer}）：整个图层都在区界 {margin_m:.0f} m 之外，已全部剔除；请检查坐标系 / "
-            f"{file} ({layer}): the whole layer lies more than {margin_m:.0f} m outside the "
-            "district and was rejected; check its CRS")
+    return (Text(f"{file}（{layer}）：整个图层都在区界 {margin_m:.0f} m 之外，已全部剔除；请检查坐标系",
+                 f"{file} ({layer}): the whole layer lies more than {margin_m:.0f} m "
+                 "outside the district and was rejected; check its CRS"))
 
 
-def loose_facility_warning(file: str, fids: list[str]) -> str:
+def loose_facility_warning(file: str, fids: list[str]) -> Text:
     """Return the warning for facilities that lie in no unit (but inside the margin)."""
     shown = "、".join(fids[:8]) + ("…" if len(fids) > 8 else "")
-    return (f"{file}：{len(fids)} 个设施不在任何社区/村内（{shown}），计入全区数量与步行可达性，"
-            f"不计入任何社区 / {file}: {len(fids)} facilities lie in no unit ({shown}); they "
-            "count for district totals and walking access, not for any unit")
+    return (Text(f"{file}：{len(fids)} 个设施不在任何社区/村内（{shown}），计入全区数量与步行可达性，不计入任何社区",
+                 f"{file}: {len(fids)} facilities lie in no unit ({shown}); they count for "
+                 "district totals and walking access, not for any unit"))
 
 
 __all__ = [
     "compass",
+    "datum_warnings",
     "distance_to_streets",
     "gcj_offset_warning",
     "loose_facility_warning",

@@ -1,22 +1,32 @@
-"""Input errors that name the file, the feature, the field, the problem and the fix."""
+"""Errors cfplan raises on purpose: each names the file, the feature, the field and the fix."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from cfplan.layers.i18n import t
+from cfplan.layers.text import EMPTY, Text
+
+
+class CfplanError(Exception):
+    """Base class of every error cfplan raises on purpose (never a bug)."""
+
+    def message(self, *, lang: str = "zh") -> str:
+        """Return the message in ``lang`` (``"zh"`` or ``"en"``)."""
+        return str(self)
 
 
 @dataclass
-class InputError(Exception):
-    """A fatal problem with an input file.
+class InputError(CfplanError):
+    """A fatal problem with an input file: cfplan cannot go on with it.
 
     Attributes
     ----------
     file
         The file (or manifest) at fault.
     problem
-        What is wrong, in Chinese (an English version may follow after " / ").
+        What is wrong.
     fix
         How to fix it.
     row
@@ -25,35 +35,41 @@ class InputError(Exception):
         The feature's id or name, when known.
     field
         The field at fault, when one is.
+    evidence
+        What the loader had read before it stopped (rejections and accounting), so that
+        the caller can still write ``rejected.csv`` and ``accounting.csv``; ``None`` when
+        the error came before any file was read.
     """
 
     file: str
-    problem: str
-    fix: str = ""
+    problem: Text
+    fix: Text = EMPTY
     row: int | None = None
     feature: str | None = None
     field: str | None = None
+    evidence: object = dataclass_field(default=None, compare=False, repr=False)
 
     def message(self, *, lang: str = "zh") -> str:
         """Return the full message in ``lang``."""
-        problem = _pick(self.problem, lang)
-        fix = _pick(self.fix, lang)
+        problem, fix = self.problem.get(lang), self.fix.get(lang)
         if self.row is not None:
-            return t(
-                "err.feature", lang=lang, file=self.file, row=self.row,
-                feature=self.feature or "-", field=self.field or "-", problem=problem, fix=fix,
-            )
+            return _tidy(t("err.feature", lang=lang, file=self.file, row=self.row,
+                           feature=self.feature or "-", field=self.field or "-",
+                           problem=problem, fix=fix))
         if self.field:
             problem = f"「{self.field}」{problem}" if lang == "zh" else f"'{self.field}': {problem}"
-        return t("err.layer", lang=lang, file=self.file, problem=problem, fix=fix)
+        text = t("err.layer", lang=lang, file=self.file, problem=problem, fix=fix)
+        return _tidy(text)
 
     def __str__(self) -> str:
         return self.message(lang="zh")
 
 
-def _pick(text: str, lang: str) -> str:
-    """Return the Chinese or English half of a ``"中文 / English"`` text."""
-    if " / " not in text:
-        return text
-    zh, en = text.split(" / ", 1)
-    return en if lang == "en" else zh
+def _tidy(text: str) -> str:
+    """Drop the sentence stop after a question or an empty fix: ``？。`` → ``？``, ``?.`` → ``?``."""
+    for doubled, single in (("？。", "？"), ("?.", "?"), ("。。", "。"), ("..", ".")):
+        text = text.replace(doubled, single)
+    return text.rstrip()
+
+
+__all__ = ["CfplanError", "InputError"]

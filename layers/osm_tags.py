@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cfplan.geo.crs import WGS84
-from cfplan.geo.osm_features import features_from_osm_file
+from cfplan.geo.osm_file import features_from_osm_file
 
 # kind -> list of tag conditions; a feature matches a kind if all tags of one condition match.
 # A value of True means "any value". Order matters: the first kind that matches wins.

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from cfplan.layers.kinds import facility_kind_key, status_key, subdistrict_type_key, unit_type_key
+from cfplan.layers.text import Text
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,11 @@ _UNIT_SUFFIX = re.compile(r"(人|个|名|位|所|处|块|户|口|万人|千人|�
 
 
 class ValueProblem(ValueError):  # noqa: N818 (public name used across the package)
-    """A value that cannot be parsed as its field's type; ``repaired`` tells a normalised one."""
+    """A value that cannot be parsed as its field's type; ``text`` says why in both languages."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.zh)
+        self.text = text
 
 
 def is_missing(value: object) -> bool:
@@ -171,11 +176,13 @@ def parse_number(value: object) -> tuple[float, bool]:
         If the text is not a number.
     """
     if isinstance(value, bool):
-        raise ValueProblem("布尔值不是数字 / a boolean is not a number")
+        raise ValueProblem(Text("布尔值不是数字",
+                                "a boolean is not a number"))
     if isinstance(value, int | float) and not isinstance(value, bool):
         f = float(value)
         if math.isnan(f) or math.isinf(f):
-            raise ValueProblem("不是有限数值 / not a finite number")
+            raise ValueProblem(Text("不是有限数值",
+                                    "not a finite number"))
         return f, False
     text = str(value).strip()
     norm = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")
@@ -185,10 +192,12 @@ def parse_number(value: object) -> tuple[float, bool]:
         norm, scale = norm[:-1], 10000.0
     norm = _UNIT_SUFFIX.sub("", norm)
     if not _NUMBER.match(norm):
-        raise ValueProblem(f"「{text}」不是数字 / '{text}' is not a number")
+        raise ValueProblem(Text(f"「{text}」不是数字",
+                                f"'{text}' is not a number"))
     f = float(norm) * scale
     if not math.isfinite(f):
-        raise ValueProblem(f"「{text}」超出数值范围 / '{text}' is out of range")
+        raise ValueProblem(Text(f"「{text}」超出数值范围",
+                                f"'{text}' is out of range"))
     return f, norm != text or scale != 1.0
 
 
@@ -209,7 +218,8 @@ def parse_bool(value: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueProblem(f"「{value}」不是 是/否 / '{value}' is not yes/no")
+    raise ValueProblem(Text(f"「{value}」不是 是/否",
+                            f"'{value}' is not yes/no"))
 
 
 def parse_value(value: object, type_: str) -> tuple[object, bool]:
@@ -233,9 +243,11 @@ def parse_value(value: object, type_: str) -> tuple[object, bool]:
         number, repaired = parse_number(value)
         if type_ == "int":
             if not number.is_integer():
-                raise ValueProblem(f"「{value}」不是整数 / '{value}' is not a whole number")
+                raise ValueProblem(Text(f"「{value}」不是整数",
+                                        f"'{value}' is not a whole number"))
             if abs(number) > MAX_EXACT_INT:
-                raise ValueProblem(f"「{value}」超出整数范围 / '{value}' is out of the integer range")
+                raise ValueProblem(Text(f"「{value}」超出整数范围",
+                                        f"'{value}' is out of the integer range"))
             return int(number), repaired
         return number, repaired
     if type_ == "bool":
@@ -245,14 +257,15 @@ def parse_value(value: object, type_: str) -> tuple[object, bool]:
         "status": (status_key, "未知建设状态", "unknown status"),
         "works": (status_key, "未知建设方式", "unknown works type"),
         "unit_type": (unit_type_key, "未知社区类型（应为 社区 或 村）",
-                      "unknown unit type (use 社区 or 村)"),
+                      "unknown unit type (use community or village)"),
         "subdistrict_type": (subdistrict_type_key, "未知类型（应为 办事处 或 镇）",
-                             "unknown type (use 办事处 or 镇)"),
+                             "unknown subdistrict type (use office or town)"),
     }
     func, zh, en = lookups[type_]
     key = func(value)
     if key is None:
-        raise ValueProblem(f"{zh}「{value}」 / {en} {value!r}")
+        raise ValueProblem(Text(f"{zh}「{value}」",
+                                f"{en} {value!r}"))
     return key, False
 
 

@@ -1,23 +1,31 @@
-"""Street input: read an OSM file into a walkable graph, or fail with a clear InputError."""
+"""Street input, the one home of street loading: a cache, a place online, or the OSM file."""
 
 from __future__ import annotations
 
 import warnings
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
-import numpy as np
-import osmnx as ox
-import shapely
 
-from cfplan.geo.network import graph_from_osm_file
+from cfplan.geo.crs import WGS84
+from cfplan.geo.graph import edges_frame, load_graph, project_graph, save_graph
+from cfplan.geo.osm_file import (
+    InsufficientResponseError,
+    features_from_osm_file,
+    graph_from_osm_file,
+)
 from cfplan.layers.errors import InputError
+from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
 
-_FIX = ("提供含 highway=* 步行道路（residential、footway 等）的 OSM 文件，或检查导出范围 / "
-        "supply an OSM file with walkable highway=* ways (residential, footway, ...) or check "
-        "the export area")
+_FIX = Text("提供含 highway=* 步行道路（residential、footway 等）的 OSM 文件，或检查导出范围",
+            "supply an OSM file with walkable highway=* ways (residential, footway, ...) or "
+            "check the export area")
+WATER_TAGS: dict[str, bool | str | list[str]] = {
+    "waterway": ["river", "canal", "stream"], "natural": "water", "railway": "rail"}
 
 
 def load_street_graph(path: str | Path, *, network_type: str = "walk") -> nx.MultiDiGraph:
@@ -42,41 +50,112 @@ def load_street_graph(path: str | Path, *, network_type: str = "walk") -> nx.Mul
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(str(path), "路网文件不存在 / street file not found",
-                         "检查清单 [streets] 中的文件名 / check the name under [streets]")
+        raise InputError(str(path), Text("路网文件不存在", "street file not found"),
+                         Text("检查清单 [streets] 中的文件名", "check the file name under [streets]"))
     if path.stat().st_size == 0:
-        raise InputError(str(path), "路网文件为空 / the street file is empty", _FIX)
+        raise InputError(str(path), Text("路网文件为空", "the street file is empty"), _FIX)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph = graph_from_osm_file(path, network_type=network_type)
     except ET.ParseError as exc:
-        raise InputError(str(path), f"OSM XML 无法解析（可能被截断）：{exc} / cannot parse the "
-                         f"OSM XML (cut off?): {exc}",
-                         "重新导出路网 / export the streets again") from exc
-    except (ValueError, KeyError, ox._errors.InsufficientResponseError) as exc:
+        raise InputError(str(path), Text(f"OSM XML 无法解析（可能被截断）：{exc}",
+                                         f"cannot parse the OSM XML (cut off?): {exc}"),
+                         Text("重新导出路网", "export the streets again")) from exc
+    except (ValueError, KeyError, InsufficientResponseError) as exc:
         detail = str(exc).replace(f"{path}: ", "")
-        raise InputError(str(path), f"没有可步行的道路（{detail}） / no walkable ways ({detail})",
-                         _FIX) from exc
+        raise InputError(str(path), Text(f"没有可步行的道路（{detail}）",
+                                         f"no walkable ways ({detail})"), _FIX) from exc
     if not any("highway" in data for _, _, data in graph.edges(data=True)):
-        raise InputError(str(path), "没有可步行的道路 / no walkable ways", _FIX)
+        raise InputError(str(path), Text("没有可步行的道路", "no walkable ways"), _FIX)
     return graph
 
 
-def street_lines(graph: nx.MultiDiGraph) -> gpd.GeoSeries:
-    """Return the edge lines of a (projected or not) OSMnx graph, one per edge.
+def street_graph(
+    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
+) -> nx.MultiDiGraph | None:
+    """Return the unprojected walking graph from the first source that applies.
 
-    Edges without a ``geometry`` attribute get the straight line between their nodes.
+    1. ``cache``, a GraphML file written by an earlier run, when it exists;
+    2. ``place``, downloaded online through :mod:`cfplan.geo.osm_online` (needs internet);
+    3. the manifest's ``[streets]`` file: ``.osm``/``.osm.pbf`` (or ``.graphml``).
+
+    A graph obtained from 2 or 3 is written to ``cache`` when one is given.
 
     Returns
     -------
-    geopandas.GeoSeries
-        Lines in the graph's CRS.
+    networkx.MultiDiGraph or None
+        The graph in WGS-84, or ``None`` when there is no street source at all.
     """
-    xy = {n: (d["x"], d["y"]) for n, d in graph.nodes(data=True)}
-    lines = [data.get("geometry") or shapely.LineString([xy[u], xy[v]])
-             for u, v, data in graph.edges(data=True)]
-    return gpd.GeoSeries(np.asarray(lines, dtype=object), crs=graph.graph.get("crs"))
+    if cache is not None and Path(cache).is_file():
+        return load_graph(cache)
+    if place:
+        from cfplan.geo.osm_online import graph_from_place
+
+        graph = graph_from_place(place)
+    elif layers.streets is not None and layers.streets.suffix.lower() == ".graphml":
+        return load_graph(layers.streets)
+    elif layers.streets is not None:
+        graph = load_street_graph(layers.streets)
+    else:
+        return None
+    if cache is not None:
+        save_graph(graph, cache)
+    return graph
 
 
-__all__ = ["load_street_graph", "street_lines"]
+def street_source(layers: LayerSet, *, place: str | None = None,
+                  cache: str | Path | None = None) -> str | None:
+    """Name the street source :func:`street_graph` will use (for progress messages)."""
+    if cache is not None and Path(cache).is_file():
+        return str(cache)
+    if place:
+        return place
+    return layers.streets.name if layers.streets is not None else None
+
+
+@dataclass(frozen=True, eq=False)
+class Streets:
+    """The walking network of a district, ready for analysis and maps.
+
+    Attributes
+    ----------
+    graph
+        The OSMnx walking graph projected to the layers' metric CRS.
+    lines
+        One row per street (both directions collapsed) with its OSM tags, metres.
+    water
+        Water and rail features from the OSM file (WGS-84), for the map; may be empty.
+    """
+
+    graph: nx.MultiDiGraph
+    lines: gpd.GeoDataFrame
+    water: gpd.GeoDataFrame
+
+
+def load_streets(
+    layers: LayerSet, *, place: str | None = None, cache: str | Path | None = None
+) -> Streets | None:
+    """Load the walking graph, street lines and water/rail for a layer set.
+
+    Returns
+    -------
+    Streets or None
+        The projected network and its lines, or ``None`` without any street source.
+
+    Raises
+    ------
+    InputError
+        If the street file cannot be read or holds no walkable ways.
+    """
+    graph = street_graph(layers, place=place, cache=cache)
+    if graph is None:
+        return None
+    graph = project_graph(graph, crs=layers.crs)
+    water = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    if layers.streets is not None and layers.streets.suffix.lower() in (".osm", ".xml"):
+        water = features_from_osm_file(layers.streets, tags=WATER_TAGS)
+    return Streets(graph, edges_frame(graph), water)
+
+
+__all__ = ["Streets", "load_street_graph", "load_streets", "street_graph", "street_source"]

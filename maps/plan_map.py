@@ -11,11 +11,12 @@ import geopandas as gpd
 import numpy as np
 from branca.element import Element
 
-from cfplan.analysis.evaluate import SCENARIOS, Result
+from cfplan.analysis.evaluate import Result
 from cfplan.analysis.export import unit_flags
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import Plan
 from cfplan.analysis.report import value_text
+from cfplan.analysis.selection import SCENARIOS
 from cfplan.geo.crs import WGS84
 from cfplan.geo.io import atomic_write_text, rfc7946_geometries
 from cfplan.layers.i18n import t as tr
@@ -313,16 +314,17 @@ def _panel_html(plan: Plan, results: list[Result], *, lang: str) -> str:
                     cells.append("<td></td>")
                     continue
                 label = tr(f"status.{r.status}", lang=lang)
-                tip = esc((r.shortfall_zh if zh else r.shortfall_en) or r.reason)
+                tip = esc(r.shortfall.get(lang) or r.reason.get(lang))
                 cells.append(f"<td title='{tip}'><span class='cf-dot' style='background:"
                              f"{STATUS_COLOR[r.status]}'></span>{esc(label)} "
                              f"{esc(value_text(r, lang=lang))}</td>")
             first = by_key.get((t.id, "current"))
             short = ""
             if first is not None:
-                short = (first.shortfall_zh if zh else first.shortfall_en) or ""
+                short = first.shortfall.get(lang)
             rows.append(
-                f"<tr><td>{esc(t.item)}</td><td title='{esc(t.wording)}'>{esc(t.title)}<br>"
+                f"<tr><td>{esc(t.item)}</td><td title='{esc(t.text('wording', lang))}'>"
+                f"{esc(t.text('title', lang))}<br>"
                 f"<small>{esc(target_text(t, lang=lang))}"
                 f"{(' · ' + esc(short)) if short else ''}</small></td>{''.join(cells)}</tr>")
     heads = ("项目" if zh else "Item", "目标" if zh else "Target",

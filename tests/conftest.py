@@ -96,8 +96,20 @@ def shangjie():
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
+def _demo_output(tmp_path_factory):
     from cfplan.pipeline import run_demo
 
     out = tmp_path_factory.mktemp("demo")
-    return run_demo(out)
+    return run_demo(out), out
+
+
+@pytest.fixture(scope="session")
+def demo_run(_demo_output):
+    """The demo district assessed against the 经开区 plan (an Assessment)."""
+    return _demo_output[0]
+
+
+@pytest.fixture(scope="session")
+def demo_out(_demo_output):
+    """The folder the demo run wrote."""
+    return _demo_output[1]

@@ -12,19 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfplan.analysis.access import accessibility_value, coverage_table, walking_access
-from cfplan.geo.network import (
-    graph_from_osm_file,
-    largest_component,
-    load_graph,
-    project_graph,
-    save_graph,
+from cfplan.geo.graph import largest_component, load_graph, project_graph, save_graph
+from cfplan.geo.osm_file import graph_from_osm_file
+from cfplan.geo.paths import nearest_source, node_distances
+from cfplan.geo.service_area import reached_lines, service_areas
+from cfplan.geo.snap import Snapped, snap_points, snap_polygons_to_edges
+from cfplan.geo.street_network import (
     street_network,
     street_network_from_arrays,
     walk_network_from_file,
 )
-from cfplan.geo.paths import nearest_source, node_distances
-from cfplan.geo.service_area import reached_lines, service_areas
-from cfplan.geo.snap import Snapped, snap_points, snap_polygons_to_edges
 from cfplan.layers.demand import demand_points, far_from_streets
 
 CRS = "EPSG:4547"

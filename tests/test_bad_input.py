@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from cfplan.analysis.plan import load_plan
-from cfplan.geo.network import project_graph
+from cfplan.geo.graph import project_graph, street_lines
 from cfplan.layers import checks
+from cfplan.layers.accounting import rejected_frame
 from cfplan.layers.errors import InputError
-from cfplan.layers.load import LayerSet, load_layers, rejected_frame
-from cfplan.layers.streets import load_street_graph, street_lines
+from cfplan.layers.load import LayerSet, load_layers
+from cfplan.layers.streets import load_street_graph
+from cfplan.layers.text import Text
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -49,7 +52,7 @@ FATAL: dict[str, Fatal] = {
     "manifest_not_toml": Fatal("layers.toml", None, "不是有效的 TOML"),
     "manifest_unknown_field": Fatal("layers.toml", "fields", "populaton"),
     "manifest_unknown_kind": Fatal("layers.toml", "kind", "swimming_pool"),
-    "manifest_unknown_layer": Fatal("layers.toml", None, "[layers.roads]"),
+    "manifest_unknown_layer": Fatal("layers.toml", "roads", "[layers.roads]"),
     "missing_file": Fatal("facilities.geojson", None, "文件不存在"),
     "missing_required_column": Fatal("units.geojson", "population", "缺少必填列「population」"),
     "overlapping_units": Fatal("units.geojson", "geometry", "「U01 朝阳社区」与「U02 和平社区」重叠",
@@ -82,8 +85,9 @@ REJECTED: dict[str, list[Row]] = {
     "kind_conflict": [(*CHILDCARE, 2, "类别", "类别「幼儿园」与清单中的 kind = \"childcare\" 不符")],
     "missing_required_value": [(*FAC, 3, "名称", "缺少必填字段「名称」")],
     "negative_population": [(*UNITS, 2, "人口", "人口为负数 -120.0")],
-    "outside_china": [(*FAC, 9, "geometry", "(0.00000, 0.00000) 不在中国范围内"),
-                      (*FAC, 10, "geometry", "(151.20930, -33.86880) 不在中国范围内")],
+    "far_away": [(*FAC, 9, "geometry", "距区界 18954387 m，超出容差 500 m"),
+                 (*FAC, 10, "geometry", "距区界 9011973 m，超出容差 500 m")],
+    "coords_out_of_range": [(*FAC, 9, "geometry", "坐标 (200.00000, 34.70000) 超出经纬度范围")],
     "outside_district": [(*FAC, 9, "geometry", "距区界 5033 m，超出容差 500 m")],
     "unknown_kind": [(*FAC, 1, "类别", "未知设施类别「游泳馆」")],
     "unknown_status": [(*FAC, 5, "状态", "未知建设状态「拆除」")],
@@ -191,15 +195,16 @@ def test_fatal_case_names_file_field_row_and_fix(case):
     assert err.field == want.field
     assert err.row == want.row
     assert err.feature == want.feature
-    assert want.problem in err.problem
+    assert want.problem in err.problem.zh
     for lang in ("zh", "en"):
         text = err.message(lang=lang)
         assert want.file in text
         if want.field:
             assert want.field in text
+    assert_bilingual(err.problem)
     if want.loader != "plan":  # plan messages are analysis/plan.py's
-        assert " / " in err.problem, "problems are written 中文 / English"
         assert err.fix, "errors say how to fix them"
+        assert_bilingual(err.fix)
 
 
 def test_fatal_message_languages_are_split():
@@ -207,6 +212,14 @@ def test_fatal_message_languages_are_split():
     zh, en = err.message(lang="zh"), err.message(lang="en")
     assert "缺少必填列" in zh and "required column" not in zh
     assert "required column 'population' is missing" in en and "缺少必填列" not in en
+
+
+def assert_bilingual(text: Text) -> None:
+    """A message exists in both languages: Chinese with Chinese in it, English with letters."""
+    assert isinstance(text, Text), text
+    assert re.search("[\u4e00-\u9fff]", text.zh), text
+    assert re.search("[A-Za-z]{3}", text.en), text
+    assert text.zh != text.en
 
 
 # --------------------------------------------------------------------------- recoverable cases
@@ -217,7 +230,8 @@ def _assert_records(got: list[Row], want: list[Row]) -> None:
     got, want = sorted(got), sorted(want)
     assert [g[:4] for g in got] == [w[:4] for w in want], got
     for g, w in zip(got, want, strict=True):
-        assert w[4] in g[4] and " / " in g[4], (g, w)
+        assert w[4] in g[4].zh, (g, w)
+        assert_bilingual(g[4])
 
 
 @pytest.mark.parametrize("case", sorted(REJECTED))
@@ -242,8 +256,9 @@ def test_warned_case_warns(case):
     layers = loaded(case)
     assert len(layers.warnings) == len(WARNED[case]), layers.warnings
     for words in WARNED[case]:
-        assert any(words in w for w in layers.warnings), (words, layers.warnings)
-    assert all(" / " in w for w in layers.warnings)
+        assert any(words in w.zh for w in layers.warnings), (words, layers.warnings)
+    for w in layers.warnings:
+        assert_bilingual(w)
 
 
 @pytest.mark.parametrize("case", sorted(set(LAYER_CASES) - set(WARNED) - set(STREET_WARNED)))
@@ -273,7 +288,7 @@ def test_accounting_identity_over_the_whole_corpus():
 
 
 def test_features_read_are_counted_from_the_files():
-    acc = loaded("outside_china").accounting.set_index("file")
+    acc = loaded("far_away").accounting.set_index("file")
     assert acc.loc["facilities.geojson"].tolist() == ["facilities", 10, 8, 0, 2]
     assert acc.loc["units.geojson", "read"] == 4
 
@@ -320,7 +335,7 @@ def test_make_valid_repair_keeps_a_polygon():
 
 
 def test_rejected_frame_holds_every_rejection_with_its_reason():
-    layers = loaded("outside_china")
+    layers = loaded("far_away")
     frame = rejected_frame(layers.rejected)
     assert frame[["file", "row", "feature", "field"]].values.tolist() == [
         ["facilities.geojson", 9, "ZERO", "geometry"], ["facilities.geojson", 10, "SYD", "geometry"]]
@@ -338,8 +353,8 @@ def test_gcj02_labelled_as_wgs84_is_warned():
     layers = loaded("gcj_labelled_wgs84")
     text = checks.gcj_offset_warning(layers.facilities, _street_lines_for(layers),
                                      layer="childcare.csv")
-    assert text is not None and STREET_WARNED["gcj_labelled_wgs84"] in text
-    assert 'datum = "gcj02"' in text
+    assert text is not None and STREET_WARNED["gcj_labelled_wgs84"] in text.zh
+    assert 'datum = "gcj02"' in text.zh and 'datum = "gcj02"' in text.en
 
 
 def test_gcj02_check_is_quiet_on_correct_data():

@@ -8,11 +8,13 @@ import shutil
 
 import pytest
 
-from cfplan.analysis.coverage import scenario_coverage, target_key
+from cfplan.analysis.coverage import scenario_coverage
 from cfplan.analysis.evaluate import Context, eval_accessibility
 from cfplan.analysis.plan import Filters, Target
-from cfplan.pipeline import load_streets, run
+from cfplan.analysis.selection import target_key
 from cfplan.demo import DEMO_DIR
+from cfplan.layers.streets import load_streets
+from cfplan.pipeline import run
 
 
 def park_target(tid: str, **kw) -> Target:
@@ -28,7 +30,7 @@ def coverage(demo_layers, jingkai):
         park_target("far", radius_m=1000.0),
         park_target("plain"),
     ))
-    graph, _, _ = load_streets(demo_layers)
+    graph = load_streets(demo_layers).graph
     return plan, scenario_coverage(demo_layers, graph, plan=plan)
 
 
@@ -73,7 +75,7 @@ def test_missing_child_population_makes_child_targets_unknown(tmp_path):
     out = run(layers, "jingkai", tmp_path / "out", write_map=False)
     by = {(r.target.id, r.scenario): r for r in out.results}
     assert by[("标准5", "current")].status == "unknown"
-    assert "儿童人口缺失" in by[("标准5", "current")].reason
+    assert "儿童人口缺失" in by[("标准5", "current")].reason.zh
 
 
 def test_hand_worked_coverage_on_one_street(tmp_path):
@@ -97,7 +99,7 @@ def test_hand_worked_coverage_on_one_street(tmp_path):
     with open(folder / "layers.toml", "a", encoding="utf-8") as fh:
         fh.write('\n[streets]\nfile = "streets.osm"\n')
     layers = load_layers(folder)
-    graph, _, _ = load_streets(layers)
+    graph = load_streets(layers).graph
     cov = scenario_coverage(layers, graph)
     x0, y0 = layers.facilities.geometry.iloc[0].x, layers.facilities.geometry.iloc[0].y
     walk = (cov.demand.geometry.x - x0).abs() + (cov.demand.geometry.y - y0).abs()

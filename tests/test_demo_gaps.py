@@ -54,9 +54,9 @@ def test_designed_gap(by_key, target_id):
 
 def test_shortfall_names_the_missing_stations(by_key):
     r = by_key[("22b", "current")]
-    assert r.shortfall_zh == "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处"
-    assert r.shortfall_en == "2 without a Minor protection station: 白杨办事处, 望湖办事处"
-    assert by_key[("22a", "current")].shortfall_zh == "还差 2 个未成年人保护工作站（现 3 个）"
+    assert r.shortfall.zh == "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处"
+    assert r.shortfall.en == "2 without a Minor protection station: 白杨办事处, 望湖办事处"
+    assert by_key[("22a", "current")].shortfall.zh == "还差 2 个未成年人保护工作站（现 3 个）"
 
 
 def test_per_capita_childcare_places(by_key, demo_layers):
@@ -79,13 +79,13 @@ def test_safe_campus_is_unknown_not_met(by_key):
     """K10 has not reported 平安校园: the share cannot be decided, so it is unknown."""
     r = by_key[("45", "current")]
     assert r.status == "unknown"
-    assert "safe_campus" in r.reason
+    assert "safe_campus" in r.reason.zh
 
 
 def test_unreported_indicators_are_unknown(demo_run):
     rows = [r for r in demo_run.results if r.target.metric == "indicator"]
     blank = [r for r in rows if r.status == "unknown"]
-    assert blank and all("未填报" in r.reason for r in blank)
+    assert blank and all("未填报" in r.reason.zh for r in blank)
     assert not any(r.status == "met" and r.value is None for r in demo_run.results)
 
 
@@ -96,8 +96,8 @@ def test_headline_counts(demo_run):
     assert plan == {"total": 100, "met": 34, "not_met": 43, "unknown": 23, "not_assessed": 0}
 
 
-def test_outputs_parse_back(demo_run):
-    out = demo_run.out
+def test_outputs_parse_back(demo_run, demo_out):
+    out = demo_out
     targets = pd.read_csv(out / "targets.csv", encoding="utf-8-sig")
     assert list(targets.columns) == ["plan", "domain", "item", "wording", "metric", "target",
                                      "value", "status", "shortfall", "scenario"]
@@ -125,7 +125,7 @@ def test_accessibility_targets_use_the_network(by_key, demo_run):
               & (cov["scenario"] == "current")].iloc[0]
     r = by_key[("标准5", "current")]
     assert r.status == "not_met" and r.value == pytest.approx(row["share_children"])
-    assert r.shortfall_zh.startswith(f"{row['outside_children']:.0f} 名儿童步行 500 m 内没有公园")
+    assert r.shortfall.zh.startswith(f"{row['outside_children']:.0f} 名儿童步行 500 m 内没有公园")
     assert by_key[("标准5", "planned")].value > r.value  # the planned 星河公园
 
 

@@ -73,7 +73,7 @@ def test_presence_per_unit_both_scenarios(layers):
     t = tgt("presence_per_unit", 1.0, kinds=("children_home",))
     cur, plan = ev(t, layers), ev(t, layers, "planned")
     assert (cur.status, cur.value, cur.failing) == ("not_met", pytest.approx(1 / 3), ("U2", "U3"))
-    assert cur.shortfall_zh == "缺 2 个儿童之家：乙社区、丙村"
+    assert cur.shortfall.zh == "缺 2 个儿童之家：乙社区、丙村"
     assert (plan.status, plan.value, plan.failing) == ("not_met", pytest.approx(2 / 3), ("U2",))
     assert cur.needed == 2 and plan.needed == 1
 
@@ -85,14 +85,14 @@ def test_presence_unit_filter_and_empty_unit(layers):
     share = tgt("presence_per_unit", 0.5, kinds=("children_home",), unit_types=("community",))
     r = ev(share, layers)
     assert (r.status, r.value) == ("met", 0.5)
-    assert r.shortfall_zh == ""
+    assert r.shortfall.zh == ""
 
 
 def test_presence_at_subdistrict_level(layers):
     t = tgt("presence_per_unit", 1.0, kinds=("protection_station",), unit_level="subdistrict")
     r = ev(t, layers)
     assert (r.status, r.value, r.failing) == ("not_met", 0.5, ("S2",))
-    assert r.shortfall_zh == "缺 1 个未成年人保护工作站：西镇"
+    assert r.shortfall.zh == "缺 1 个未成年人保护工作站：西镇"
 
 
 def test_presence_with_no_units_of_that_type_is_unknown(layers):
@@ -109,7 +109,7 @@ def test_count_range_with_missing_flag_is_unknown(layers):
     assert ev(tgt("count", 1.0, kinds=("park",), filters=f), layers).status == "met"
     r = ev(tgt("count", 3.0, kinds=("park",), filters=f), layers)
     assert (r.status, r.needed) == ("not_met", 2.0)
-    assert r.shortfall_zh == "还差 2 个公园（现 1 个）"
+    assert r.shortfall.zh == "还差 2 个公园（现 1 个）"
 
 
 def test_count_at_most(layers):
@@ -139,7 +139,7 @@ def test_capacity_per_unit(layers):
             capacity_field="capacity", capacity=26.0)
     r = ev(t, layers)
     assert (r.status, r.value, r.failing) == ("not_met", 0.5, ("U2",))
-    assert r.shortfall_zh == "1 个社区不足 26 托位：乙社区(25)"
+    assert r.shortfall.zh == "1 个社区不足 26 托位：乙社区(25)"
     every = tgt("capacity_per_unit", 1.0, kinds=("childcare",), capacity_field="capacity",
                 capacity=20.0)
     assert ev(every, layers).failing == ("U3",)  # the empty unit
@@ -165,7 +165,7 @@ def test_indicators(layers):
     assert ev(num, layers, indicators=table).status == "met"
     rate = tgt("indicator", 2.5, id="m", indicator="mortality", unit="‰", direction="at_most")
     r = ev(rate, layers, indicators=table)
-    assert (r.status, r.value, r.shortfall_zh) == ("not_met", 3.0, "差 0.5‰")
+    assert (r.status, r.value, r.shortfall.zh) == ("not_met", 3.0, "差 0.5‰")
     yes = tgt("indicator", True, id="b", indicator="council", value_type="boolean")
     assert ev(yes, layers, indicators=table).status == "not_met"
     blank = tgt("indicator", 1.0, id="e", indicator="empty")
@@ -195,7 +195,7 @@ def test_attribute_share_uncertain_selection(tmp_path):
 
 def test_accessibility_without_network_is_not_assessed(layers):
     r = ev(tgt("accessibility", 0.9, kinds=("park",)), layers)
-    assert r.status == "not_assessed" and "路网" in r.reason
+    assert r.status == "not_assessed" and "路网" in r.reason.zh
 
 
 def test_pending_project_counts_by_status_or_works(tmp_path):

@@ -76,9 +76,10 @@ def test_facilities_from_osm_tags(tmp_path):
 
 
 def test_demo_streets_through_osmnx(demo_layers):
-    from cfplan.pipeline import load_streets
+    from cfplan.layers.streets import load_streets
 
-    graph, streets, water = load_streets(demo_layers)
+    loaded = load_streets(demo_layers)
+    graph, streets, water = loaded.graph, loaded.lines, loaded.water
     assert {"primary", "secondary", "tertiary", "residential", "footway"} <= set(
         streets["highway"].astype(str))
     assert (streets["sidewalk"] == "no").any()
@@ -91,22 +92,23 @@ def test_demo_streets_through_osmnx(demo_layers):
     assert pyproj.CRS.from_user_input(graph.graph["crs"]).to_epsg() == 4547
 
 
-def test_amap_points_labelled_wgs84_are_flagged(tmp_path):
+def test_amap_points_labelled_wgs84_are_flagged(tmp_path, caplog):
     """Drop `datum = "gcj02"` from the demo manifest: the run warns, in terminal and report."""
     import shutil
 
-    from cfplan.pipeline import run
     from cfplan.demo import DEMO_DIR
+    from cfplan.pipeline import run
 
     layers = tmp_path / "layers"
     shutil.copytree(DEMO_DIR, layers)
     manifest = layers / "layers.toml"
     manifest.write_text(manifest.read_text(encoding="utf-8").replace('datum = "gcj02"\n', ""),
                         encoding="utf-8")
-    said: list[str] = []
-    run(layers, "jingkai", tmp_path / "out", write_map=False, access=False, echo=said.append)
-    warning = [s for s in said if "childcare.csv" in s and "GCJ-02" in s]
-    assert len(warning) == 1 and "565 m" in warning[0]
+    with caplog.at_level("WARNING", logger="cfplan"):
+        result = run(layers, "jingkai", tmp_path / "out", write_map=False, access=False)
+    warning = [r.cfplan_text for r in caplog.records if "childcare.csv" in r.getMessage()]
+    assert len(warning) == 1 and "565 m" in warning[0].zh and "GCJ-02" in warning[0].en
+    assert warning[0] in result.warnings
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "GCJ-02" in report
 

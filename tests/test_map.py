@@ -23,8 +23,8 @@ def has(html: str, text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo_html(demo_run):
-    return (demo_run.out / "map.html").read_text(encoding="utf-8")
+def demo_html(demo_run, demo_out):
+    return (demo_out / "map.html").read_text(encoding="utf-8")
 
 
 def test_map_has_no_network_dependency(demo_html):
@@ -45,11 +45,11 @@ def test_map_layers_legend_panel_and_banner(demo_html):
     assert "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处" in demo_html
 
 
-def test_map_is_deterministic(demo_run, tmp_path):
+def test_map_is_deterministic(demo_run, tmp_path, demo_out):
     from cfplan.pipeline import run_demo
 
-    again = run_demo(tmp_path, access=demo_run.access is not None)
-    assert (again.out / "map.html").read_bytes() == (demo_run.out / "map.html").read_bytes()
+    run_demo(tmp_path, access=demo_run.access is not None)
+    assert (tmp_path / "map.html").read_bytes() == (demo_out / "map.html").read_bytes()
 
 
 def test_data_strings_are_escaped(tmp_path):

@@ -19,8 +19,8 @@ def _chromium() -> str:
     return path
 
 
-def test_map_draws_offline_without_errors(demo_run, tmp_path):
-    page = demo_run.out / "map.html"
+def test_map_draws_offline_without_errors(demo_run, tmp_path, demo_out):
+    page = demo_out / "map.html"
     proc = subprocess.run(
         [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
          "--dump-dom", page.as_uri()],

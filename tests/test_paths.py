@@ -11,9 +11,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfplan.geo.network import street_network_from_arrays
 from cfplan.geo.paths import nearest_by_kind, nearest_source, node_distances
 from cfplan.geo.snap import Snapped, snap_points
+from cfplan.geo.street_network import street_network_from_arrays
 
 lengths = st.one_of(st.just(0.0), st.floats(0.5, 100.0))
 

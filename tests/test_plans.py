@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from cfplan.analysis.plan import METRICS, load_plan
+from cfplan.analysis.plan import METRICS, UNITS_EN, load_plan, unit_text
+from cfplan.cli import main
 from cfplan.layers.errors import InputError
 from cfplan.layers.kinds import FACILITY_KINDS
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "analysis" / "plans" / "sources"
 
 
 def _squash(text: str) -> str:
@@ -135,3 +136,91 @@ def test_duplicate_toml_key_names_its_line(tmp_path):
     path = _write_plan(tmp_path, TARGET + 'kind = "park"\nkind = "park"\n')
     with pytest.raises(InputError, match="第 15 行"):
         load_plan(path)
+
+
+# CJK Unified Ideographs (with extension A and the compatibility block), CJK symbols and
+# punctuation (、。「」〔〕…) and full-width forms (，：；（）).
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds a Chinese character or CJK punctuation."""
+    return _CJK.search(text) is not None
+
+
+def test_has_cjk():
+    assert has_cjk("儿童之家") and has_cjk("a，b") and has_cjk("〔2023〕") and has_cjk("、")
+    assert not has_cjk("≤ 300 m (5-minute circle), “double reduction”, ‰, m², café")
+
+
+PLANS = ["jingkai", "shangjie"]
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_every_assumption_has_english(request, plan_name):
+    plan = request.getfixturevalue(plan_name)
+    assumed = [t for t in plan.targets if t.assumption]
+    assert assumed
+    for t in assumed:
+        assert t.assumption_en.strip(), t.id
+        assert not has_cjk(t.assumption_en), (t.id, t.assumption_en)
+        assert has_cjk(t.assumption), t.id
+        assert t.text("assumption", "en") == t.assumption_en
+        assert t.text("assumption", "zh") == t.assumption
+    assert all(not t.assumption_en for t in plan.targets if not t.assumption)
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_standard_targets_in_both_languages(request, plan_name):
+    plan = request.getfixturevalue(plan_name)
+    standard = [t for t in plan.targets if t.origin == "standard"]
+    assert len(standard) == 6
+    for t in standard:
+        assert has_cjk(t.title) and has_cjk(t.wording), t.id
+        assert t.title_en and t.wording_en, t.id
+        assert not has_cjk(t.title_en) and not has_cjk(t.wording_en), t.id
+        assert t.text("title", "en") == t.title_en and t.text("wording", "en") == t.wording_en
+        assert t.text("title", "zh") == t.title and t.text("wording") == t.wording
+        if t.kinds != ("park",):  # the park target's wording gives an area, not its radius
+            radius = f"{t.radius_m:g} m"
+            assert radius in t.wording and radius in t.wording_en, t.id
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_plan_wording_falls_back_to_chinese(request, plan_name):
+    plan = request.getfixturevalue(plan_name)
+    for t in plan.targets:
+        if t.origin == "plan":
+            assert not t.title_en and not t.wording_en, t.id
+            assert t.text("title", "en") == t.title and t.text("wording", "en") == t.wording
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_every_unit_has_english(request, plan_name):
+    plan = request.getfixturevalue(plan_name)
+    units = {t.unit for t in plan.targets if t.unit}
+    assert units
+    for unit in units:
+        assert unit in UNITS_EN, unit
+        assert not has_cjk(unit_text(unit, "en")), unit
+        assert unit_text(unit, "zh") == unit
+    assert f"{12:g}{unit_text('课时', 'en')}" == "12 class hours"
+    assert unit_text("%", "en") == "%" and unit_text("‰", "en") == "‰"
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_plans_still_validate(capsys, plan_name):
+    assert main(["validate", "--plan", plan_name]) == 0
+    assert "有效" in capsys.readouterr().out
+    assert main(["validate", "--plan", plan_name, "--lang", "en"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_english_keys_load(tmp_path):
+    body = TARGET + ('kind = "park"\nassumption = "假设"\nassumption_en = "An assumption"\n'
+                     'title_en = "Test"\nwording_en = "Test wording"\n')
+    t = load_plan(_write_plan(tmp_path, body)).targets[0]
+    assert (t.title_en, t.wording_en, t.assumption_en) == ("Test", "Test wording", "An assumption")
+    assert t.text("assumption", "en") == "An assumption" and t.text("assumption", "zh") == "假设"
+    t = load_plan(_write_plan(tmp_path, TARGET + 'kind = "park"\n')).targets[0]
+    assert t.text("title", "en") == "测试" and t.text("assumption", "en") == ""

@@ -13,8 +13,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,8 @@ from cfplan.analysis.evaluate import evaluate_plan
 from cfplan.analysis.plan import load_plan
 from cfplan.layers.errors import InputError
 from cfplan.layers.kinds import FACILITY_KINDS, STATUSES
-from cfplan.layers.load import LayerSet, load_layers, read_manifest
+from cfplan.layers.load import LayerSet, load_layers
+from cfplan.layers.manifest import read_manifest
 from cfplan.layers.schema import SCHEMAS, ValueProblem, match_columns, parse_value
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
@@ -85,8 +86,9 @@ def test_parse_value_parses_or_says_why(value, type_):
 
 @pytest.mark.parametrize("value", [1.8446744073709552e19, "1e30", 2**64, "-1e16"])
 def test_parse_value_rejects_integers_beyond_exact_floats(value):
-    with pytest.raises(ValueProblem, match="range"):
+    with pytest.raises(ValueProblem, match="超出整数范围") as err:
         parse_value(value, "int")
+    assert "out of the integer range" in err.value.text.en
 
 
 def test_parse_value_keeps_large_exact_integers():

@@ -25,7 +25,7 @@ import pyogrio
 import shapely
 from shapely.geometry import mapping, shape
 
-from cfplan.analysis.indicators import write_xlsx
+from cfplan.geo.io import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "cfplan" / "demo_data"
@@ -385,9 +385,13 @@ def case_gcj_labelled_wgs84() -> Files:
     }
 
 
-def case_outside_china() -> Files:
+def case_far_away() -> Files:
     return with_facilities(_append(facility("ZERO", "幼儿园", point(0.0, 0.0)),
                                    facility("SYD", "幼儿园", point(151.2093, -33.8688))))
+
+
+def case_coords_out_of_range() -> Files:
+    return with_facilities(_append(facility("BAD", "幼儿园", point(200.0, 34.7))))
 
 
 def case_outside_district() -> Files:
@@ -631,7 +635,8 @@ BROKEN: dict[str, str] = {
     "negative_population": "人口 = -120",
     "osm_no_walkable_ways": "OSM with only a motorway and a building",
     "osm_truncated": "OSM XML cut off after 4 kB",
-    "outside_china": "facilities at (0, 0) and in Sydney",
+    "far_away": "facilities at (0, 0) and in Sydney",
+    "coords_out_of_range": "a facility at longitude 200",
     "outside_district": "a facility 5 km outside the district (margin 500 m)",
     "overlapping_units": "U02 shifted 270 m west over U01",
     "plan_unknown_field": "plan target with attribute = colour",
@@ -675,16 +680,18 @@ def _relative(text: str) -> str:
 
 def _street_warnings(layers: object) -> list[str]:
     """The GCJ-02 offset check per facility file, as the pipeline runs it."""
-    from cfplan.geo.network import project_graph
-    from cfplan.layers import checks
-    from cfplan.layers.streets import load_street_graph, street_lines
+    from cfplan.layers.checks import datum_warnings
+    from cfplan.layers.streets import load_streets
 
-    if layers.streets is None:
+    streets = load_streets(layers)
+    if streets is None:
         return []
-    lines = street_lines(project_graph(load_street_graph(layers.streets), crs=layers.crs))
-    found = [checks.gcj_offset_warning(group, lines, layer=str(file))
-             for file, group in layers.facilities.groupby("_file")]
-    return [w for w in found if w]
+    return datum_warnings(layers.facilities, streets.lines.geometry, in_china=layers.in_china)
+
+
+def _both(text: object) -> str:
+    """A message in both languages for the doc table: ``中文 / English``."""
+    return f"{text.zh} / {text.en}"  # type: ignore[attr-defined]
 
 
 def outcome(folder: Path) -> tuple[str, str, str]:
@@ -711,8 +718,8 @@ def outcome(folder: Path) -> tuple[str, str, str]:
     warned = layers.warnings + _street_warnings(layers)
     parts, fields, first = [], [], []
     for label, records, field_of, text_of in (
-        ("rejected", layers.rejected, lambda r: r.field, lambda r: r.reason),
-        ("repaired", layers.repairs, lambda r: r.field, lambda r: r.what),
+        ("rejected", layers.rejected, lambda r: r.field, lambda r: _both(r.reason)),
+        ("repaired", layers.repairs, lambda r: r.field, lambda r: _both(r.what)),
     ):
         if records:
             parts.append(f"{label} {len(records)}")
@@ -720,7 +727,7 @@ def outcome(folder: Path) -> tuple[str, str, str]:
             first.append(f"第 {records[0].row} 条：{text_of(records[0])}")
     if warned:
         parts.append(f"warned {len(warned)}")
-        first += warned
+        first += [_both(w) for w in warned]
     return "; ".join(parts) or "used", ", ".join(dict.fromkeys(fields)), " ⏎ ".join(first)
 
 

@@ -1,0 +1,88 @@
+"""Which facilities count for a target in a scenario, and which coverage rows a target reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cfplan.analysis.access import radius_for
+from cfplan.analysis.plan import Filters, Target
+from cfplan.layers.kinds import BUILT_STATUSES
+
+SCENARIOS = ("current", "planned")
+
+
+def _tri(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (surely matches, possibly matches) for a test over values that may be missing."""
+    missing = values.isna().to_numpy()
+    sure = np.zeros(len(values), dtype=bool)
+    if (~missing).any():
+        sure[~missing] = test(values[~missing]).to_numpy(dtype=bool)
+    return sure, sure | missing
+
+
+def select(
+    facilities: gpd.GeoDataFrame, kinds: tuple[str, ...], filters: Filters, *, scenario: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Select facilities of ``kinds`` that pass ``filters`` in ``scenario``.
+
+    In ``current``, a facility counts if its status is built (existing, renovated,
+    new), or is one of ``filters.statuses`` when those are given. In ``planned``,
+    facilities under construction or planned take the status of their ``works``
+    (``new`` unless stated) and count too.
+
+    Returns
+    -------
+    tuple of ndarray
+        Boolean masks over ``facilities``: those that surely pass, and those that
+        pass if every missing value were favourable. Their difference is the
+        uncertain set.
+    """
+    fac = facilities
+    if fac.empty:
+        empty = np.zeros(0, dtype=bool)
+        return empty, empty
+    status = fac["status"]
+    allowed = set(filters.statuses) if filters.statuses else set(BUILT_STATUSES)
+    kind_ok = fac["kind"].isin(kinds).to_numpy()
+    sure, maybe = _tri(status, lambda s: s.isin(allowed))
+    if scenario == "planned":
+        # Once done, a pending project is what its works make it (new unless stated);
+        # a filter that names its current status still counts it.
+        pending = status.isin(["planned", "under_construction"]).to_numpy()
+        done = fac["works"].fillna("new").isin(allowed).to_numpy()
+        sure = sure | (pending & done)
+        maybe = maybe | (pending & done)
+    if filters.child_friendly is not None:
+        cf = fac["child_friendly"].astype(object)
+        s2, m2 = _tri(cf, lambda s: s.astype(bool) == bool(filters.child_friendly))
+        sure, maybe = sure & s2, maybe & m2
+    if filters.since is not None:
+        s2, m2 = _tri(fac["year"].astype(object), lambda s: s.astype(int) >= filters.since)
+        sure, maybe = sure & s2, maybe & m2
+    if filters.attribute is not None:
+        col = fac[filters.attribute] if filters.attribute in fac else pd.Series(
+            [None] * len(fac), index=fac.index)
+        s2, m2 = _tri(col.astype(object), lambda s: s == filters.equals)
+        sure, maybe = sure & s2, maybe & m2
+    return kind_ok & sure, kind_ok & maybe
+
+
+def target_key(target: Target) -> str:
+    """Return the coverage-table ``kind`` key of an accessibility target.
+
+    A target with facility filters or a radius other than the kind's default gets rows
+    of its own,
+    ``"<kind>@<target id>"`` (joined with ``+`` for groups); otherwise it shares the
+    kind's rows.
+    """
+    group = "+".join(target.kinds)
+    if target.filters == Filters() and target.radius_m in (None, radius_for(group)):
+        return group
+    return "+".join(f"{k}@{target.id}" for k in target.kinds)
+
+
+__all__ = ["SCENARIOS", "select", "target_key"]

@@ -1,0 +1,175 @@
+"""Read one input file as it is: vector files through pyogrio, tables with lon/lat, OSM files."""
+
+from __future__ import annotations
+
+import math
+import warnings as py_warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyogrio.raw
+import shapely
+import shapely.errors
+
+from cfplan.layers.encoding import read_csv_text, shapefile_encoding
+from cfplan.layers.errors import InputError
+from cfplan.layers.manifest import LayerSpec
+from cfplan.layers.schema import ValueProblem, is_missing, parse_number
+from cfplan.layers.text import Text
+
+LON_ALIASES = ("lon", "lng", "longitude", "经度", "x", "X", "LON", "LNG", "经度(°)")
+LAT_ALIASES = ("lat", "latitude", "纬度", "y", "Y", "LAT", "纬度(°)")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
+# Hidden columns a reader adds for the validator: what it repaired or could not read per row.
+COORD_PROBLEM = "_coord_problem"
+COORD_NOTE = "_coord_note"
+GEOM_PROBLEM = "_geom_problem"
+HIDDEN = (COORD_PROBLEM, COORD_NOTE, GEOM_PROBLEM)
+
+
+def _find_column(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
+    if wanted:
+        return wanted if wanted in columns else None
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for alias in aliases:
+        if alias.lower() in lowered:
+            return lowered[alias.lower()]
+    return None
+
+
+def _coordinate(value: object, column: str) -> tuple[float | None, Text | None, Text | None]:
+    """Parse one coordinate cell: (value, repair note, problem)."""
+    if is_missing(value):
+        return None, None, Text(f"「{column}」为空", f"{column} is empty")
+    try:
+        number, repaired = parse_number(value)
+    except ValueProblem:
+        return None, None, Text(f"「{column}」的值「{value}」不是数字",
+                                f"{column}: {value!r} is not a number")
+    note = (Text(f"「{column}」「{value}」规范为 {number}",
+                 f"{column}: {value!r} normalised to {number}") if repaired else None)
+    return number, note, None
+
+
+def _read_table(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
+    """Read a CSV or XLSX with lon/lat columns as points (no CRS set)."""
+    path = spec.path
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        df = pd.read_excel(path, dtype=object)
+    else:
+        df = read_csv_text(spec, warnings)
+    cols = [str(c).strip() for c in df.columns]
+    df.columns = cols
+    lon_col = _find_column(cols, spec.lon, LON_ALIASES)
+    lat_col = _find_column(cols, spec.lat, LAT_ALIASES)
+    if lon_col is None or lat_col is None:
+        raise InputError(
+            str(path), Text(f"找不到经纬度列（现有列：{', '.join(cols)}）",
+                            f"no lon/lat columns (columns: {', '.join(cols)})"),
+            Text("表格需有 经度/纬度 或 lon/lat 列，或在清单中用 lon=、lat= 指定",
+                 "the table needs 经度/纬度 or lon/lat columns, or name them in the manifest "
+                 "with lon= and lat="),
+            field=spec.lon if lon_col is None and spec.lon else spec.lat or "经度/纬度",
+        )
+    geoms: list[object] = []
+    notes: list[Text | None] = []
+    problems: list[Text | None] = []
+    for lon_raw, lat_raw in zip(df[lon_col], df[lat_col], strict=True):
+        lon, lon_note, lon_bad = _coordinate(lon_raw, lon_col)
+        lat, lat_note, lat_bad = _coordinate(lat_raw, lat_col)
+        ok = lon is not None and lat is not None and math.isfinite(lon) and math.isfinite(lat)
+        geoms.append(shapely.Point(lon, lat) if ok else None)
+        done = [n for n in (lon_note, lat_note) if n]
+        notes.append(Text.join(done) if done else None)
+        problems.append(None if ok else lon_bad or lat_bad
+                        or Text("坐标不是有限数值", "the coordinates are not finite numbers"))
+    out = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geoms, crs=None)
+    out[COORD_NOTE] = pd.Series(notes, index=out.index, dtype=object)
+    out[COORD_PROBLEM] = pd.Series(problems, index=out.index, dtype=object)
+    out.attrs["lonlat"] = (lon_col, lat_col)
+    return out
+
+
+def _read_ogr_per_feature(path: Path, kwargs: dict[str, object]) -> gpd.GeoDataFrame:
+    """Read a vector file whose geometries GEOS refuses, marking the unreadable ones."""
+    meta, _, wkb, fields = pyogrio.raw.read(path, **kwargs)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    bad = np.array([w is not None for w in wkb]) & shapely.is_missing(geoms)
+    data = {str(name): values for name, values in zip(meta["fields"], fields, strict=True)}
+    out = gpd.GeoDataFrame(data, geometry=list(geoms), crs=meta["crs"])
+    problem = Text("几何无法解析（环未闭合或点数不足）",
+                   "unreadable geometry (unclosed ring or too few points)")
+    out[GEOM_PROBLEM] = pd.Series([problem if b else None for b in bad], index=out.index,
+                                  dtype=object)
+    return out
+
+
+def _read_ogr(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
+    kwargs: dict[str, object] = {}
+    encoding = (shapefile_encoding(spec, warnings) if spec.path.suffix.lower() == ".shp"
+                else spec.encoding)
+    if encoding:
+        kwargs["encoding"] = encoding
+    if spec.sublayer:
+        kwargs["layer"] = spec.sublayer
+    with py_warnings.catch_warnings():
+        py_warnings.simplefilter("ignore")
+        try:
+            return pyogrio.read_dataframe(spec.path, **kwargs)
+        except shapely.errors.GEOSException:
+            return _read_ogr_per_feature(spec.path, kwargs)
+
+
+def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> gpd.GeoDataFrame:
+    """Read one input file as it is, without validation.
+
+    Parameters
+    ----------
+    spec
+        The file and how to read it.
+    warnings
+        Receives a warning when an encoding had to be guessed (GBK Shapefile with no
+        ``.cpg``, GBK CSV).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The raw features, in the file's own CRS (or none). Tables get hidden columns
+        ``_coord_note`` / ``_coord_problem``; a file with unreadable geometries gets
+        ``_geom_problem``.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, truncated or unreadable.
+    """
+    warnings = [] if warnings is None else warnings
+    path = spec.path
+    if not path.is_file():
+        raise InputError(str(path), Text("文件不存在", "file not found"),
+                         Text("检查清单中的文件名", "check the file name in the manifest"))
+    if path.stat().st_size == 0:
+        raise InputError(str(path), Text("文件为空", "the file is empty"),
+                         Text("重新导出该图层", "export the layer again"))
+    try:
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            return _read_table(spec, warnings)
+        if path.suffix.lower() == ".osm" and spec.layer == "facilities":
+            from cfplan.layers.osm_tags import facilities_from_osm_file
+
+            return facilities_from_osm_file(path)
+        return _read_ogr(spec, warnings)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(
+            str(path), Text(f"文件无法解析（可能不完整或格式错误）：{exc}",
+                            f"cannot parse the file (cut off or malformed?): {exc}"),
+            Text("检查文件是否被截断，重新导出", "check for truncation and export again"),
+        ) from exc
+
+
+__all__ = ["HIDDEN", "LAT_ALIASES", "LON_ALIASES", "read_layer_file"]
