@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv bench clean demo-data chromium
+.PHONY: demo test lint typecheck venv bench clean demo-data chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest -q
+
+# mypy sees the installed layout (cfplan.geo = geo/, ...) through a tree of links.
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	@rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/cfplan
+	@for f in cfplan/*.py cfplan/py.typed; do ln -s ../../../$$f $(TYPECHECK)/cfplan/; done
+	@for d in geo layers analysis maps; do ln -s ../../../$$d $(TYPECHECK)/cfplan/$$d; done
+	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p cfplan
 
 # The browser test opens the map in headless Chromium (Debian package).
 chromium:

@@ -78,6 +78,9 @@ def _target_coverage(
     """
     key = target_key(t)
     radius = t.radius_m if t.radius_m is not None else radius_for("+".join(t.kinds), radii)
+    if radius is None:
+        msg_ = f"no walking radius for target {t.id}: give radius_m"
+        raise ValueError(msg_)
     sure, maybe = select(layers.facilities, t.kinds, t.filters, scenario=scenario)
     out = []
     for mask, label in ((sure, scenario), (maybe, f"{scenario}:best")):
@@ -174,7 +177,9 @@ def scenario_coverage(
     entrances = layers.entrances if not layers.entrances.empty else None
     specific = [t for t in (plan.targets if plan else ())
                 if t.metric == "accessibility" and target_key(t) != "+".join(t.kinds)]
-    tables, distances, areas, far = [], None, [], pd.DataFrame()
+    tables: list[pd.DataFrame] = []
+    areas: list[gpd.GeoDataFrame] = []
+    distances, far = pd.DataFrame(), pd.DataFrame()
     for scenario in SCENARIOS:
         sure, _ = select(layers.facilities, tuple(members), Filters(), scenario=scenario)
         fac = layers.facilities[sure].reset_index(drop=True)

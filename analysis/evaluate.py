@@ -380,11 +380,12 @@ def eval_indicator(t: Target, ctx: Context, **_: object) -> Result:
                                                                     "indicator not reported"))
     raw = rows.iloc[0]["value"]
     try:
+        value: float | bool
         if t.value_type == "boolean":
-            value: float | bool = parse_bool(raw)
+            value = parse_bool(raw)
             status = "met" if value is True else "not_met"
         else:
-            value, _ = parse_number(str(raw).replace("%", "").replace("‰", ""))
+            value = parse_number(str(raw).replace("%", "").replace("‰", ""))[0]
             status = "met" if _meets(value, t) else "not_met"
     except ValueProblem as exc:
         return Result(t, ctx.scenario, "unknown", None,

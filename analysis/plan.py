@@ -245,12 +245,16 @@ def _number(table: dict[str, object], key: str, line: int, *, whole: bool = Fals
     if key not in table:
         return None
     value = table[key]
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or (whole and not float(value).is_integer()):
+    if (not isinstance(value, int | float) or isinstance(value, bool)
+            or (whole and not float(value).is_integer())):
         kind = Text("整数", "a whole number") if whole else Text("数字", "a number")
         raise _PlanError(line, Text(f"{key} 应为{kind.zh}，而不是 {value!r}",
                                     f"{key} must be {kind.en}, not {value!r}"))
     return float(value)
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Target:
@@ -305,15 +309,19 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
     if unit_level not in ("unit", "subdistrict"):
         raise _PlanError(at("unit_level"), Text("unit_level 应为 unit 或 subdistrict",
                                                 "unit_level must be unit or subdistrict"))
-    unit_types = table.get("unit_types")
-    if unit_types is not None:
+    raw_types = table.get("unit_types")
+    unit_types: tuple[str, ...] | None = None
+    if raw_types is not None:
         known = UNIT_TYPES if unit_level == "unit" else SUBDISTRICT_TYPES
-        bad = [u for u in unit_types if u not in known]
+        if not isinstance(raw_types, list):
+            raise _PlanError(at("unit_types"), Text("unit_types 应为列表",
+                                                    "unit_types must be a list"))
+        bad = [u for u in raw_types if u not in known]
         if bad:
             raise _PlanError(at("unit_types"), Text(f"未知单元类型 {bad}；可用：{list(known)}",
                                                     f"unknown unit types {bad}; known: "
                                                     f"{list(known)}"))
-        unit_types = tuple(unit_types)
+        unit_types = tuple(str(u) for u in raw_types)
     for key in ("capacity_field", "attribute"):
         if key in table and table[key] not in _FACILITY_FIELDS:
             raise _PlanError(at(key), Text(f"未知设施字段「{table[key]}」",
@@ -333,13 +341,13 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
         kinds=_kinds(table["kind"], at("kind")) if "kind" in table else (),
         unit_level=unit_level, unit_types=unit_types,
         filters=_filters(table.get("filters"), at("filters")),
-        capacity_field=table.get("capacity_field",
-                                 "capacity" if metric == "capacity_per_unit" else None),
+        capacity_field=_opt_text(table.get(
+            "capacity_field", "capacity" if metric == "capacity_per_unit" else None)),
         capacity=_number(table, "capacity", at("capacity")),
         per=_number(table, "per", at("per")),
-        population=population, attribute=table.get("attribute"),
+        population=str(population), attribute=_opt_text(table.get("attribute")),
         radius_m=_number(table, "radius_m", at("radius_m")),
-        indicator=table.get("indicator"), unit=str(table.get("unit", "")),
+        indicator=_opt_text(table.get("indicator")), unit=str(table.get("unit", "")),
         value_type=value_type, line=start,
     )
 

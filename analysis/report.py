@@ -224,7 +224,8 @@ def markdown_report(
     lines.append("## 空间目标" if zh else "## Spatial targets")
     lines.append("")
     lines.append("✅ 达成　❌ 未达成　❔ 未知（数据不足，不视为达成）　➖ 未评估" if zh else
-                 "✅ met　❌ not met　❔ unknown (missing data never counts as met)　➖ not assessed")
+                 "✅ met · ❌ not met · ❔ unknown (missing data never counts as met) · "
+                 "➖ not assessed")
     lines.append("")
     for domain in dict.fromkeys(spatial["domain"]):
         lines.append(f"### {md_escape(domain)}")

@@ -77,9 +77,9 @@ def way_filter(network_type: str = "walk", *, custom_filter: str | None = None) 
             elif op == "!=":
                 ok = tag != value
             elif op == "~":
-                ok = tag is not None and value.search(tag) is not None  # type: ignore[union-attr]
+                ok = tag is not None and value.search(tag) is not None
             else:  # "!~"
-                ok = tag is None or value.search(tag) is None  # type: ignore[union-attr]
+                ok = tag is None or value.search(tag) is None
             if not ok:
                 return False
         return True
@@ -120,6 +120,7 @@ def _pbf_ways(path: Path) -> Iterator[_Way]:
     import osmium
 
     for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+        assert isinstance(way, osmium.osm.Way)
         yield way.id, [n.ref for n in way.nodes], {t.k: t.v for t in way.tags}
 
 
@@ -128,6 +129,7 @@ def _pbf_nodes(path: Path, wanted: set[int]) -> dict[int, _Node]:
 
     nodes: dict[int, _Node] = {}
     for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        assert isinstance(node, osmium.osm.Node)
         if node.id in wanted and node.location.valid():
             tags = {t.k: t.v for t in node.tags}
             nodes[node.id] = (node.location.lon, node.location.lat, tags)

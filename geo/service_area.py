@@ -152,6 +152,7 @@ def service_areas(
     data: dict[str, object] = {}
     if kind is not None:
         data["kind"] = [kind] * len(geometries)
-    data["cutoff_m"] = np.sort(np.asarray(cutoffs_m, dtype=np.float64))
-    data["minutes"] = data["cutoff_m"] / speed_m_per_min
+    bands = np.sort(np.asarray(cutoffs_m, dtype=np.float64))
+    data["cutoff_m"] = bands
+    data["minutes"] = bands / speed_m_per_min
     return gpd.GeoDataFrame(data, geometry=geometries, crs=network.crs)

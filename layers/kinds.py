@@ -40,6 +40,10 @@ class FacilityKind:
     radius_m: float | None = None
     radius_source: str = ""
 
+    def glyph(self, lang: str = "zh") -> str:
+        """Return the map glyph: one Chinese character, or a Latin abbreviation in English."""
+        return SYMBOLS_EN.get(self.key, self.key[:2].upper()) if lang == "en" else self.symbol
+
 
 _GB = "GB 50180-2018 (unverified)"
 
@@ -141,6 +145,17 @@ FACILITY_KINDS: dict[str, FacilityKind] = {
             "mother_baby_room", "母婴室", "Mother-and-baby room", ("母婴室",), "#c71585", "婴",
         ),
     )
+}
+
+# Map glyphs in English (the Chinese glyph is FacilityKind.symbol).
+SYMBOLS_EN: dict[str, str] = {
+    "children_home": "CH", "protection_station": "PS", "park": "Pk", "play_facility": "Pl",
+    "library": "Lb", "kindergarten": "KG", "primary_school": "PS1", "middle_school": "MS",
+    "childcare": "CC", "football_pitch": "FP", "parent_school": "PaS", "hospital": "H",
+    "science_lab": "SL", "activity_centre": "AC", "practice_base": "PB", "nature_base": "NB",
+    "sports_park": "SP", "family_base": "FB", "reading_centre": "RC", "law_base": "LB",
+    "enterprise": "En", "friendly_block": "Bk", "friendly_community": "Cm",
+    "public_space": "WC", "mother_baby_room": "MB",
 }
 
 # Unit types (社区/村) and subdistrict types (办事处/镇).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -24,7 +25,7 @@ from cfplan.layers.text import Text
 Problem = tuple[str, Text]
 
 
-def fix_geometry(geom: object, allowed: tuple[str, ...]) -> tuple[object, Text | None, Text | None]:
+def fix_geometry(geom: Any, allowed: tuple[str, ...]) -> tuple[Any, Text | None, Text | None]:
     """Return (geometry, repair note, rejection reason) for one feature's geometry.
 
     A single-part MultiPoint becomes a Point and an invalid polygon is repaired with
@@ -99,9 +100,10 @@ def validate_features(
             continue
         for field_name, what in _read_notes(row, lonlat, note):
             repairs.append(Repair(spec.layer, name, rownum, label, field_name, what))
-        values, problem = _parse_fields(row, columns, spec, schema,
-                                        lambda f, w, r=rownum, lb=label: repairs.append(
-                                            Repair(spec.layer, name, r, lb, f, w)))
+        def record(field_name: str, what: Text, r: int = rownum, lb: str = label) -> None:
+            repairs.append(Repair(spec.layer, name, r, lb, field_name, what))
+
+        values, problem = _parse_fields(row, columns, spec, schema, record)
         if problem is None:
             problem = check_values(spec.layer, values)
             if problem is not None:

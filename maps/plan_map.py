@@ -247,7 +247,7 @@ def _add_facilities(m: folium.Map, layers: LayerSet, *, zh: bool) -> None:
             border = "dashed" if dashed else "solid"
             icon = folium.DivIcon(
                 html=(f"<div class='cf-ico' style='background:{fill};color:{text};"
-                      f"border:2px {border} {kind.color}'>{esc(kind.symbol)}</div>"),
+                      f"border:2px {border} {kind.color}'>{esc(kind.glyph('zh' if zh else 'en'))}</div>"),
                 icon_size=(22, 22), icon_anchor=(11, 11))
             props = [{"popup": _facility_popup(r, kind, units, zh=zh), "label": esc(r["name"])}
                      for _, r in pts.iterrows()]
@@ -283,7 +283,7 @@ def _facility_popup(r: object, kind: object, units: dict[str, str], *, zh: bool)
 def _legend_html(layers: LayerSet, *, zh: bool) -> str:
     kinds = [k for k in FACILITY_KINDS.values() if k.key in set(layers.facilities["kind"])]
     items = "".join(
-        f"<div><span class='cf-ico cf-sm' style='background:{k.color}'>{esc(k.symbol)}</span>"
+        f"<div><span class='cf-ico cf-sm' style='background:{k.color}'>{esc(k.glyph('zh' if zh else 'en'))}</span>"
         f"{esc(k.zh if zh else k.en)}</div>" for k in kinds)
     homes = "".join(
         f"<div><span class='cf-sw' style='background:{c}'></span>{esc(t)}</div>"
