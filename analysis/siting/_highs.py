@@ -18,8 +18,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["OPTIMAL_GAP", "Mip", "MipOutcome", "relative_gap", "solve_lp_bound", "solve_mip",
-           "solver_name", "stack_rows"]
+__all__ = ["OPTIMAL_GAP", "LpSolution", "Mip", "MipOutcome", "reduced_cost_fixing",
+           "relative_gap", "solve_lp", "solve_mip", "solver_name", "stack_rows"]
 
 INF = highspy.kHighsInf
 OPTIMAL_GAP = 1e-6
@@ -48,6 +48,9 @@ class Mip:
         Row bounds (``±inf`` for one-sided rows).
     offset
         Constant added to the objective.
+    integral
+        Every solution's objective is a whole number (integer weights): a bound may be
+        rounded to the next whole number.
     """
 
     sense: Literal["min", "max"]
@@ -59,6 +62,7 @@ class Mip:
     row_lower: np.ndarray
     row_upper: np.ndarray
     offset: float = 0.0
+    integral: bool = False
 
     @property
     def n_cols(self) -> int:
@@ -148,6 +152,14 @@ def stack_rows(
     return sp.csr_array(matrix), lower.astype(np.float64), upper.astype(np.float64)
 
 
+def with_upper(mip: Mip, columns: np.ndarray, value: float) -> Mip:
+    """Return ``mip`` with the upper bound of ``columns`` set to ``value``."""
+    upper = np.array(mip.col_upper, np.float64)
+    upper[columns] = value
+    return Mip(mip.sense, mip.cost, mip.col_lower, upper, mip.integer, mip.rows,
+               mip.row_lower, mip.row_upper, mip.offset, mip.integral)
+
+
 def _highs(mip: Mip, *, integer: bool, log: bool) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log))
@@ -202,6 +214,26 @@ def solve_mip(
         Status, incumbent, objective, bound (model units) and wall seconds.
     """
     began = time.perf_counter()
+    outcome = _solve_mip_once(mip, time_limit=time_limit, mip_rel_gap=mip_rel_gap, start=start,
+                              max_nodes=max_nodes, presolve=presolve, log=log)
+    if outcome.values is not None and presolve:
+        # HiGHS 1.16 can hand back the warm start as its solution after presolve while
+        # reporting the better objective it found: check, and re-solve without presolve
+        value = float(np.dot(mip.cost, outcome.values) + mip.offset)
+        if abs(value - outcome.objective) > 1e-6 * max(1.0, abs(outcome.objective)):
+            left = max(time_limit - (time.perf_counter() - began), 1e-3)
+            outcome = _solve_mip_once(mip, time_limit=left, mip_rel_gap=mip_rel_gap,
+                                      start=start, max_nodes=max_nodes, presolve=False,
+                                      log=log)
+    return MipOutcome(outcome.status, outcome.values, outcome.objective, outcome.bound,
+                      outcome.gap, time.perf_counter() - began, outcome.nodes,
+                      outcome.highs_status)
+
+
+def _solve_mip_once(mip: Mip, *, time_limit: float, mip_rel_gap: float,
+                    start: dict[int, float] | None, max_nodes: int | None, presolve: bool,
+                    log: bool) -> MipOutcome:
+    began = time.perf_counter()
     h = _highs(mip, integer=True, log=log)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
@@ -240,18 +272,94 @@ def solve_mip(
                       int(info.mip_node_count), h.modelStatusToString(model_status))
 
 
-def solve_lp_bound(mip: Mip, *, time_limit: float) -> float:
-    """Solve the LP relaxation and return its optimum, a bound on the MIP optimum.
+@dataclass(frozen=True, eq=False)
+class LpSolution:
+    """The LP relaxation's optimum.
+
+    Attributes
+    ----------
+    solved
+        ``True`` when HiGHS proved the LP optimal within the time limit.
+    objective
+        The LP optimum: an upper bound on the MIP for ``max``, a lower bound for ``min``.
+    values, reduced_costs
+        Column values and reduced costs (``c - A^T y``) of the optimal basic solution.
+    seconds
+        Wall time.
+    """
+
+    solved: bool
+    objective: float
+    values: np.ndarray
+    reduced_costs: np.ndarray
+    seconds: float
+
+
+def solve_lp(mip: Mip, *, time_limit: float, solver: str = "ipm") -> LpSolution:
+    """Solve the LP relaxation for a bound, reduced costs and a rounding guide.
+
+    Interior point with crossover by default: on coverage LPs it is many times faster than
+    the dual simplex that HiGHS's MIP solver starts with.
 
     Returns
     -------
-    float
-        The LP optimum (an upper bound for ``max``, a lower bound for ``min``); ``±inf``
-        (the trivial bound) when the LP did not solve in time.
+    LpSolution
+        ``solved=False`` (objective ``±inf``, the trivial bound) when the LP did not solve.
     """
+    began = time.perf_counter()
     h = _highs(mip, integer=False, log=False)
     h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("solver", solver)
     h.run()
+    seconds = time.perf_counter() - began
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return float("inf") if mip.sense == "max" else float("-inf")
-    return float(h.getInfo().objective_function_value)
+        trivial = float("inf") if mip.sense == "max" else float("-inf")
+        empty = np.zeros(mip.n_cols)
+        return LpSolution(False, trivial, empty, empty, seconds)
+    solution = h.getSolution()
+    return LpSolution(True, float(h.getInfo().objective_function_value),
+                      np.asarray(solution.col_value, np.float64),
+                      np.asarray(solution.col_dual, np.float64), seconds)
+
+
+def reduced_cost_fixing(mip: Mip, lp: LpSolution, incumbent: float, columns: np.ndarray,
+                        *, keep: np.ndarray) -> tuple[np.ndarray, float]:
+    """Find the binary columns that cannot be 1 in any solution beating ``incumbent``.
+
+    For ``max``, any solution with column ``j`` (at its lower bound 0 in the LP optimum,
+    reduced cost ``d_j <= 0``) set to 1 has objective at most ``z_LP + d_j``; when that is
+    below the incumbent (with a safety margin of 1e-7 relative), ``x_j = 0`` loses nothing.
+    Symmetrically for ``min``.
+
+    Parameters
+    ----------
+    mip, lp
+        The model and its LP relaxation's optimum.
+    incumbent
+        Objective of a known solution.
+    columns
+        Binary columns that may be fixed.
+    keep
+        Columns never fixed (those of the incumbent).
+
+    Returns
+    -------
+    tuple[numpy.ndarray, float]
+        Columns fixed to 0, and the best objective a solution using any of them could reach
+        (``-inf``/``inf`` when none are fixed): part of the bound of the fixed-out model.
+    """
+    if not lp.solved:
+        return np.empty(0, np.int64), float("-inf") if mip.sense == "max" else float("inf")
+    margin = 1e-7 * max(1.0, abs(incumbent))
+    at_zero = lp.values[columns] <= 1e-9
+    reach = lp.objective + lp.reduced_costs[columns]
+    if mip.sense == "max":
+        fix = at_zero & (lp.reduced_costs[columns] < 0) & (reach < incumbent - margin)
+    else:
+        fix = at_zero & (lp.reduced_costs[columns] > 0) & (reach > incumbent + margin)
+    fix &= ~np.isin(columns, keep)
+    fixed = columns[fix]
+    if not len(fixed):
+        return fixed, float("-inf") if mip.sense == "max" else float("inf")
+    best = float(reach[fix].max() if mip.sense == "max" else reach[fix].min())
+    return fixed, best

@@ -80,11 +80,13 @@ def greedy_cover(
     limit = n_cols if budget is None else min(budget, n_cols)
     queue = [int(j) for j in initial][:limit]
     while len(picked) < limit and allowed.any():
+        forced = _forced(groups, required, picked)
+        n_open = 0 if forced is None else len(set(required) - set(groups[picked].tolist()))
         if queue:
             j = queue.pop(0)
+            if forced is not None and limit - len(picked) <= n_open and not forced[j]:
+                continue  # the picks left are needed for the required groups
         else:
-            forced = _forced(groups, required, picked)
-            n_open = 0 if forced is None else len(set(required) - set(groups[picked].tolist()))
             done = (target is not None and total >= target - 1e-9) or not (
                 gain[allowed] > 1e-12).any()
             if done and forced is None and len(picked) >= at_least:
@@ -175,3 +177,64 @@ def greedy_median(
         picked.append(j)
         allowed[j] = False
     return picked, gains
+
+
+def improve_cover(
+    cover: sp.csr_array,
+    weight: np.ndarray,
+    picked: Sequence[int],
+    *,
+    groups: np.ndarray | None = None,
+    required: Sequence[object] = (),
+    max_rounds: int = 500,
+) -> list[int]:
+    """Improve a maximal-coverage solution by swaps (one site out, one in) until none helps.
+
+    The best swap of each round is found at once for all pairs: with ``c_i`` the picked
+    sites covering row ``i``, dropping ``j`` loses the rows only ``j`` covers
+    (``loss_j``), adding ``k`` gains the uncovered rows of ``k`` (``gain_k``) and the rows
+    only ``j`` covers that ``k`` covers too come back (``back_jk``, a sparse sum over the
+    rows with ``c_i = 1``): the swap changes coverage by ``gain_k - loss_j + back_jk``
+    (the fast interchange of Whitaker 1983). A swap may not leave a required group empty.
+
+    Returns
+    -------
+    list[int]
+        The improved columns (same count), never covering less than ``picked``.
+    """
+    n_rows, n_cols = cover.shape
+    chosen = [int(j) for j in picked]
+    if not chosen or len(chosen) >= n_cols:
+        return chosen
+    weight = np.asarray(weight, np.float64)
+    csc = sp.csc_array(cover)
+    row_of = np.repeat(np.arange(n_rows), np.diff(cover.indptr))
+    for _ in range(max_rounds):
+        is_in = np.zeros(n_cols, dtype=bool)
+        is_in[chosen] = True
+        count = np.bincount(row_of[is_in[cover.indices]], minlength=n_rows)
+        gain = np.asarray(csc.T @ np.where(count == 0, weight, 0.0)).ravel()
+        only = count == 1
+        sole = np.full(n_rows, -1, np.int64)
+        hit = is_in[cover.indices] & only[row_of]
+        sole[row_of[hit]] = cover.indices[hit]
+        loss = np.bincount(sole[only], weights=weight[only], minlength=n_cols)
+        # back[j, k]: rows only j covers that k covers too
+        slot = np.full(n_cols, -1, np.int64)
+        slot[chosen] = np.arange(len(chosen))
+        pos, which = gather_rows(cover.indptr, np.flatnonzero(only))
+        rows = np.flatnonzero(only)[which]
+        back = sp.coo_array((weight[rows], (slot[sole[rows]], cover.indices[pos])),
+                            shape=(len(chosen), n_cols)).toarray()
+        delta = gain[None, :] - loss[chosen][:, None] + back
+        delta[:, is_in] = -np.inf
+        if groups is not None and len(required):
+            for a, j in enumerate(chosen):
+                g = groups[j]
+                if g in required and sum(groups[c] == g for c in chosen) == 1:
+                    delta[a, groups != g] = -np.inf
+        a, k = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if not delta[a, k] > 1e-9:
+            break
+        chosen[a] = int(k)
+    return chosen

@@ -28,13 +28,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._highs import OPTIMAL_GAP, Mip, relative_gap, solve_mip, solver_name, stack_rows
+from geo.network import StreetNetwork
+
+from ._highs import (
+    OPTIMAL_GAP,
+    Mip,
+    reduced_cost_fixing,
+    relative_gap,
+    solve_lp,
+    solve_mip,
+    solver_name,
+    stack_rows,
+    with_upper,
+)
 from .costs import DistanceMode, as_cost_matrix, within
-from .greedy import greedy_cover, greedy_median, mclp_greedy_bound
+from .greedy import greedy_cover, greedy_median, improve_cover, mclp_greedy_bound
+from .inputs import Metric, layer_costs
 from .result import EXISTING, UNSERVED, SitingResult
 from .shrink import dominated_columns, merge_rows
 
@@ -66,6 +80,40 @@ def _coo_rows(row: np.ndarray, col: np.ndarray, value: np.ndarray | float,
               shape: tuple[int, int]) -> sp.csr_array:
     value = np.broadcast_to(np.asarray(value, np.float64), np.shape(row))
     return sp.csr_array(sp.coo_array((value, (row, col)), shape=shape))
+
+
+def _layer_options(
+    network: StreetNetwork | None, demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *,
+    max_distance_m: float, existing: gpd.GeoDataFrame | None, weight: str, metric: Metric,
+    group_column: str | None,
+) -> dict[str, object]:
+    """Return the constructor arguments (cost, weights, existing, groups, mode) from layers."""
+    costs = layer_costs(network, demand, candidates, max_distance_m=max_distance_m,
+                        existing=existing, weight=weight, group_column=group_column,
+                        metric=metric)
+    return {"cost": costs.cost, "weights": costs.weights, "existing": costs.existing,
+            "groups": costs.groups, "distance_mode": costs.distance_mode}
+
+
+_LAYER_DOC = """
+        Parameters
+        ----------
+        network
+            Street network (``None`` with ``metric="euclidean"``).
+        demand
+            Demand points (:func:`layers.demand.demand_points`) carrying ``weight``.
+        candidates
+            Candidate sites (Points): :func:`.candidate_sites` or a candidate layer; the
+            result's ``sites`` are their row positions.
+        existing
+            Existing facilities of the kind (in the chosen scenario): kept, added to.
+        weight
+            Demand column to weigh by (``"children"`` or ``"population"``).
+        metric
+            ``"walking"`` (network) or ``"euclidean"`` (straight line, so labelled).
+        group_column, required_groups
+            Candidate column with each one's unit/subdistrict, and those needing a site.
+"""
 
 
 class _SitingModel:
@@ -221,24 +269,16 @@ class _SitingModel:
             mip = self._mip()
             seconds["build"] = time.perf_counter() - t
             shrunk.sizes.update(mip_rows=mip.n_rows, mip_cols=mip.n_cols, mip_nnz=mip.rows.nnz)
-            n_x = len(shrunk.columns)
-            warm = {j: 0.0 for j in range(n_x)} | {int(j): 1.0 for j in picks}
-            outcome = solve_mip(mip, time_limit=time_limit, mip_rel_gap=mip_rel_gap,
-                                start=warm, max_nodes=max_nodes, presolve=presolve, log=log)
-            seconds["solve"] = outcome.seconds
-            status, solver = outcome.status, solver_name()
+            status, solver, chosen, bound, values = self._exact(
+                mip, picks, seconds, time_limit=time_limit, mip_rel_gap=mip_rel_gap,
+                max_nodes=max_nodes, presolve=presolve, log=log)
             if status == "infeasible":
                 return self._result_infeasible(shrunk, "HiGHS proved the model infeasible",
                                                seconds, began)
-            if status == "error" and outcome.values is None:
-                msg = f"HiGHS failed: {outcome.highs_status}"
-                raise RuntimeError(msg)
-            if outcome.values is not None:
-                values = outcome.values
-                chosen = np.flatnonzero(values[:n_x] > 0.5)
-            else:  # a limit struck before HiGHS accepted any solution: keep the greedy one
-                chosen = np.asarray(picks, np.int64)
-            bound = self._tighter(outcome.bound, self._heuristic_bound(picks), trivial)
+            bound = self._tighter(bound, self._heuristic_bound(picks), trivial)
+        if getattr(self, "_integral", False) and np.isfinite(bound):
+            bound = float(np.floor(bound + 1e-6) if self.sense == "max"
+                          else np.ceil(bound - 1e-6))
         sites = shrunk.columns[chosen]
         finish = self._finish(sites, values)
         objective = float(finish.pop("objective"))
@@ -254,6 +294,67 @@ class _SitingModel:
 
     def _trivial_bound(self) -> float:
         return np.inf if self.sense == "max" else -np.inf
+
+    def _incumbent_value(self, picks: list[int]) -> float | None:
+        """MIP objective of the heuristic solution, when cheap to know exactly."""
+        return None
+
+    def _lp_guided(self, x: np.ndarray) -> list[int] | None:
+        """Round the LP relaxation's ``x`` to a solution (None: no such heuristic)."""
+        return None
+
+    def _exact(self, mip: Mip, picks: list[int], seconds: dict[str, float], *,
+               time_limit: float, mip_rel_gap: float, max_nodes: int | None, presolve: bool,
+               log: bool) -> tuple[str, str, np.ndarray, float, np.ndarray | None]:
+        """LP relaxation (bound, rounding, reduced-cost fixing), then HiGHS's MIP.
+
+        The LP (interior point) bounds the optimum; when the heuristic solution meets that
+        bound it is proven optimal without branching. Otherwise candidates that the LP's
+        reduced costs prove useless against the incumbent are fixed to 0 and the MIP is
+        solved, warm-started. The bound reported covers the fixed-out candidates too.
+        """
+        shrunk = self._prepared()
+        n_x = len(shrunk.columns)
+        lp = solve_lp(mip, time_limit=time_limit)
+        seconds["lp"] = lp.seconds
+        incumbent = self._incumbent_value(picks)
+        if lp.solved and incumbent is not None:
+            guided = self._lp_guided(lp.values[:n_x])
+            value = None if guided is None else self._incumbent_value(guided)
+            if value is not None and (value > incumbent if self.sense == "max"
+                                      else value < incumbent):
+                picks[:], incumbent = guided, value
+        lp_bound = lp.objective
+        if getattr(self, "_integral", False) and lp.solved:
+            lp_bound = float(np.floor(lp_bound + 1e-6) if self.sense == "max"
+                             else np.ceil(lp_bound - 1e-6))
+        if lp.solved and incumbent is not None and relative_gap(incumbent, lp_bound) <= \
+                OPTIMAL_GAP and max_nodes is None:
+            seconds["solve"] = lp.seconds
+            shrunk.sizes["fixed_by_reduced_cost"] = 0
+            return "optimal", solver_name(), np.asarray(picks, np.int64), lp_bound, None
+        fixed, fixed_reach = (reduced_cost_fixing(mip, lp, incumbent, np.arange(n_x),
+                                                  keep=np.asarray(picks, np.int64))
+                              if incumbent is not None else (np.empty(0, np.int64), np.nan))
+        shrunk.sizes["fixed_by_reduced_cost"] = len(fixed)
+        warm = {j: 0.0 for j in range(n_x)} | {int(j): 1.0 for j in picks}
+        outcome = solve_mip(with_upper(mip, fixed, 0.0) if len(fixed) else mip,
+                            time_limit=max(time_limit - lp.seconds, 1e-3),
+                            mip_rel_gap=mip_rel_gap, start=warm, max_nodes=max_nodes,
+                            presolve=presolve, log=log)
+        seconds["solve"] = lp.seconds + outcome.seconds
+        if outcome.status == "error" and outcome.values is None:
+            msg = f"HiGHS failed: {outcome.highs_status}"
+            raise RuntimeError(msg)
+        bound = outcome.bound
+        if len(fixed):  # a solution using a fixed-out candidate reaches at most fixed_reach
+            bound = max(bound, fixed_reach) if self.sense == "max" else min(bound, fixed_reach)
+        bound = self._tighter(bound, lp_bound)
+        if outcome.values is not None:
+            chosen = np.flatnonzero(outcome.values[:n_x] > 0.5)
+        else:  # a limit struck before HiGHS accepted any solution: keep the heuristic one
+            chosen = np.asarray(picks, np.int64)
+        return outcome.status, solver_name(), chosen, bound, outcome.values
 
     def _result_infeasible(self, shrunk: _Shrunk, message: str, seconds: dict[str, float],
                            began: float) -> SitingResult:
@@ -400,6 +501,25 @@ class MCLP(_CoverageModel):
         """
         return cls(cost, radius=radius, p=p, weights=weights, **options)
 
+    @classmethod
+    def from_layers(cls, network: StreetNetwork | None, demand: gpd.GeoDataFrame,
+                    candidates: gpd.GeoDataFrame, *, radius_m: float, p: int,
+                    existing: gpd.GeoDataFrame | None = None, weight: str = "children",
+                    metric: Metric = "walking", group_column: str | None = None,
+                    required_groups: Sequence[object] = ()) -> MCLP:
+        """Build on cfplan's layers: the ``p`` new sites within ``radius_m`` covering most.
+
+        Returns
+        -------
+        MCLP
+            The model (walking or straight-line costs within ``radius_m``).
+        """
+        return cls(radius=radius_m, p=p, required_groups=required_groups, **_layer_options(
+            network, demand, candidates, max_distance_m=radius_m, existing=existing,
+            weight=weight, metric=metric, group_column=group_column))
+
+    from_layers.__doc__ = str(from_layers.__doc__) + _LAYER_DOC
+
     def with_p(self, p: int) -> MCLP:
         """Return the same model with another ``p`` (the shrunk data is shared)."""
         other = copy.copy(self)
@@ -421,11 +541,35 @@ class MCLP(_CoverageModel):
             more = greedy_cover(s.matrix, s.weight, initial=begin, **options)[0]
             if self._value(more) > self._value(picks):
                 picks = more
+        if len(picks) >= max(self.p, 1):  # a full budget: try swaps
+            better = improve_cover(s.matrix, s.weight, picks, groups=labels,
+                                   required=self.required_groups)
+            if self._value(better) > self._value(picks):
+                picks = better
         return picks
 
     def _value(self, picks: list[int]) -> float:
         s = self._prepared()
         return float(s.weight[np.diff(s.matrix[:, picks].indptr) > 0].sum()) if picks else 0.0
+
+    def _incumbent_value(self, picks: list[int]) -> float | None:
+        return self._prepared().constant + self._value(picks)
+
+    def _lp_guided(self, x: np.ndarray) -> list[int] | None:
+        s = self._prepared()
+        top = [int(j) for j in np.argsort(-x, kind="stable")[: self.p] if x[j] > 1e-6]
+        labels = self._x_groups(s)
+        picks = greedy_cover(s.matrix, s.weight, budget=self.p, groups=labels,
+                             required=self.required_groups, at_least=self.at_least,
+                             initial=top)[0]
+        if len(picks) < max(self.p, 1):
+            return picks
+        return improve_cover(s.matrix, s.weight, picks, groups=labels,
+                             required=self.required_groups)
+
+    @property
+    def _integral(self) -> bool:
+        return bool(np.all(self.weights == np.round(self.weights)))
 
     def _heuristic_bound(self, picks: list[int]) -> float:
         s = self._prepared()
@@ -548,6 +692,27 @@ class LSCP(_CoverageModel):
         """
         return cls(cost, radius=radius, share=share, weights=weights, **options)
 
+    @classmethod
+    def from_layers(cls, network: StreetNetwork | None, demand: gpd.GeoDataFrame,
+                    candidates: gpd.GeoDataFrame, *, radius_m: float,
+                    share: float | None = None, existing: gpd.GeoDataFrame | None = None,
+                    weight: str = "children", metric: Metric = "walking",
+                    group_column: str | None = None,
+                    required_groups: Sequence[object] = ()) -> LSCP:
+        """Build on cfplan's layers: the fewest new sites covering all (or ``share``).
+
+        Returns
+        -------
+        LSCP
+            The model (walking or straight-line costs within ``radius_m``).
+        """
+        return cls(radius=radius_m, share=share, required_groups=required_groups,
+                   **_layer_options(network, demand, candidates, max_distance_m=radius_m,
+                                    existing=existing, weight=weight, metric=metric,
+                                    group_column=group_column))
+
+    from_layers.__doc__ = str(from_layers.__doc__) + _LAYER_DOC
+
     def _needed(self) -> float:
         s = self._prepared()
         if self.share is None:
@@ -573,6 +738,11 @@ class LSCP(_CoverageModel):
         s = self._prepared()
         return greedy_cover(s.matrix, s.weight, target=self._needed() * (1 - 1e-12),
                             groups=self._x_groups(s), required=self.required_groups)[0]
+
+    _integral = True
+
+    def _incumbent_value(self, picks: list[int]) -> float | None:
+        return float(len(picks))
 
     def _heuristic_bound(self, picks: list[int]) -> float:
         s = self._prepared()
@@ -681,6 +851,30 @@ class JurisdictionCover(_SitingModel):
                    count_target=count_target, existing_count=existing_count, weights=weights,
                    **options)
 
+    @classmethod
+    def from_layers(cls, network: StreetNetwork | None, demand: gpd.GeoDataFrame,
+                    candidates: gpd.GeoDataFrame, *, radius_m: float, group_column: str,
+                    required_groups: Sequence[object], count_target: int = 0,
+                    existing: gpd.GeoDataFrame | None = None, weight: str = "children",
+                    metric: Metric = "walking") -> JurisdictionCover:
+        """Build on cfplan's layers: one new site in each required group, and the count.
+
+        ``existing_count`` is the number of rows of ``existing``.
+
+        Returns
+        -------
+        JurisdictionCover
+            The model; groups from ``candidates[group_column]``.
+        """
+        options = _layer_options(network, demand, candidates, max_distance_m=radius_m,
+                                 existing=existing, weight=weight, metric=metric,
+                                 group_column=group_column)
+        return cls(radius=radius_m, required_groups=required_groups,
+                   count_target=count_target,
+                   existing_count=0 if existing is None else len(existing), **options)
+
+    from_layers.__doc__ = str(from_layers.__doc__) + _LAYER_DOC
+
     def placement(self) -> MCLP:
         """Return the second-stage :class:`MCLP` (``N*`` sites, the group rows)."""
         return MCLP(self.cost, radius=self.radius, p=self.needed, at_least=self.needed,
@@ -777,6 +971,27 @@ class PMedian(_SitingModel):
             The model; call ``solve``.
         """
         return cls(cost, p=p, weights=weights, **options)
+
+    @classmethod
+    def from_layers(cls, network: StreetNetwork | None, demand: gpd.GeoDataFrame,
+                    candidates: gpd.GeoDataFrame, *, p: int, max_distance_m: float,
+                    unassigned_cost: float | None = None,
+                    existing: gpd.GeoDataFrame | None = None, weight: str = "children",
+                    metric: Metric = "walking", group_column: str | None = None,
+                    required_groups: Sequence[object] = ()) -> PMedian:
+        """Build on cfplan's layers: ``p`` new sites, walks cut off at ``max_distance_m``.
+
+        Returns
+        -------
+        PMedian
+            The model (pairs beyond ``max_distance_m`` are not allowed; see the class).
+        """
+        return cls(p=p, unassigned_cost=unassigned_cost, required_groups=required_groups,
+                   **_layer_options(network, demand, candidates,
+                                    max_distance_m=max_distance_m, existing=existing,
+                                    weight=weight, metric=metric, group_column=group_column))
+
+    from_layers.__doc__ = str(from_layers.__doc__) + _LAYER_DOC
 
     def _fallback(self) -> tuple[np.ndarray, np.ndarray]:
         """Per demand: fallback cost ``f_i`` and whether it is an existing facility."""
@@ -945,6 +1160,46 @@ class CapacitatedCoverage(_SitingModel):
         """
         return cls(cost, radius=radius, capacity=capacity, p=p, share=share, weights=weights,
                    **options)
+
+    @classmethod
+    def from_layers(cls, network: StreetNetwork | None, demand: gpd.GeoDataFrame,
+                    candidates: gpd.GeoDataFrame, *, radius_m: float,
+                    capacity: str | float = "capacity", p: int | None = None,
+                    share: float | None = None, existing: gpd.GeoDataFrame | None = None,
+                    weight: str = "children", demand_share: float = 1.0,
+                    metric: Metric = "walking", group_column: str | None = None,
+                    required_groups: Sequence[object] = ()) -> CapacitatedCoverage:
+        """Build on cfplan's layers: 托育 places (``capacity``) for children within reach.
+
+        ``capacity`` names the column of ``candidates`` and ``existing`` holding the places
+        (托位; missing values count 0), or gives one number for every new site (existing
+        facilities then need the ``capacity`` column). ``demand_share`` scales the demand
+        (e.g. the share of children aged 0–3).
+
+        Returns
+        -------
+        CapacitatedCoverage
+            The model.
+        """
+        options = _layer_options(network, demand, candidates, max_distance_m=radius_m,
+                                 existing=existing, weight=weight, metric=metric,
+                                 group_column=group_column)
+        def places(frame: gpd.GeoDataFrame | None, column: str) -> np.ndarray:
+            if frame is None:
+                return np.empty(0)
+            return pd.to_numeric(frame[column], errors="coerce").fillna(0.0).to_numpy(float)
+
+        if isinstance(capacity, str):
+            new = places(candidates, capacity)
+            old = places(existing, capacity)
+        else:
+            new = np.full(len(candidates), float(capacity))
+            old = places(existing, "capacity")
+        options["weights"] = np.asarray(options["weights"]) * float(demand_share)
+        return cls(radius=radius_m, capacity=np.r_[new, old], p=p, share=share,
+                   required_groups=required_groups, **options)
+
+    from_layers.__doc__ = str(from_layers.__doc__) + _LAYER_DOC
 
     def _shrink(self) -> _Shrunk:
         columns = np.r_[self.candidates, self.existing]
