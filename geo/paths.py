@@ -16,6 +16,7 @@ __all__ = [
     "Nearest",
     "NearestByKind",
     "NodeDistances",
+    "augmented_matrix",
     "nearest_by_kind",
     "nearest_source",
     "node_distances",
@@ -84,7 +85,7 @@ class NearestByKind:
     nodes: dict[str, NodeDistances]
 
 
-def _augmented(network: StreetNetwork, sources: Snapped) -> sp.csr_matrix:
+def augmented_matrix(network: StreetNetwork, sources: Snapped) -> sp.csr_matrix:
     """Network matrix plus one virtual node per source with arcs to its edge's two ends.
 
     The virtual node ``n + k`` of source ``k`` has outgoing arcs only, so no path passes
@@ -146,7 +147,7 @@ def node_distances(
     NodeDistances
         Distances in metres and the nearest source row per node.
     """
-    matrix = _augmented(network, sources)
+    matrix = augmented_matrix(network, sources)
     return _dijkstra(matrix, network.n_nodes, 0, len(sources), float(limit_m))
 
 
@@ -269,7 +270,7 @@ def nearest_by_kind(
     """
     kinds = tuple(sources)
     parts = [sources[k] for k in kinds]
-    matrix = _augmented(network, concat_snapped(parts))
+    matrix = augmented_matrix(network, concat_snapped(parts))
     distance = np.full((len(targets), len(kinds)), np.inf)
     owner = np.full((len(targets), len(kinds)), -1, dtype=np.int64)
     nodes: dict[str, NodeDistances] = {}
