@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -109,6 +110,131 @@ def _cell(grid: np.ndarray, col: int, row: int) -> Polygon:
 
 def _centre(col: int, row: int) -> tuple[float, float]:
     return (col * CELL + CELL / 2, row * CELL + CELL / 2)
+
+
+# Facilities stand beside a street, inside their unit, apart from each other.
+MIN_SPACING = 70.0  # m between two facilities
+SPREAD_TRIES = 25  # candidate sites drawn per school, kindergarten, play facility or park
+STREET_OFFSET = (12.0, 35.0)  # m from the street's centre line
+EDGE_CLEARANCE = 25.0  # m inside the unit's boundary
+# 小学 P05 (across 示范大道 from U26, the designed unsafe crossing) and 初中 M01 end the
+# demo's school routes: they stay at fixed spots.
+FIXED_SITES = {"P05": (_centre(2, 4)[0] - 150, _centre(2, 4)[1] + 60),
+               "M01": (_centre(2, 1)[0] + 150, _centre(2, 1)[1] + 150)}
+
+
+class _Sites:
+    """Draws facility sites from the seeded generator: inside a unit, near a street, spread.
+
+    Each site lies ``STREET_OFFSET`` metres to one side of a street (footways excluded),
+    at least ``EDGE_CLEARANCE`` inside its unit, at least ``MIN_SPACING`` from every site
+    already drawn and outside every park polygon.
+    """
+
+    def __init__(self, units: list[Unit], polygons: list[Polygon],
+                 rng: np.random.Generator, parks: list[Polygon]) -> None:
+        self.rng = rng
+        self.inner = {u.code: p.buffer(-EDGE_CLEARANCE) for u, p in zip(units, polygons,
+                                                                          strict=True)}
+        lines = [LineString([(s.at, s.start), (s.at, s.end)]) if s.axis == "x"
+                 else LineString([(s.start, s.at), (s.end, s.at)])
+                 for s in _street_plan() if s.tags["highway"] != "footway"]
+        self.streets = {code: [line for line in lines if line.intersects(poly)]
+                        for code, poly in self.inner.items()}
+        self.parks = shapely.union_all(parks) if parks else Polygon()
+        self.placed: list[tuple[float, float]] = list(FIXED_SITES.values())
+        self.by_kind: dict[str, list[tuple[float, float]]] = {
+            "primary_school": [FIXED_SITES["P05"]], "middle_school": [FIXED_SITES["M01"]]}
+
+    def _far_enough(self, x: float, y: float, spacing: float) -> bool:
+        if not self.placed:
+            return True
+        pts = np.asarray(self.placed)
+        return bool((np.hypot(pts[:, 0] - x, pts[:, 1] - y) >= spacing).all())
+
+    def _street_point(self, code: str) -> tuple[float, float, bool]:
+        """Return a random point on a street in unit ``code`` and whether it runs north-south."""
+        streets = [s for s in (line.intersection(self.inner[code]) for line in self.streets[code])
+                   if not s.is_empty]
+        lengths = np.array([s.length for s in streets])
+        street = streets[int(self.rng.choice(len(streets), p=lengths / lengths.sum()))]
+        p = street.interpolate(float(self.rng.uniform(0, street.length)))
+        (x0, y0), (x1, y1) = street.coords[0], street.coords[-1]
+        return round(p.x, 1), round(p.y, 1), abs(x1 - x0) < abs(y1 - y0)
+
+    def _candidate(self, code: str, spacing: float) -> tuple[float, float] | None:
+        x, y, vertical = self._street_point(code)
+        off = float(self.rng.uniform(*STREET_OFFSET)) * float(self.rng.choice((-1, 1)))
+        x, y = (x + off, y) if vertical else (x, y + off)
+        x, y = round(x, 1), round(y, 1)
+        pt = Point(x, y)
+        if self.inner[code].contains(pt) and not self.parks.intersects(pt.buffer(10)) and \
+                self._far_enough(x, y, spacing):
+            return x, y
+        return None
+
+    def draw(self, code: str, *, kind: str = "", tries: int = 1) -> tuple[float, float]:
+        """Return a new site in unit ``code`` (local metres, rounded to 0.1 m).
+
+        With ``kind`` and ``tries > 1``, ``tries`` valid sites are drawn and the one
+        farthest from every site of the same kind is kept (best-candidate sampling):
+        the way a district spreads its schools and parks to serve its residents.
+        """
+        spacing = MIN_SPACING
+        found: list[tuple[float, float]] = []
+        for attempt in range(4000):
+            if attempt and attempt % 500 == 0 and not found:
+                spacing *= 0.8  # a crowded unit: accept closer neighbours
+            site = self._candidate(code, spacing)
+            if site is not None:
+                found.append(site)
+                if len(found) >= tries:
+                    break
+        if not found:
+            raise AssertionError(f"no site left in {code}")
+        same = np.asarray(self.by_kind.get(kind, []))
+        if kind and len(same) and len(found) > 1:
+            pts = np.asarray(found)
+            gap = np.hypot(pts[:, None, 0] - same[None, :, 0],
+                           pts[:, None, 1] - same[None, :, 1]).min(axis=1)
+            best = found[int(np.argmax(gap))]
+        else:
+            best = found[0]
+        self.placed.append(best)
+        if kind:
+            self.by_kind.setdefault(kind, []).append(best)
+        return best
+
+    def draw_park(self, code: str, *, width: float = 90.0, depth: float = 60.0) -> Polygon:
+        """Return a new pocket-park rectangle in unit ``code``, its long side along a street.
+
+        Of :data:`SPREAD_TRIES` valid rectangles, the one farthest from every park is kept.
+        """
+        inner = self.inner[code]
+        found: list[Polygon] = []
+        for _ in range(4000):
+            x, y, vertical = self._street_point(code)
+            side = float(self.rng.choice((-1, 1)))
+            near, far = sorted((10.0 * side, (10.0 + depth) * side))
+            if vertical:
+                park = box(x + near, y - width / 2, x + far, y + width / 2)
+            else:
+                park = box(x - width / 2, y + near, x + width / 2, y + far)
+            cx, cy = park.centroid.x, park.centroid.y
+            if inner.contains(park) and not self.parks.intersects(park.buffer(30)) and \
+                    self._far_enough(cx, cy, MIN_SPACING + width / 2):
+                found.append(park)
+                if len(found) >= SPREAD_TRIES:
+                    break
+        if not found:
+            raise AssertionError(f"no room for a park in {code}")
+        best = max(found, key=lambda g: self.parks.distance(g.centroid))
+        self.parks = self.parks.union(best)
+        return best
+
+    def fixed(self, fid: str) -> tuple[float, float]:
+        """Return the fixed site of ``fid`` (see :data:`FIXED_SITES`)."""
+        return FIXED_SITES[fid]
 
 
 class _Frame:
@@ -268,21 +394,28 @@ def _fac(fid: str, name: str, kind: str, x: float, y: float, **attrs: object) ->
     return rec
 
 
-def _point_facilities(units: list[Unit], rng: np.random.Generator) -> list[dict[str, object]]:
-    """All point facilities except 托育 (shipped separately as a GCJ-02 CSV)."""
+def _point_facilities(units: list[Unit], sites: _Sites,
+                      rng: np.random.Generator) -> list[dict[str, object]]:
+    """All point facilities except 托育 (shipped separately as a GCJ-02 CSV).
+
+    Every facility is drawn at its own site in its unit (:class:`_Sites`), except 小学 P05
+    and 初中 M01 at their fixed sites.
+    """
     by_code = {u.code: u for u in units}
     recs: list[dict[str, object]] = []
 
-    def at(code: str, dx: float, dy: float) -> tuple[float, float]:
-        cx, cy = _centre(by_code[code].col, by_code[code].row)
-        return cx + dx, cy + dy
+    def at(code: str, fid: str = "", spread: str = "") -> tuple[float, float]:
+        """Return a site in ``code``; ``spread``: a kind whose sites keep apart."""
+        if fid in FIXED_SITES:
+            return sites.fixed(fid)
+        return sites.draw(code, kind=spread, tries=SPREAD_TRIES if spread else 1)
 
     # 儿童之家: every unit but the designed gaps; U17 has one planned.
     for u in units:
         if u.code in NO_CHILDREN_HOME and u.code != "U17":
             continue
         planned = u.code == "U17"
-        recs.append(_fac(f"CH{u.code[1:]}", f"{u.name}儿童之家", "儿童之家", *at(u.code, -40, 20),
+        recs.append(_fac(f"CH{u.code[1:]}", f"{u.name}儿童之家", "儿童之家", *at(u.code),
                          状态="规划" if planned else "现状", 年份=2025 if planned else 2021))
     # 未成年人保护工作站: S1–S3 built, S4 planned, S5 none.
     station_at = {"S1": "U08", "S2": "U10", "S3": "U20", "S4": "U22"}
@@ -290,41 +423,41 @@ def _point_facilities(units: list[Unit], rng: np.random.Generator) -> list[dict[
         name = dict((c, n) for c, n, _, _ in SUBDISTRICTS)[sd]
         planned = sd == "S4"
         recs.append(_fac(f"PS{sd[1]}", f"{name}未成年人保护工作站", "未成年人保护工作站",
-                         *at(code, 60, -30), 状态="规划" if planned else "现状",
+                         *at(code), 状态="规划" if planned else "现状",
                          年份=2025 if planned else 2022))
     # 少年儿童法治教育实践基地: S1–S4.
     law_at = {"S1": "U02", "S2": "U11", "S3": "U26", "S4": "U28"}
     for i, (sd, code) in enumerate(law_at.items(), start=1):
         recs.append(_fac(f"LB{i}", f"{sd}法治教育实践基地", "少年儿童法治教育实践基地",
-                         *at(code, 100, 60), 年份=2023))
+                         *at(code), 年份=2023))
     # 家长学校: every unit but the designed gaps.
     for u in units:
         if u.code not in NO_PARENT_SCHOOL:
             recs.append(_fac(f"PA{u.code[1:]}", f"{u.name}家长学校", "家长学校",
-                             *at(u.code, 40, -40), 年份=2022))
+                             *at(u.code), 年份=2022))
     # Schools. P05 sits east of 示范大道, across from U26 (no signal there).
     primaries = [("P01", "U02", 2016, "是"), ("P02", "U10", 2012, "否"), ("P03", "U15", 2019, "是"),
                  ("P04", "U21", 2023, "否"), ("P05", "U27", 2010, "是"), ("P06", "U30", 2015, "否")]
     for fid, code, year, cf in primaries:
         status = "新建" if year >= 2023 else "现状"
-        recs.append(_fac(fid, f"第{fid[1:]}小学", "小学", *at(code, -150, 60), 状态=status,
+        recs.append(_fac(fid, f"第{fid[1:]}小学", "小学", *at(code, fid, "小学"), 状态=status,
                          年份=year, 儿童友好=cf, 平安校园="是"))
-    recs.append(_fac("P07", "第07小学", "小学", *at("U33", 0, -150), 状态="规划", 年份=2026,
+    recs.append(_fac("P07", "第07小学", "小学", *at("U33", spread="小学"), 状态="规划", 年份=2026,
                      儿童友好="否"))
     middles = [("M01", "U09", 2011, "现状", "是"), ("M02", "U16", 2008, "现状", "是"),
                ("M03", "U29", 2024, "在建", "否")]
     for fid, code, year, status, cf in middles:
-        recs.append(_fac(fid, f"第{fid[1:]}初级中学", "初中", *at(code, 150, 150), 状态=status,
+        recs.append(_fac(fid, f"第{fid[1:]}初级中学", "初中", *at(code, fid, "初中"), 状态=status,
                          年份=year, 儿童友好=cf, 平安校园="是"))
     # Kindergartens: 7 child-friendly of 10.
     kg_units = ("U01", "U04", "U08", "U13", "U15", "U19", "U22", "U25", "U32", "U35")
     for i, code in enumerate(kg_units, start=1):
         safe = {"平安校园": "是"} if i < 10 else {}  # K10 has not reported: designed unknown
-        recs.append(_fac(f"K{i:02d}", f"{by_code[code].name}幼儿园", "幼儿园", *at(code, 150, -150),
+        recs.append(_fac(f"K{i:02d}", f"{by_code[code].name}幼儿园", "幼儿园", *at(code, spread="幼儿园"),
                          年份=2015 + i % 8, 儿童友好="是" if i <= 7 else "否", **safe))
     # Libraries.
-    recs.append(_fac("L01", "区图书馆", "图书馆", *at("U15", 150, 150), 儿童友好="是", 年份=2019))
-    recs.append(_fac("L02", "东风社区书房", "图书馆", *at("U11", -150, 150), 儿童友好="否",
+    recs.append(_fac("L01", "区图书馆", "图书馆", *at("U15"), 儿童友好="是", 年份=2019))
+    recs.append(_fac("L02", "东风社区书房", "图书馆", *at("U11"), 儿童友好="否",
                      年份=2021))
     # Play facilities: 4 old, 6 new in the plan period, 2 planned.
     play = [("U03", 2020, "现状"), ("U07", 2021, "现状"), ("U13", 2019, "现状"),
@@ -333,12 +466,12 @@ def _point_facilities(units: list[Unit], rng: np.random.Generator) -> list[dict[
             ("U28", 2024, "新建"), ("U31", 2025, "规划"), ("U34", 2025, "规划")]
     for i, (code, year, status) in enumerate(play, start=1):
         recs.append(_fac(f"PL{i:02d}", f"{by_code[code].name}儿童游戏场地", "游玩设施",
-                         *at(code, -150, -150), 年份=year, 状态=status))
+                         *at(code, spread="游玩设施"), 年份=year, 状态=status))
     # Football pitches: 15 built, 4 planned.
     for i in range(19):
         u = units[(i * 7) % len(units)]
         status = "规划" if i >= 15 else "现状"
-        recs.append(_fac(f"F{i + 1:02d}", f"{u.name}足球场", "足球场", *at(u.code, 150, 0),
+        recs.append(_fac(f"F{i + 1:02d}", f"{u.name}足球场", "足球场", *at(u.code),
                          年份=2025 if status == "规划" else 2018, 状态=status))
     # One-off facilities named in the plans.
     singles = [
@@ -367,21 +500,61 @@ def _point_facilities(units: list[Unit], rng: np.random.Generator) -> list[dict[
         singles.append((f"FB{i + 1}", f"家教家风示范基地{i + 1}", "家教家风示范基地",
                         ("U03", "U10", "U19", "U28")[i], {"年份": 2023 + i % 2}))
     for fid, name, kind, code, attrs in singles:
-        recs.append(_fac(fid, name, kind, *at(code, 0, 150), **attrs))
+        recs.append(_fac(fid, name, kind, *at(code), **attrs))
     # Public spaces and child-dense places: 12, of which 10 have child toilets.
     for i in range(12):
         u = units[(i * 5 + 2) % len(units)]
-        recs.append(_fac(f"PU{i + 1:02d}", f"{u.name}公共服务中心", "公共空间", *at(u.code, -150, 0),
+        recs.append(_fac(f"PU{i + 1:02d}", f"{u.name}公共服务中心", "公共空间", *at(u.code),
                          适儿化卫生间="否" if i in (4, 9) else "是"))
     # Child-friendly blocks (2 built, 1 planned) and communities (5).
     for i, (code, status) in enumerate((("U15", "新建"), ("U16", "新建"), ("U21", "规划")),
                                        start=1):
         recs.append(_fac(f"FS{i}", f"{by_code[code].name}儿童友好街区", "儿童友好街区",
-                         *at(code, 0, -150), 状态=status, 年份=2024 if status == "新建" else 2025))
+                         *at(code), 状态=status, 年份=2024 if status == "新建" else 2025))
     for i, code in enumerate(("U03", "U08", "U13", "U19", "U26"), start=1):
         recs.append(_fac(f"FC{i}", f"{by_code[code].name}（儿童友好社区）", "儿童友好社区",
-                         *at(code, -150, 150), 状态="新建", 年份=2024))
+                         *at(code), 状态="新建", 年份=2024))
+    recs += _everyday_facilities(units, at)
     rng.shuffle(recs)  # input order must not matter
+    return recs
+
+
+# Everyday facilities a built-up 社区 has besides those the plan targets name: existing,
+# built before the plan period and not child-friendly, so that no count, share or
+# presence target changes. They bring most of the 社区 within the walking standards;
+# the villages get none (望湖办事处's villages across the river stay far from them).
+EVERYDAY = (
+    # kind key, Chinese kind, id prefix, name suffixes, per 社区
+    ("kindergarten", "幼儿园", "KX", ("第二幼儿园", "第三幼儿园", "第四幼儿园", "第五幼儿园", "第六幼儿园"),
+     5),
+    ("primary_school", "小学", "PX", ("路小学", "街小学"), 2),
+    ("play_facility", "游玩设施", "PLX", ("儿童乐园", "口袋乐园", "游戏角", "童趣园", "亲子乐园"), 5),
+)
+
+
+# Junior middle schools beside the designed three (1,000 m standard), one per few 社区.
+EVERYDAY_MIDDLE = ("U07", "U11", "U19", "U22", "U32", "U34")
+
+
+def _everyday_facilities(units: list[Unit], at: Callable[..., tuple[float, float]],
+                         ) -> list[dict[str, object]]:
+    by_code = {u.code: u for u in units}
+    recs: list[dict[str, object]] = []
+    for i, code in enumerate(EVERYDAY_MIDDLE, start=1):
+        recs.append(_fac(f"MX{i}", f"{by_code[code].name[:-2]}中学", "初中",
+                         *at(code, spread="初中"),
+                         年份=2000 + 3 * i, 儿童友好="否", 平安校园="是"))
+    for key, kind, prefix, names, per_unit in EVERYDAY:
+        for u in units:
+            if u.unit_type != "社区":
+                continue
+            for n in range(per_unit):
+                fid = f"{prefix}{u.code[1:]}{n + 1}"
+                attrs: dict[str, object] = {"年份": 2008 + (int(u.code[1:]) + n) % 12}
+                if key != "play_facility":
+                    attrs |= {"儿童友好": "否", "平安校园": "是"}
+                name = f"{u.name[:-2]}{names[n % len(names)]}"
+                recs.append(_fac(fid, name, kind, *at(u.code, spread=kind), **attrs))
     return recs
 
 
@@ -407,7 +580,26 @@ def _parks() -> tuple[list[dict[str, object]], list[Polygon], list[dict[str, obj
     return recs, geoms, [{"设施编号": f} for f, _ in entrances], [p for _, p in entrances]
 
 
-def _childcare(units: list[Unit]) -> list[dict[str, object]]:
+POCKET_PARKS = 2  # parks per 社区, its designed parks included
+
+
+def _pocket_parks(units: list[Unit], sites: _Sites,
+                  designed: list[Polygon]) -> tuple[list[dict[str, object]], list[Polygon]]:
+    """游园 (existing, old, not child-friendly) in every 社区 that has no park of its own."""
+    recs, geoms = [], []
+    for u in units:
+        if u.unit_type != "社区":
+            continue
+        own = sum(sites.inner[u.code].buffer(EDGE_CLEARANCE).intersects(p) for p in designed)
+        for n in range(POCKET_PARKS - own):
+            recs.append({"编号": f"PKX{u.code[1:]}{n + 1}", "名称": f"{u.name[:-2]}{'东西'[n]}游园",
+                         "类别": "公园", "状态": "现状", "年份": 2005 + int(u.code[1:]) % 15,
+                         "儿童友好": "否"})
+            geoms.append(sites.draw_park(u.code))
+    return recs, geoms
+
+
+def _childcare(units: list[Unit], sites: _Sites) -> list[dict[str, object]]:
     """托育 centres: 21 of the 26 社区 reach 20 托位; two have 15; three have none."""
     recs = []
     communities = [u for u in units if u.unit_type == "社区"]
@@ -417,23 +609,22 @@ def _childcare(units: list[Unit]) -> list[dict[str, object]]:
         if u.code in missing:
             continue
         cap = 15 if u.code in small else 20 + (i * 13) % 60
-        cx, cy = _centre(u.col, u.row)
+        x, y = sites.draw(u.code)
         recs.append({"编号": f"TY{u.code[1:]}", "名称": f"{u.name}托育中心", "托位": cap,
-                     "状态": "现状", "年份": 2020 + i % 4, "x": cx + 150, "y": cy + 100})
-    cx, cy = _centre(2, 4)  # U27 gets a planned one
+                     "状态": "现状", "年份": 2020 + i % 4, "x": x, "y": y})
+    x, y = sites.draw("U27")  # U27 gets a planned one
     recs.append({"编号": "TY27", "名称": "文昌托育中心（规划）", "托位": 60, "状态": "规划",
-                 "年份": 2025, "x": cx + 150, "y": cy + 100})
-    cx, cy = _centre(4, 3)  # one village centre
+                 "年份": 2025, "x": x, "y": y})
+    x, y = sites.draw("U23")  # one village centre
     recs.append({"编号": "TY23", "名称": "王营村托育点", "托位": 30, "状态": "现状", "年份": 2023,
-                 "x": cx + 150, "y": cy + 100})
+                 "x": x, "y": y})
     return recs
 
 
 def _routes(units: list[Unit]) -> tuple[list[dict[str, object]], list[LineString]]:
     by_code = {u.code: u for u in units}
     pairs = [("R1", "U26", "P05"), ("R2", "U20", "P05"), ("R3", "U09", "M01")]
-    targets = {"P05": (_centre(2, 4)[0] - 150, _centre(2, 4)[1] + 60),
-               "M01": (_centre(2, 1)[0] + 150, _centre(2, 1)[1] + 150)}
+    targets = FIXED_SITES
     recs, geoms = [], []
     for rid, code, school in pairs:
         u = by_code[code]
@@ -517,6 +708,57 @@ def demo_indicators(plan: str | Path = "jingkai") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["plan", "id", "indicator", "value", "year", "source", "note"])
 
 
+@dataclass
+class _Design:
+    """Every demo layer as records and local-metre geometries, before writing."""
+
+    units: list[Unit]
+    unit_recs: list[dict[str, object]]
+    unit_geoms: list[Polygon]
+    park_recs: list[dict[str, object]]
+    park_geoms: list[Polygon]
+    entrance_recs: list[dict[str, object]]
+    entrance_geoms: list[Point]
+    facilities: list[dict[str, object]]  # with local "x", "y"
+    childcare: list[dict[str, object]]  # with local "x", "y"
+
+
+def _design() -> _Design:
+    """Draw the whole demo district from its seeded generator (same seed, same district)."""
+    rng = np.random.default_rng(20231101)
+    grid = _vertex_grid(rng)
+    units = demo_units()
+    unit_geoms = [_cell(grid, u.col, u.row) for u in units]
+    unit_recs = []
+    for u in units:
+        base = 6000 + (u.col * 37 + u.row * 53) % 6 * 1000 if u.unit_type == "社区" else 2200
+        pop = int(base + rng.integers(0, 900))
+        share = 0.17 + 0.01 * ((u.col + 2 * u.row) % 5)
+        unit_recs.append({"编码": u.code, "名称": u.name, "类型": u.unit_type,
+                          "所属办事处": u.subdistrict, "人口": pop, "儿童人口": round(pop * share)})
+    park_recs, park_geoms, ent_recs, ent_geoms = _parks()
+    sites = _Sites(units, unit_geoms, rng, park_geoms)
+    pocket_recs, pocket_geoms = _pocket_parks(units, sites, park_geoms)
+    facilities = _point_facilities(units, sites, rng)
+    childcare = _childcare(units, sites)
+    return _Design(units, unit_recs, unit_geoms, park_recs + pocket_recs,
+                   park_geoms + pocket_geoms, ent_recs, ent_geoms, facilities, childcare)
+
+
+def demo_sites() -> dict[str, tuple[float, float]]:
+    """Return where the demo's point facilities (托育 included) were drawn.
+
+    Returns
+    -------
+    dict
+        Facility id (``编号``) -> ``(x, y)`` in EPSG:4547 metres, before any datum shift
+        (托育 is written as GCJ-02; loaded back it must land here).
+    """
+    d = _design()
+    return {str(r["编号"]): (ORIGIN[0] + float(r["x"]), ORIGIN[1] + float(r["y"]))  # type: ignore[arg-type]
+            for r in d.facilities + d.childcare}
+
+
 def write_demo(out: str | Path) -> Path:
     """Generate the demo district into ``out``.
 
@@ -527,20 +769,10 @@ def write_demo(out: str | Path) -> Path:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(20231101)
     frame = _Frame()
-    grid = _vertex_grid(rng)
-    units = demo_units()
-
-    unit_geoms = [_cell(grid, u.col, u.row) for u in units]
-    unit_recs = []
-    for u in units:
-        base = 6000 + (u.col * 37 + u.row * 53) % 6 * 1000 if u.unit_type == "社区" else 2200
-        pop = int(base + rng.integers(0, 900))
-        share = 0.17 + 0.01 * ((u.col + 2 * u.row) % 5)
-        unit_recs.append({"编码": u.code, "名称": u.name, "类型": u.unit_type,
-                          "所属办事处": u.subdistrict, "人口": pop, "儿童人口": round(pop * share)})
-    write_geojson(frame.gdf(unit_recs, unit_geoms), out / "units.geojson")
+    d = _design()
+    units, unit_geoms = d.units, d.unit_geoms
+    write_geojson(frame.gdf(d.unit_recs, unit_geoms), out / "units.geojson")
 
     sd_recs, sd_geoms = [], []
     for code, name, _, _ in SUBDISTRICTS:
@@ -559,19 +791,18 @@ def write_demo(out: str | Path) -> Path:
                          [shapely.union_all(unit_geoms).normalize()])
     write_geojson(district, out / "district.geojson")
 
-    recs = _point_facilities(units, rng)
+    write_geojson(frame.gdf(d.park_recs, d.park_geoms), out / "parks.geojson")
+    write_geojson(frame.gdf(d.entrance_recs, d.entrance_geoms), out / "park_entrances.geojson")
+
+    recs = [dict(r) for r in d.facilities]
     geoms = [Point(r.pop("x"), r.pop("y")) for r in recs]
     write_geojson(frame.gdf(recs, geoms), out / "facilities.geojson")
-
-    park_recs, park_geoms, ent_recs, ent_geoms = _parks()
-    write_geojson(frame.gdf(park_recs, park_geoms), out / "parks.geojson")
-    write_geojson(frame.gdf(ent_recs, ent_geoms), out / "park_entrances.geojson")
 
     route_recs, route_geoms = _routes(units)
     write_geojson(frame.gdf(route_recs, route_geoms), out / "school_routes.geojson")
 
     rows = []
-    for r in _childcare(units):
+    for r in (dict(r) for r in d.childcare):
         lon, lat = frame.lonlat(r.pop("x"), r.pop("y"))
         glon, glat = wgs84_to_gcj02(lon, lat)
         rows.append(r | {"经度": f"{float(glon):.7f}", "纬度": f"{float(glat):.7f}"})

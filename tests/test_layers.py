@@ -6,7 +6,7 @@ import numpy as np
 import pyproj
 import pytest
 
-from cfplan.demo import CELL, ORIGIN, demo_units
+from cfplan.demo import demo_sites
 from cfplan.layers.kinds import facility_kind_key, status_key, unit_type_key
 from cfplan.layers.osm_tags import facilities_from_osm_file
 
@@ -35,11 +35,13 @@ def test_chinese_field_aliases(demo_layers):
 def test_gcj02_csv_lands_where_it_was_drawn(demo_layers):
     """托育 comes as an AMap (GCJ-02) CSV; after conversion it sits at its designed spot."""
     fac = demo_layers.facilities.set_index("fid")
-    unit = next(u for u in demo_units() if u.code == "U01")
-    x = ORIGIN[0] + unit.col * CELL + CELL / 2 + 150
-    y = ORIGIN[1] + unit.row * CELL + CELL / 2 + 100
-    p = fac.loc["TY01", "geometry"]
-    assert np.hypot(p.x - x, p.y - y) < 0.05  # metres, after a 577 m datum shift
+    sites = demo_sites()
+    childcare = [fid for fid in sites if fid.startswith("TY")]
+    assert len(childcare) == 25
+    for fid in childcare:
+        x, y = sites[fid]
+        p = fac.loc[fid, "geometry"]
+        assert np.hypot(p.x - x, p.y - y) < 0.05  # metres, after a 577 m datum shift
     assert fac.loc["TY01", "capacity"] > 0
 
 
@@ -106,8 +108,9 @@ def test_amap_points_labelled_wgs84_are_flagged(tmp_path, caplog):
                         encoding="utf-8")
     with caplog.at_level("WARNING", logger="cfplan"):
         result = run(layers, "jingkai", tmp_path / "out", write_map=False, access=False)
-    warning = [r.cfplan_text for r in caplog.records if "childcare.csv" in r.getMessage()]
-    assert len(warning) == 1 and "565 m" in warning[0].zh and "GCJ-02" in warning[0].en
+    warning = [r.cfplan_text for r in caplog.records
+               if "childcare.csv" in r.getMessage() and "GCJ-02" in r.getMessage()]
+    assert len(warning) == 1 and "566 m" in warning[0].zh and "GCJ-02" in warning[0].en
     assert warning[0] in result.warnings
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "GCJ-02" in report
