@@ -251,7 +251,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(Text(f"{plan.path}：有效，{len(plan.targets)} 项目标",
                    f"{plan.path}: valid, {len(plan.targets)} targets").get(args.lang))
     if args.layers:
-        from cfplan.layers.checks import datum_warnings
+        from cfplan.layers.checks import street_datum_warnings
         from cfplan.layers.load import load_layers
         from cfplan.layers.streets import load_streets
 
@@ -260,8 +260,7 @@ def _validate(args: argparse.Namespace) -> int:
         if layers.streets is not None:
             streets = load_streets(layers)
             if streets is not None:
-                warnings += datum_warnings(layers.facilities, streets.lines.geometry,
-                                           in_china=layers.in_china)
+                warnings += street_datum_warnings(layers, streets.lines.geometry)
         print(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name).get(args.lang))
         print(layers.accounting.to_string(index=False))
         for w in warnings:

@@ -33,7 +33,7 @@ from cfplan.demo import DEMO_DIR
 from cfplan.geo.io import EXPORT_DATUMS
 from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS
 from cfplan.layers import log
-from cfplan.layers.checks import datum_warnings
+from cfplan.layers.checks import street_datum_warnings
 from cfplan.layers.i18n import msg
 from cfplan.layers.load import LayerSet, load_layers
 from cfplan.layers.streets import Streets, load_streets, street_source
@@ -239,8 +239,7 @@ def assess(
         log.info(msg("progress.streets", file=source), step="streets")
         streets = load_streets(layers, place=place, cache=graph_cache)
     if streets is not None:
-        for w in datum_warnings(layers.facilities, streets.lines.geometry,
-                                in_china=layers.in_china):
+        for w in street_datum_warnings(layers, streets.lines.geometry):
             warnings.append(w)
             log.warn(w)
         if access:
