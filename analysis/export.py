@@ -9,6 +9,7 @@ import pandas as pd
 
 from cfplan.analysis.evaluate import Result, facility_level_codes
 from cfplan.analysis.plan import Filters
+from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.selection import select
 from cfplan.geo.io import write_csv, write_geojson
 from cfplan.layers.accounting import Rejection, rejected_frame
@@ -93,15 +94,76 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=layers.crs)
 
 
+# Input layers that are left out of the exports when a district has none.
+OPTIONAL_LAYERS = ("entrances", "buildings", "school_routes")
+
+
+def export_frames(
+    layers: LayerSet, results: list[Result], *,
+    extra: dict[str, gpd.GeoDataFrame] | None = None, lang: str = "zh",
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return every exported frame by its path under the output folder, without suffix.
+
+    ``layers/<name>`` for each input layer as used (``district, subdistricts, units,
+    facilities`` with ``kind_label`` in ``lang``, and ``entrances, buildings,
+    school_routes`` when present); ``results/units_coverage``, ``results/gaps`` and
+    ``results/<name>`` for each ``extra`` frame; ``rejected`` (every rejected feature,
+    geometry missing where it had none). Numbers are rounded to their meaning
+    (:func:`cfplan.analysis.rounding.round_by_meaning`). GeoJSON, GeoPackage and
+    Shapefile exports all write these frames.
+
+    Returns
+    -------
+    dict
+        Path stem → GeoDataFrame (layers' CRS; ``rejected`` in WGS-84), in export order.
+    """
+    inputs = {
+        "district": layers.district, "subdistricts": layers.subdistricts, "units": layers.units,
+        "facilities": layers.facilities.assign(
+            kind_label=layers.facilities["kind"].map(lambda k: kind_label(k, lang=lang))),
+        "entrances": layers.entrances, "buildings": layers.buildings,
+        "school_routes": layers.school_routes,
+    }
+    frames = {f"layers/{name}": _public(gdf) for name, gdf in inputs.items()
+              if not (name in OPTIONAL_LAYERS and gdf.empty)}
+    frames["results/units_coverage"] = unit_flags(layers, results)
+    frames["results/gaps"] = gaps_frame(layers, results, lang=lang)
+    for name, gdf in (extra or {}).items():
+        frames[f"results/{name}"] = gdf
+    frames["rejected"] = rejected_frame(layers.rejected, lang=lang)
+    return {key: round_by_meaning(gdf) for key, gdf in frames.items()}
+
+
 def write_exports(
     layers: LayerSet, results: list[Result], out: str | Path,
     *, extra: dict[str, gpd.GeoDataFrame] | None = None, lang: str = "zh",
+    datum: str = "wgs84",
 ) -> list[Path]:
     """Write every normalised layer and the results as RFC 7946 GeoJSON under ``out``.
 
     Files: ``layers/{district,subdistricts,units,facilities,entrances,school_routes}.geojson``,
     ``results/units_coverage.geojson``, ``results/gaps.geojson``, plus any ``extra``
-    frames as ``results/<name>.geojson``, and ``rejected.geojson`` / ``rejected.csv``.
+    frames as ``results/<name>.geojson``, and ``rejected.geojson`` / ``rejected.csv``
+    (see :func:`export_frames`). With ``datum="gcj02"`` each GeoJSON also gets a GCJ-02
+    copy for AMap-based systems, ``<name>.gcj02.geojson``; the WGS-84 files never shift.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    return write_geojson_exports(export_frames(layers, results, extra=extra, lang=lang), out,
+                                 datum=datum)
+
+
+def write_geojson_exports(
+    frames: dict[str, gpd.GeoDataFrame], out: str | Path, *, datum: str = "wgs84",
+) -> list[Path]:
+    """Write :func:`export_frames` as ``<key>.geojson`` under ``out``, and ``rejected.csv``.
+
+    ``rejected.geojson`` holds the rejected features that have a geometry, ``rejected.csv``
+    all of them. With ``datum="gcj02"`` every GeoJSON also gets its GCJ-02 copy,
+    ``<key>.gcj02.geojson``.
 
     Returns
     -------
@@ -109,24 +171,17 @@ def write_exports(
         The files written.
     """
     out = Path(out)
+    datums = ["wgs84"] if datum == "wgs84" else ["wgs84", datum]
     written = []
-    frames = {
-        "district": layers.district, "subdistricts": layers.subdistricts, "units": layers.units,
-        "facilities": layers.facilities.assign(
-            kind_label=layers.facilities["kind"].map(lambda k: kind_label(k, lang=lang))),
-        "entrances": layers.entrances, "school_routes": layers.school_routes,
-    }
-    for name, gdf in frames.items():
-        if name in ("entrances", "school_routes") and gdf.empty:
-            continue
-        written.append(write_geojson(_public(gdf), out / "layers" / f"{name}.geojson"))
-    written.append(write_geojson(unit_flags(layers, results), out / "results" /
-                                 "units_coverage.geojson"))
-    written.append(write_geojson(gaps_frame(layers, results, lang=lang),
-                                 out / "results" / "gaps.geojson"))
-    for name, gdf in (extra or {}).items():
-        written.append(write_geojson(gdf, out / "results" / f"{name}.geojson"))
-    return written + write_rejected(layers.rejected, out, lang=lang)
+    for key, gdf in frames.items():
+        if key == "rejected":
+            gdf = gdf[gdf.geometry.notna()]
+        for d in datums:
+            suffix = ".geojson" if d == "wgs84" else f".{d}.geojson"
+            written.append(write_geojson(gdf, out / f"{key}{suffix}", datum=d))
+    rej = frames["rejected"]
+    written.append(write_csv(pd.DataFrame(rej.drop(columns="geometry")), out / "rejected.csv"))
+    return written
 
 
 def write_rejected(rejected: list[Rejection], out: str | Path, *, lang: str = "zh") -> list[Path]:

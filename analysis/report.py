@@ -13,6 +13,7 @@ from cfplan.analysis.coverage import ScenarioCoverage, unit_distance_summary
 from cfplan.analysis.evaluate import Result, headline
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import DOMAINS_EN, Plan
+from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
 from cfplan.layers.i18n import t as tr
@@ -361,20 +362,27 @@ def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh")
     return lines
 
 
+def access_tables(cov: ScenarioCoverage) -> dict[str, pd.DataFrame]:
+    """Return the walking-access tables, numbers rounded to their meaning.
+
+    Returns
+    -------
+    dict
+        ``access_coverage``: coverage per scenario, kind and area (people to 1, shares
+        0–1 to 0.001, metres to 0.1); ``access_units``: per unit and kind, the
+        child-weighted mean and the longest walk in metres as things stand.
+    """
+    return {"access_coverage": round_by_meaning(cov.coverage),
+            "access_units": round_by_meaning(unit_distance_summary(cov))}
+
+
 def write_access_tables(cov: ScenarioCoverage, out: str | Path) -> list[Path]:
     """Write ``results/access_coverage.csv`` and ``results/access_units.csv``.
 
     Returns
     -------
     list of pathlib.Path
-        The files written: coverage shares per scenario, kind and area; and per unit and
-        kind, the child-weighted mean and the longest walk in metres as things stand.
+        The files written (see :func:`access_tables`).
     """
     out = Path(out) / "results"
-    coverage = cov.coverage.copy()
-    for col in coverage.columns:
-        if col.startswith("share_"):
-            coverage[col] = coverage[col].round(6)
-    units = unit_distance_summary(cov).round(1)
-    return [write_csv(coverage, out / "access_coverage.csv"),
-            write_csv(units, out / "access_units.csv")]
+    return [write_csv(df, out / f"{name}.csv") for name, df in access_tables(cov).items()]

@@ -46,6 +46,13 @@ HELP: dict[str, Text] = {
                   "(needs internet; replaces the manifest's street file)"),
     "cache": Text("路网缓存（GraphML）：存在则读取，否则写入",
                   "street-network cache (GraphML): read if it exists, else written"),
+    "shp": Text("另输出 Shapefile（shp/ 下，含 .cpg 与字段对照 fields.csv），文本编码 utf-8 或 gbk",
+                "also write Shapefiles (under shp/, with .cpg and the field table fields.csv), "
+                "text encoded utf-8 or gbk"),
+    "export_datum": Text("gcj02：另为每个 GeoJSON 输出一份 GCJ-02 坐标副本（*.gcj02.geojson，供高德等系统）；"
+                         "默认 wgs84 文件不偏移",
+                         "gcj02: also write a GCJ-02 copy of every GeoJSON (*.gcj02.geojson, for "
+                         "AMap-based systems); the default WGS-84 files never shift"),
 }
 
 
@@ -75,6 +82,12 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         if map_opts:
             p.add_argument("--tiles", choices=("osm", "tianditu"), help=h("tiles"))
             p.add_argument("--tianditu-key", default="", help=h("tk"))
+        export_options(p)
+
+    def export_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--shp", choices=("utf-8", "gbk"), type=str.lower, help=h("shp"))
+        p.add_argument("--export-datum", choices=("wgs84", "gcj02"), default="wgs84",
+                       type=str.lower, help=h("export_datum"))
 
     p = sub.add_parser("demo", help=h("demo"), description=h("demo"))
     p.add_argument("--out", default="out/demo", help=h("out"))
@@ -202,7 +215,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("demo", "run", "report"):
         options = {"lang": args.lang, "indicators": args.indicators,
                    "access": not args.no_access, "place": args.place,
-                   "graph_cache": args.graph_cache}
+                   "graph_cache": args.graph_cache, "shp": args.shp,
+                   "export_datum": args.export_datum}
         with _terminal(args.lang, steps=STEPS):
             if args.command == "demo":
                 run_demo(args.out, tiles=args.tiles, tianditu_key=args.tianditu_key, **options)
@@ -237,17 +251,15 @@ def _validate(args: argparse.Namespace) -> int:
         print(Text(f"{plan.path}：有效，{len(plan.targets)} 项目标",
                    f"{plan.path}: valid, {len(plan.targets)} targets").get(args.lang))
     if args.layers:
-        from cfplan.layers.checks import datum_warnings
         from cfplan.layers.load import load_layers
-        from cfplan.layers.streets import load_streets
+        from cfplan.layers.streets import load_streets, street_datum_warnings
 
         layers = load_layers(args.layers)
         warnings = list(layers.warnings)
         if layers.streets is not None:
             streets = load_streets(layers)
             if streets is not None:
-                warnings += datum_warnings(layers.facilities, streets.lines.geometry,
-                                           in_china=layers.in_china)
+                warnings += street_datum_warnings(layers, streets.lines.geometry)
         print(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name).get(args.lang))
         print(layers.accounting.to_string(index=False))
         for w in warnings:

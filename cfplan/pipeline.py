@@ -12,17 +12,30 @@ import pandas as pd
 
 from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
 from cfplan.analysis.evaluate import Result, evaluate_plan, headline
-from cfplan.analysis.export import gaps_frame, unit_flags, write_exports
+from cfplan.analysis.export import (
+    export_frames,
+    gaps_frame,
+    unit_flags,
+    write_geojson_exports,
+)
+from cfplan.analysis.gis_export import write_gis_geopackage, write_gis_shapefiles
 from cfplan.analysis.indicators import read_indicators
 from cfplan.analysis.plan import Plan, load_plan
-from cfplan.analysis.report import access_section, targets_table, write_access_tables, write_report
+from cfplan.analysis.report import (
+    access_section,
+    access_tables,
+    targets_table,
+    write_access_tables,
+    write_report,
+)
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
+from cfplan.geo.io import EXPORT_DATUMS
+from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS
 from cfplan.layers import log
-from cfplan.layers.checks import datum_warnings
 from cfplan.layers.i18n import msg
 from cfplan.layers.load import LayerSet, load_layers
-from cfplan.layers.streets import Streets, load_streets, street_source
+from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, street_source
 from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
@@ -112,18 +125,29 @@ class Assessment:
             tiles=tiles, tianditu_key=tianditu_key)
 
     def write(self, out: str | Path, *, lang: str = "zh", map: bool = True,
-              tiles: str | None = None, tianditu_key: str = "") -> list[Path]:
+              tiles: str | None = None, tianditu_key: str = "", shp: str | None = None,
+              export_datum: str = "wgs84") -> list[Path]:
         """Write every output into ``out`` and return the files written.
 
         Files: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
         ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
-        ``layers/`` and results under ``results/``, and ``map.html`` unless ``map`` is
-        false. The same assessment writes the same bytes.
+        ``layers/`` and results under ``results/``, ``cfplan.gpkg`` (every layer, result
+        and rejected feature as a named layer, EPSG:4326), and ``map.html`` unless ``map``
+        is false. ``shp="utf-8"`` or ``"gbk"`` adds Shapefiles under ``shp/`` with
+        ``fields.csv``; ``export_datum="gcj02"`` adds a GCJ-02 copy of every GeoJSON
+        (``*.gcj02.geojson``) for AMap-based systems. The same assessment writes the
+        same bytes.
         """
+        if shp not in (None, *SHAPEFILE_ENCODINGS) or export_datum not in EXPORT_DATUMS:
+            bad = f"shp={shp!r}, export_datum={export_datum!r}"
+            raise ValueError(f"{bad}: use shp in {tuple(SHAPEFILE_ENCODINGS)} or None, "
+                             f"export_datum in {EXPORT_DATUMS}")
         out = Path(out)
         log.info(msg("progress.export"), step="export")
         extra = {"service_areas": self.access.service_areas} if self.access else {}
-        files = write_exports(self.layers, self.results, out, extra=extra, lang=lang)
+        frames = export_frames(self.layers, self.results, extra=extra, lang=lang)
+        files = write_geojson_exports(frames, out, datum=export_datum)
+        files += self._write_gis(out, frames, shp=shp)
         sections: list[str] = []
         if self.access is not None:
             files += write_access_tables(self.access, out)
@@ -136,6 +160,18 @@ class Assessment:
             log.info(msg("progress.map"), step="map")
             files.append(save_map(self.map(lang=lang, tiles=tiles, tianditu_key=tianditu_key),
                                   out / "map.html"))
+        return files
+
+    def _write_gis(self, out: Path, frames: dict[str, gpd.GeoDataFrame], *,
+                   shp: str | None) -> list[Path]:
+        """Write ``cfplan.gpkg`` and, when asked, the Shapefiles; log their warnings."""
+        tables = access_tables(self.access) if self.access is not None else {}
+        files = [write_gis_geopackage(frames, out, tables=tables)]
+        if shp:
+            written, warnings = write_gis_shapefiles(frames, out, encoding=shp)
+            files += written
+            for w in warnings:
+                log.warn(w)
         return files
 
     def __repr__(self) -> str:
@@ -202,8 +238,7 @@ def assess(
         log.info(msg("progress.streets", file=source), step="streets")
         streets = load_streets(layers, place=place, cache=graph_cache)
     if streets is not None:
-        for w in datum_warnings(layers.facilities, streets.lines.geometry,
-                                in_china=layers.in_china):
+        for w in street_datum_warnings(layers, streets.lines.geometry):
             warnings.append(w)
             log.warn(w)
         if access:
@@ -236,8 +271,12 @@ def run(
     access: bool = True,
     place: str | None = None,
     graph_cache: str | Path | None = None,
+    shp: str | None = None,
+    export_datum: str = "wgs84",
 ) -> Assessment:
     """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
+
+    ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`.
 
     Returns
     -------
@@ -252,7 +291,8 @@ def run(
     start = time.perf_counter()
     result = assess(layers_dir, plan_path, indicators=indicators, access=access, place=place,
                     graph_cache=graph_cache)
-    result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key)
+    result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key,
+                 shp=shp, export_datum=export_datum)
     log.info(msg("progress.done", out=str(out))
              + Text.same(f" ({time.perf_counter() - start:.1f} s)"))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyproj
+import shapely
 from numpy.typing import ArrayLike, NDArray
 
 WGS84 = "EPSG:4326"
@@ -105,6 +106,23 @@ def wgs84_to_gcj02(
     dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
     inside = in_china(lon, lat)
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def geometries_to_gcj02(geoms: ArrayLike) -> NDArray[np.object_]:
+    """Shift shapely geometries in WGS-84 lon/lat to GCJ-02, vertex by vertex.
+
+    Returns
+    -------
+    numpy.ndarray
+        Geometries of the same types in GCJ-02 lon/lat degrees (missing ones stay missing);
+        vertices outside China are unchanged.
+    """
+
+    def shift(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(np.asarray(geoms, dtype=object), shift)
 
 
 def gcj02_to_wgs84(

@@ -7,9 +7,11 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +19,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cfplan.geo.crs import WGS84
+from cfplan.geo.crs import WGS84, geometries_to_gcj02
+
+# Datums a GeoJSON export can be written in: WGS-84 (RFC 7946) or GCJ-02 for AMap-based systems.
+EXPORT_DATUMS = ("wgs84", "gcj02")
 
 
 def _umask() -> int:
@@ -46,6 +51,31 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    For writers that need a file name rather than bytes (GDAL, SQLite): they write to the
+    temporary path, which is renamed over ``path`` only when the block ends without an
+    error; on an error it is removed and ``path`` is left as it was.
+
+    Yields
+    ------
+    pathlib.Path
+        A path in a fresh hidden folder in the same directory (same file system).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        tmp = tmp_dir / path.name
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -82,26 +112,54 @@ def _json_value(value: object) -> object:
     return value
 
 
-def rfc7946_geometries(
-    geoms: gpd.GeoSeries, *, precision: int = 7
-) -> list[dict[str, object] | None]:
-    """Return GeoJSON geometry dicts in WGS-84 lon/lat, rounded, with RFC 7946 ring order.
+def export_geometries(
+    geoms: gpd.GeoSeries, *, crs: object = WGS84, precision: int = 7, datum: str = "wgs84"
+) -> np.ndarray:
+    """Return shapely geometries as exported: in ``crs``, rounded, exteriors counter-clockwise.
 
     Parameters
     ----------
     geoms
-        Geometries in any CRS known to the series.
+        Geometries in any CRS known to the series (none: taken as already in ``crs``).
+    crs
+        Target CRS; WGS-84 lon/lat by default.
     precision
-        Decimal places kept (7 ≈ 1 cm).
+        Decimal places kept (7 ≈ 1 cm in degrees).
+    datum
+        ``"wgs84"`` (default) or ``"gcj02"`` (WGS-84 ``crs`` only): the rounded WGS-84
+        coordinates shifted to GCJ-02 (AMap/Tencent) and rounded again, so that a GCJ-02
+        export equals the conversion of the WGS-84 one.
+
+    Returns
+    -------
+    numpy.ndarray
+        One shapely geometry (or ``None``) per input geometry.
+    """
+    if datum not in EXPORT_DATUMS:
+        msg = f"unknown export datum {datum!r}: use one of {', '.join(EXPORT_DATUMS)}"
+        raise ValueError(msg)
+    series = geoms.to_crs(crs) if geoms.crs is not None else geoms
+    arr = shapely.orient_polygons(np.asarray(series.values), exterior_cw=False)
+    arr = shapely.transform(arr, lambda c: np.round(c, precision))
+    if datum == "gcj02":
+        arr = shapely.transform(geometries_to_gcj02(arr), lambda c: np.round(c, precision))
+    return arr
+
+
+def rfc7946_geometries(
+    geoms: gpd.GeoSeries, *, precision: int = 7, datum: str = "wgs84"
+) -> list[dict[str, object] | None]:
+    """Return GeoJSON geometry dicts in WGS-84 lon/lat, rounded, with RFC 7946 ring order.
+
+    ``precision`` decimals are kept; ``datum="gcj02"`` shifts them as
+    :func:`export_geometries` does.
 
     Returns
     -------
     list
         One mapping (or ``None`` for an empty or missing geometry) per geometry.
     """
-    series = geoms.to_crs(WGS84) if geoms.crs is not None else geoms
-    arr = shapely.orient_polygons(np.asarray(series.values), exterior_cw=False)
-    arr = shapely.transform(arr, lambda c: np.round(c, precision))
+    arr = export_geometries(geoms, precision=precision, datum=datum)
     out: list[dict[str, object] | None] = []
     for geom in arr:
         if geom is None or geom.is_empty:
@@ -117,12 +175,14 @@ def geojson_text(
     precision: int = 7,
     columns: Iterable[str] | None = None,
     name: str | None = None,
+    datum: str = "wgs84",
 ) -> str:
     """Serialise a GeoDataFrame as deterministic RFC 7946 GeoJSON text.
 
-    Coordinates are WGS-84 lon/lat with at most ``precision`` decimals; polygon
-    exteriors are counter-clockwise; properties keep column order; NaN becomes null.
-    The same frame always gives the same text.
+    Coordinates are WGS-84 lon/lat with at most ``precision`` decimals (GCJ-02 lon/lat
+    with ``datum="gcj02"``, for AMap-based systems: not RFC 7946); polygon exteriors are
+    counter-clockwise; properties keep column order; NaN becomes null. The same frame
+    always gives the same text.
 
     Returns
     -------
@@ -130,7 +190,7 @@ def geojson_text(
         The FeatureCollection, one feature per line.
     """
     cols = [c for c in (columns or gdf.columns) if c != gdf.geometry.name]
-    geometries = rfc7946_geometries(gdf.geometry, precision=precision)
+    geometries = rfc7946_geometries(gdf.geometry, precision=precision, datum=datum)
     records = gdf[cols].to_dict(orient="records") if cols else [{} for _ in range(len(gdf))]
     lines = []
     for props, geom in zip(records, geometries, strict=True):
@@ -153,8 +213,11 @@ def write_geojson(
     *,
     precision: int = 7,
     columns: Iterable[str] | None = None,
+    datum: str = "wgs84",
 ) -> Path:
     """Write a GeoDataFrame to ``path`` as RFC 7946 GeoJSON, atomically and deterministically.
+
+    ``datum="gcj02"`` writes GCJ-02 lon/lat instead (see :func:`geojson_text`).
 
     Returns
     -------
@@ -162,7 +225,8 @@ def write_geojson(
         The path written.
     """
     return atomic_write_text(
-        path, geojson_text(gdf, precision=precision, columns=columns, name=Path(path).stem)
+        path, geojson_text(gdf, precision=precision, columns=columns, name=Path(path).stem,
+                           datum=datum)
     )
 
 

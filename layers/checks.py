@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,6 +13,14 @@ from numpy.typing import ArrayLike, NDArray
 from cfplan.geo.crs import WGS84, gcj02_to_wgs84
 from cfplan.layers.text import Text
 
+# Polygon layers whose boundaries are checked for a GCJ-02 offset, and the datums that mean
+# "the file says WGS-84" (CGCS2000 equals it at planning accuracy).
+POLYGON_LAYERS = ("district", "subdistricts", "units")
+WGS84_DATUMS = ("wgs84", "cgcs2000", "epsg4326", "epsg4490")
+BOUNDARY_SPACING_M = 50.0
+STREETS = Text("道路", "the streets")
+OUTLINE = Text("官方区界", "the official outline")
+MAX_BOUNDARY_POINTS = 20_000
 GAP_MIN_AREA_M2 = 5_000.0
 _COMPASS_ZH = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
 _COMPASS_EN = ("east", "north-east", "north", "north-west", "west", "south-west", "south",
@@ -71,8 +81,9 @@ def gcj_offset_warning(
     min_gain_m: float = 15.0,
     min_ratio: float = 2.0,
     min_share: float = 0.7,
+    against: Text = STREETS,
 ) -> Text | None:
-    """Warn when points look like GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84.
+    """Warn when points or polygons look like GCJ-02 (AMap/Tencent) labelled as WGS-84.
 
     GCJ-02 moves points by roughly 300–700 m in a direction that changes only slowly
     across a city (about 560 m east-south-east around Zhengzhou). Points entered that
@@ -83,19 +94,26 @@ def gcj_offset_warning(
     already converted correctly move away from the streets under the same test, so
     correct data does not warn.
 
+    Polygons (units, subdistricts, a district) are tested by points along their
+    boundaries (:func:`boundary_points`), which follow streets (or, against an official
+    outline, that outline) when the coordinates are right.
+
     Parameters
     ----------
     points
-        Facilities (or any point layer) in a metric CRS; non-point geometries are
-        represented by their representative point.
+        Facilities (or any point layer) in a metric CRS; polygons are represented by
+        points along their boundaries, other geometries by their representative point.
     street_lines
-        Street centre lines in the same metric CRS (e.g. the network's edge geometries).
+        Street centre lines in the same metric CRS (e.g. the network's edge geometries),
+        or any reference lines (an official outline's boundary).
     layer
         Name shown in the warning (a file name or layer name).
     min_points
         Fewer points than this never warn.
     min_gain_m, min_ratio, min_share
         Thresholds described above.
+    against
+        What the lines are, for the polygon warning (the streets, an official outline).
 
     Returns
     -------
@@ -104,9 +122,14 @@ def gcj_offset_warning(
     """
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     geoms = geoms[geoms.notna() & ~geoms.is_empty]
-    if len(geoms) < min_points or geoms.crs is None or not geoms.crs.is_projected:
+    if geoms.crs is None or not geoms.crs.is_projected:
         return None
-    pts = geoms.representative_point()
+    polygonal = geoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    pts = geoms[~polygonal].representative_point()
+    if polygonal.any():
+        pts = pd.concat([pts, boundary_points(geoms[polygonal])], ignore_index=True)
+    if len(pts) < min_points:
+        return None
     raw = distance_to_streets(pts, street_lines)
     if not np.isfinite(raw).all():
         return None
@@ -121,6 +144,16 @@ def gcj_offset_warning(
     zh_dir, en_dir = compass(dx, dy)
     shift = float(np.hypot(dx, dy))
     name = layer or "points"
+    if polygonal.all():
+        return (
+            Text(f"{name}：边界整体偏向{zh_dir}约 {shift:.0f} m，边界点距{against.zh}中位 {raw_med:.0f} m；"
+                 f"按 GCJ-02（高德/腾讯坐标）回算后仅 {fixed_med:.0f} m。边界可能是 GCJ-02（如高德、DataV 下载）"
+                 '却标作 WGS-84，请在清单中写 datum = "gcj02"',
+                 f"{name}: the boundaries sit about {shift:.0f} m {en_dir} of where they would "
+                 f"be, {raw_med:.0f} m from {against.en} (median of {len(pts)} boundary "
+                 f"points); read as GCJ-02 (AMap/Tencent) they are {fixed_med:.0f} m away. "
+                 "They are probably GCJ-02 (an AMap or DataV download) labelled as WGS-84: "
+                 'set datum = "gcj02" in the manifest'))
     return (
         Text(f"{name}：{len(pts)} 个点整体偏向{zh_dir}约 {shift:.0f} m，距道路中位 {raw_med:.0f} m；按 "
              f"GCJ-02（高德/腾讯坐标）回算后仅 {fixed_med:.0f} m。坐标可能是 GCJ-02 却标作 WGS-84，请在清单中写 datum = "
@@ -151,6 +184,71 @@ def datum_warnings(facilities: gpd.GeoDataFrame, street_lines: gpd.GeoSeries | A
         warning = gcj_offset_warning(group.geometry, street_lines, layer=str(file))
         if warning:
             out.append(warning)
+    return out
+
+
+def boundary_points(polygons: gpd.GeoSeries, *, spacing_m: float = BOUNDARY_SPACING_M,
+                    max_points: int = MAX_BOUNDARY_POINTS) -> gpd.GeoSeries:
+    """Return points along polygon boundaries: the vertices and every ``spacing_m`` between.
+
+    Points shared by neighbouring polygons appear once; beyond ``max_points`` an even
+    sample is kept (deterministic).
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Points in the polygons' CRS (metres).
+    """
+    rings = shapely.segmentize(np.asarray(polygons.boundary.values), spacing_m)
+    coords = np.unique(np.round(shapely.get_coordinates(rings), 2), axis=0)
+    if len(coords) > max_points:
+        coords = coords[np.linspace(0, len(coords) - 1, max_points).astype(int)]
+    return gpd.GeoSeries(shapely.points(coords), crs=polygons.crs)
+
+
+def polygon_datum_warnings(
+    polygons: Mapping[str, gpd.GeoDataFrame], lines: gpd.GeoSeries | ArrayLike, *,
+    datums: Mapping[str, str] | None = None, in_china: bool = True,
+    against: Text = STREETS, min_share: float = 0.6,
+) -> list[Text]:
+    """Warn, per polygon file labelled WGS-84, when its boundaries sit off by a GCJ-02 offset.
+
+    Parameters
+    ----------
+    polygons
+        Layer name → polygons (with ``_file``) in a metric CRS: the district,
+        subdistricts and units.
+    lines
+        Reference lines in the same CRS: the streets, or an official outline's boundary.
+    datums
+        File name → declared datum (``LayerSet.datums``); files declared GCJ-02 or BD-09
+        were converted on the way in and are not tested.
+    in_china
+        GCJ-02 only shifts coordinates inside China.
+    against, min_share
+        See :func:`gcj_offset_warning` (boundaries run off the streets in places, so a
+        smaller share of points than for facilities need move closer).
+
+    Returns
+    -------
+    list of Text
+        One warning per suspicious file.
+    """
+    if not in_china:
+        return []
+    datums = dict(datums or {})
+    out = []
+    for layer in POLYGON_LAYERS:
+        gdf = polygons.get(layer)
+        if gdf is None or gdf.empty or "_file" not in gdf.columns:
+            continue
+        for file, group in gdf.groupby("_file", sort=True):
+            if datums.get(str(file), "wgs84") not in WGS84_DATUMS:
+                continue
+            warning = gcj_offset_warning(group.geometry, lines, layer=str(file),
+                                         against=against, min_share=min_share)
+            if warning:
+                out.append(warning)
     return out
 
 
@@ -220,12 +318,14 @@ def loose_facility_warning(file: str, fids: list[str]) -> Text:
 
 
 __all__ = [
+    "boundary_points",
     "compass",
     "datum_warnings",
     "distance_to_streets",
     "gcj_offset_warning",
     "loose_facility_warning",
     "outside_layer_warning",
+    "polygon_datum_warnings",
     "unit_gap_warning",
     "zero_population_warnings",
 ]

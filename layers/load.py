@@ -12,7 +12,7 @@ import pyproj
 import shapely
 
 from cfplan.geo.crs import choose_metric_crs, in_china
-from cfplan.layers import checks
+from cfplan.layers import checks, outline
 from cfplan.layers.accounting import (
     ReadCount,
     Rejection,
@@ -102,6 +102,11 @@ def _read_all(manifest: Manifest, state: _State) -> list[tuple[LayerSpec, gpd.Ge
         gdf = validate_features(wgs, spec, SCHEMAS[spec.layer], rejected=state.rejected,
                                 repairs=state.repairs)
         out.append((spec, _reject_out_of_range(gdf, spec.layer, state.rejected)))
+    if manifest.boundary is not None:  # [district] boundary = "cnmaps": the official outline
+        spec, gdf = outline.district_from_outline(manifest)
+        state.counts.append(ReadCount(spec.layer, spec.path.name, len(gdf)))
+        state.datums[spec.path.name] = "wgs84"
+        out.append((spec, gdf))
     return out
 
 
@@ -241,6 +246,12 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
     facilities = clip_margin(combined("facilities"), "facilities")
     facilities = _finish_facilities(facilities, units, rejected, warnings)
     entrances = clip_margin(combined("entrances"), "entrances")
+    official = outline.official_outline(manifest) if china else None
+    if official is not None:
+        warnings.extend(outline.outline_warnings(
+            {"district": district if district_given else district.iloc[:0],
+             "subdistricts": subdistricts, "units": units}, official, crs=crs,
+            datums=state.datums))
     used = {"units": units, "subdistricts": subdistricts, "facilities": facilities,
             "entrances": entrances, "district": district, "buildings": combined("buildings"),
             "school_routes": combined("school_routes")}

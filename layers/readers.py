@@ -16,6 +16,7 @@ import shapely.errors
 
 from cfplan.layers.encoding import read_csv_text, shapefile_encoding
 from cfplan.layers.errors import InputError
+from cfplan.layers.json_features import GEOM_PROBLEM, JSON_SUFFIXES, read_json_features
 from cfplan.layers.manifest import LayerSpec
 from cfplan.layers.schema import ValueProblem, is_missing, parse_number
 from cfplan.layers.text import Text
@@ -26,7 +27,6 @@ TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
 # Hidden columns a reader adds for the validator: what it repaired or could not read per row.
 COORD_PROBLEM = "_coord_problem"
 COORD_NOTE = "_coord_note"
-GEOM_PROBLEM = "_geom_problem"
 HIDDEN = (COORD_PROBLEM, COORD_NOTE, GEOM_PROBLEM)
 
 
@@ -121,6 +121,12 @@ def _read_ogr(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
             return pyogrio.read_dataframe(spec.path, **kwargs)
         except shapely.errors.GEOSException:
             return _read_ogr_per_feature(spec.path, kwargs)
+        except Exception:
+            if spec.path.suffix.lower() not in JSON_SUFFIXES:
+                raise
+            # DataV/AMap downloads (a bare array of features, a district response) and
+            # JSON GDAL refuses whole: read feature by feature, or say where it breaks.
+            return read_json_features(spec.path)
 
 
 def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> gpd.GeoDataFrame:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+from numpy.typing import ArrayLike
 
 from cfplan.geo.crs import WGS84
 from cfplan.geo.graph import edges_frame, load_graph, project_graph, save_graph
@@ -17,6 +18,7 @@ from cfplan.geo.osm_file import (
     features_from_osm_file,
     graph_from_osm_file,
 )
+from cfplan.layers import checks
 from cfplan.layers.errors import InputError
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
@@ -158,4 +160,24 @@ def load_streets(
     return Streets(graph, edges_frame(graph), water)
 
 
-__all__ = ["Streets", "load_street_graph", "load_streets", "street_graph", "street_source"]
+def street_datum_warnings(layers: LayerSet, street_lines: gpd.GeoSeries | ArrayLike
+                          ) -> list[Text]:
+    """Warn about every file, points or polygons, that sits off the streets by a GCJ-02 offset.
+
+    Facilities per file (:func:`cfplan.layers.checks.datum_warnings`), then the district, subdistricts and
+    units per file (:func:`cfplan.layers.checks.polygon_datum_warnings`): what ``cfplan run`` and
+    ``cfplan validate`` report once the streets are loaded.
+
+    Returns
+    -------
+    list of Text
+        One warning per suspicious file.
+    """
+    polygons = {name: getattr(layers, name) for name in checks.POLYGON_LAYERS}
+    return (checks.datum_warnings(layers.facilities, street_lines, in_china=layers.in_china)
+            + checks.polygon_datum_warnings(polygons, street_lines, datums=layers.datums,
+                                            in_china=layers.in_china))
+
+
+__all__ = ["Streets", "load_street_graph", "load_streets", "street_datum_warnings", "street_graph",
+           "street_source"]

@@ -57,7 +57,8 @@ FATAL: dict[str, Fatal] = {
     "missing_required_column": Fatal("units.geojson", "population", "缺少必填列「population」"),
     "overlapping_units": Fatal("units.geojson", "geometry", "「U01 朝阳社区」与「U02 和平社区」重叠",
                                row=1, feature="U01"),
-    "truncated_geojson": Fatal("units.geojson", None, "文件无法解析"),
+    "truncated_geojson": Fatal("units.geojson", None, "文件无法解析：JSON 在第 3 行"),
+    "json_error_response": Fatal("units.json", None, "文件是 JSON 但不含要素（顶层：info, infocode"),
     "units_no_features": Fatal("units.geojson", None, "没有可用的社区/村要素"),
     "plan_unknown_kind": Fatal("plan.toml", None, "第 14 行：未知设施类别「swimming_pool」",
                                loader="plan"),
@@ -82,6 +83,7 @@ REJECTED: dict[str, list[Row]] = {
     "geom_empty": [(*FAC, 9, "geometry", "几何为空")],
     "geom_unreadable": [(*FAC, 9, "geometry", "几何无法解析")],
     "geom_wrong_type": [(*FAC, 9, "geometry", "几何类型 LineString 不符")],
+    "json_bare_array_broken": [("facilities", "facilities.json", 9, "geometry", "几何无法解析")],
     "kind_conflict": [(*CHILDCARE, 2, "类别", "类别「幼儿园」与清单中的 kind = \"childcare\" 不符")],
     "missing_required_value": [(*FAC, 3, "名称", "缺少必填字段「名称」")],
     "negative_population": [(*UNITS, 2, "人口", "人口为负数 -120.0")],
@@ -126,9 +128,11 @@ WARNED: dict[str, list[str]] = {
 }
 
 # Cases whose warning needs the street network (checked by checks.gcj_offset_warning).
-STREET_WARNED = {"gcj_labelled_wgs84": "childcare.csv：25 个点整体偏向东约 566 m"}
-# Cases that load cleanly: the problem is handled without loss (BOM, Chinese headers).
-CLEAN = {"csv_bom_chinese_headers"}
+STREET_WARNED = {"gcj_labelled_wgs84": "childcare.csv：25 个点整体偏向东约 566 m",
+                 "gcj_boundaries_labelled_wgs84": "units.geojson：边界整体偏向东约 564 m"}
+# Cases that load cleanly: the problem is handled without loss (BOM, Chinese headers, the
+# JSON that DataV and AMap boundary downloads give).
+CLEAN = {"csv_bom_chinese_headers", "datav_bare_array", "amap_district_response"}
 
 LAYER_CASES = sorted(
     set(REJECTED) | set(REPAIRED) | set(WARNED) | set(STREET_WARNED) | CLEAN

@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 from shapely.geometry import mapping, shape
 
+from cfplan.geo.crs import geometries_to_gcj02
 from cfplan.geo.io import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -523,6 +524,92 @@ def case_truncated_geojson() -> Files:
     return base(units__geojson=data[: len(data) // 2])
 
 
+def _gcj(geometry: dict) -> dict:
+    """A WGS-84 geometry as AMap and DataV serve it: shifted to GCJ-02, 6 decimals."""
+    moved = geometries_to_gcj02([shape(geometry)])[0]
+    return mapping(shapely.set_precision(moved, 1e-6))
+
+
+def _datav_district() -> dict:
+    """The base district as DataV's boundary download gives it (GCJ-02, nested members)."""
+    feature = base_district()
+    centre = shape(feature["geometry"]).centroid
+    return {"type": "Feature", "geometry": _gcj(feature["geometry"]), "properties": {
+        "adcode": 999001, "name": "坏数据示例区", "center": [round(centre.x, 6), round(centre.y, 6)],
+        "centroid": [round(centre.x, 6), round(centre.y, 6)], "childrenNum": 0,
+        "level": "district", "parent": {"adcode": 999000}, "subFeatureIndex": 0,
+        "acroutes": [100000, 999000]}}
+
+
+def _json(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def case_datav_bare_array() -> Files:
+    """A district boundary saved from DataV: a bare array of features, GCJ-02."""
+    layers = {"district": {"file": "district.json", "datum": "gcj02"},
+              "units": {"file": "units.geojson"}}
+    files = base(district__json=_json([_datav_district()]))
+    del files["district.geojson"]
+    files["layers.toml"] = manifest(layers=layers)
+    return files
+
+
+def case_amap_district_response() -> Files:
+    """A district boundary saved from AMap's district search: districts with a polyline."""
+    geom = shape(_datav_district()["geometry"])
+    rings = [list(p.exterior.coords) for p in getattr(geom, "geoms", [geom])]
+    polyline = "|".join(";".join(f"{x:.6f},{y:.6f}" for x, y in ring) for ring in rings)
+    response = {"status": "1", "info": "OK", "infocode": "10000", "count": "1",
+                "suggestion": {"keywords": [], "cities": []},
+                "districts": [{"citycode": [], "adcode": "999001", "name": "坏数据示例区",
+                               "center": "113.790000,34.710000", "level": "district",
+                               "polyline": polyline, "districts": []}]}
+    layers = {"district": {"file": "district.json", "datum": "gcj02"},
+              "units": {"file": "units.geojson"}}
+    files = base(district__json=_json(response))
+    del files["district.geojson"]
+    files["layers.toml"] = manifest(layers=layers)
+    return files
+
+
+def case_json_bare_array_broken() -> Files:
+    """Facilities as a bare JSON array in which one feature's polygon has two points."""
+    broken = facility("BROKEN", "公园", {"type": "Polygon", "coordinates": [
+        [[113.79, 34.705], [113.791, 34.705]]]})
+    files = base(facilities__json=_json([*base_facilities(), broken]))
+    del files["facilities.geojson"]
+    files["layers.toml"] = manifest(facilities=[{"file": "facilities.json"}])
+    return files
+
+
+def case_json_error_response() -> Files:
+    """An AMap error answer saved in place of the unit boundaries."""
+    files = base(units__json=_json({"status": "0", "info": "INVALID_USER_KEY",
+                                    "infocode": "10001"}))
+    del files["units.geojson"]
+    files["layers.toml"] = manifest(layers={"district": {"file": "district.geojson"},
+                                            "units": {"file": "units.json"}})
+    return files
+
+
+def case_gcj_boundaries_labelled_wgs84() -> Files:
+    """The demo's district and units in GCJ-02 (an AMap download), datum left out."""
+    def shifted(name: str) -> bytes:
+        feats = _features(name)
+        for f in feats:
+            f["geometry"] = _gcj(f["geometry"])
+        return geojson(feats, name.split(".")[0])
+
+    return {
+        "layers.toml": manifest(facilities=[], extra='[streets]\nfile = "streets.osm"\n',
+                                margin_m=2000),
+        "district.geojson": shifted("district.geojson"),
+        "units.geojson": shifted("units.geojson"),
+        "streets.osm": (DEMO / "streets.osm").read_bytes(),
+    }
+
+
 def case_empty_file() -> Files:
     return base(facilities__geojson=b"")
 
@@ -620,6 +707,11 @@ BROKEN: dict[str, str] = {
     "geom_self_intersecting": "a bow-tie park polygon",
     "geom_unreadable": "a polygon ring of two points",
     "geom_wrong_type": "a LineString facility",
+    "datav_bare_array": "district saved from DataV: a bare JSON array of features (GCJ-02)",
+    "amap_district_response": "district saved from AMap's district search (polyline, GCJ-02)",
+    "json_bare_array_broken": "facilities as a bare JSON array, one polygon of two points",
+    "json_error_response": "an AMap error answer saved as the units file",
+    "gcj_boundaries_labelled_wgs84": "district and units in GCJ-02 without datum = gcj02",
     "kind_conflict": "类别 = 幼儿园 in a file the manifest says is childcare",
     "lonlat_swapped_csv": "经度/纬度 values swapped in two rows",
     "lonlat_swapped_geojson": "[lat, lon] points in GeoJSON",
@@ -679,14 +771,13 @@ def _relative(text: str) -> str:
 
 
 def _street_warnings(layers: object) -> list[str]:
-    """The GCJ-02 offset check per facility file, as the pipeline runs it."""
-    from cfplan.layers.checks import datum_warnings
-    from cfplan.layers.streets import load_streets
+    """The GCJ-02 offset check per file (points and polygons), as the pipeline runs it."""
+    from cfplan.layers.streets import load_streets, street_datum_warnings
 
     streets = load_streets(layers)
     if streets is None:
         return []
-    return datum_warnings(layers.facilities, streets.lines.geometry, in_china=layers.in_china)
+    return street_datum_warnings(layers, streets.lines.geometry)
 
 
 def _both(text: object) -> str:
