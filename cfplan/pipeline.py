@@ -18,6 +18,7 @@ from cfplan.analysis.plan import Plan, load_plan
 from cfplan.analysis.report import access_section, targets_table, write_access_tables, write_report
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
+from cfplan.geo.io import atomic_write_bytes
 from cfplan.layers import log
 from cfplan.layers.checks import datum_warnings
 from cfplan.layers.i18n import msg
@@ -27,6 +28,8 @@ from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
     import folium
+
+    from cfplan.maps.figures import Figure
 
 STEPS = ("load", "streets", "access", "evaluate", "export", "map")
 
@@ -51,6 +54,9 @@ class Assessment:
         Walking coverage in both scenarios, when streets were available.
     warnings
         Every warning of the load and the analysis, each in Chinese and English.
+    routes
+        The school-route summary the ``route_safety`` targets read (columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`), when routes were computed.
     """
 
     plan: Plan
@@ -60,6 +66,7 @@ class Assessment:
     streets: Streets | None = None
     access: ScenarioCoverage | None = None
     warnings: list[Text] = field(default_factory=list)
+    routes: pd.DataFrame | None = None
 
     @property
     def units(self) -> gpd.GeoDataFrame:
@@ -115,10 +122,11 @@ class Assessment:
               tiles: str | None = None, tianditu_key: str = "") -> list[Path]:
         """Write every output into ``out`` and return the files written.
 
-        Files: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
-        ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
-        ``layers/`` and results under ``results/``, and ``map.html`` unless ``map`` is
-        false. The same assessment writes the same bytes.
+        Files: ``report.md``, ``report.docx`` with ``figures/*.png``, ``report.xlsx``,
+        ``targets.csv``, ``units.csv``, ``subdistricts.csv``, ``accounting.csv``,
+        ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under ``layers/`` and
+        results under ``results/``, and ``map.html`` unless ``map`` is false. The same
+        assessment writes the same bytes.
         """
         out = Path(out)
         log.info(msg("progress.export"), step="export")
@@ -128,14 +136,50 @@ class Assessment:
         if self.access is not None:
             files += write_access_tables(self.access, out)
             sections = access_section(self.access, self.layers, lang=lang)
+        coverage = self.access.coverage if self.access is not None else None
         files += write_report(self.plan, self.layers, self.results, out, lang=lang,
-                              extra_sections=sections, warnings=self.warnings)
+                              extra_sections=sections, warnings=self.warnings,
+                              coverage=coverage)
+        files += self.write_document(out, lang=lang)
         if map:
             from cfplan.maps.plan_map import save_map
 
             log.info(msg("progress.map"), step="map")
             files.append(save_map(self.map(lang=lang, tiles=tiles, tianditu_key=tianditu_key),
                                   out / "map.html"))
+        return files
+
+    def figures(self, *, lang: str = "zh") -> list[Figure]:
+        """Return the report's figures (PNG): 儿童之家 by unit, failing walking targets, bars.
+
+        Raises
+        ------
+        cfplan.CfplanError
+            When no CJK font is installed (Debian: ``apt-get install fonts-noto-cjk``).
+        """
+        from cfplan.maps.figures import report_figures
+
+        return report_figures(self.plan, self.layers, self.results,
+                              coverage=self.coverage if self.access is not None else None,
+                              lang=lang)
+
+    def write_document(self, out: str | Path, *, lang: str = "zh") -> list[Path]:
+        """Write ``report.docx`` and its figures as ``figures/*.png`` into ``out``.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written; the same assessment writes the same bytes.
+        """
+        from cfplan.analysis.report_docx import write_docx
+
+        out = Path(out)
+        figures = self.figures(lang=lang)
+        files = [atomic_write_bytes(out / "figures" / f"{f.name}.png", f.png) for f in figures]
+        files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
+                                lang=lang, figures=figures,
+                                coverage=self.coverage if self.access is not None else None,
+                                warnings=self.warnings))
         return files
 
     def __repr__(self) -> str:
@@ -152,6 +196,7 @@ def assess(
     access: bool = True,
     place: str | None = None,
     graph_cache: str | Path | None = None,
+    routes: pd.DataFrame | None = None,
 ) -> Assessment:
     """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
@@ -170,6 +215,10 @@ def assess(
         Download the street network for this place online instead of the manifest's file.
     graph_cache
         A GraphML cache: read when it exists, else written.
+    routes
+        A school-route summary (one row per school, the columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`) for the ``route_safety``
+        targets; without it they are not assessed.
 
     Returns
     -------
@@ -216,11 +265,11 @@ def assess(
     log.info(Text(evaluating.zh.format(plan=plan.name), evaluating.en.format(plan=plan.name_en)),
              step="evaluate")
     results = evaluate_plan(plan, layers, indicators=table,
-                            coverage=coverage.coverage if coverage else None)
+                            coverage=coverage.coverage if coverage else None, routes=routes)
     for s in SCENARIOS:
         log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
                                                               **headline(results, scenario=s)))
-    return Assessment(plan, layers, results, table, streets, coverage, warnings)
+    return Assessment(plan, layers, results, table, streets, coverage, warnings, routes)
 
 
 def run(
