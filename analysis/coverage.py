@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from cfplan.analysis.access import WALK_SPEED_M_PER_MIN, radius_for, walking_access
+from cfplan.analysis.access import radius_for, walking_access
 from cfplan.analysis.plan import Filters, Plan, Target
 from cfplan.analysis.selection import SCENARIOS, select, target_key
 from cfplan.geo.graph import ComponentReport, largest_component
@@ -18,7 +18,7 @@ from cfplan.geo.service_area import service_areas
 from cfplan.geo.street_network import StreetNetwork, street_network
 from cfplan.layers.demand import demand_points
 from cfplan.layers.i18n import msg
-from cfplan.layers.kinds import FACILITY_KINDS
+from cfplan.layers.kinds import FACILITY_KINDS, LIFE_CIRCLES_M
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
 
@@ -139,7 +139,7 @@ def scenario_coverage(
     plan: Plan | None = None,
     radii: Mapping[str, float] | None = None,
     spacing_m: float = 100.0,
-    cutoffs_m: tuple[float, ...] = (300.0, 600.0, 900.0),
+    bands: Mapping[int, float] | None = None,
 ) -> ScenarioCoverage:
     """Measure walking access from every home to every kind, as things stand and once planned.
 
@@ -156,8 +156,11 @@ def scenario_coverage(
         Radius overrides in metres by kind; default from ``layers/kinds.py``.
     spacing_m
         Demand grid spacing in metres (≤ 100).
-    cutoffs_m
-        Service-area bands in metres (5/10/15 minutes at 60 m/min by default).
+    bands
+        Service-area bands, minutes → metres; default the life circles of
+        :data:`layers.kinds.LIFE_CIRCLES_M` (5 min 300 m, 10 min 500 m, 15 min 1000 m), the
+        same distances the standards' radii use, so the map's bands and the report's
+        minutes agree.
 
     Returns
     -------
@@ -165,6 +168,7 @@ def scenario_coverage(
         Coverage tables, distances, service areas and the network used.
     """
     radii = dict(radii or {})
+    bands = dict(bands or LIFE_CIRCLES_M)
     kept, components = largest_component(graph)
     network = street_network(kept)
     buildings = layers.buildings if not layers.buildings.empty else None
@@ -195,8 +199,9 @@ def scenario_coverage(
                 if kind not in acc.nearest.nodes or len(acc.sources[kind].edge) == 0:
                     continue
                 areas.append(service_areas(network, acc.nearest.nodes[kind],
-                                           sources=acc.sources[kind], cutoffs_m=cutoffs_m,
-                                           speed_m_per_min=WALK_SPEED_M_PER_MIN, kind=kind))
+                                           sources=acc.sources[kind],
+                                           cutoffs_m=list(bands.values()),
+                                           minutes=list(bands), kind=kind))
     coverage = _unknown_children(pd.concat(tables, ignore_index=True), units, no_children)
     sa = (gpd.GeoDataFrame(pd.concat(areas, ignore_index=True), crs=layers.crs) if areas
           else gpd.GeoDataFrame({"kind": [], "cutoff_m": [], "minutes": []}, geometry=[],

@@ -15,14 +15,33 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from cfplan.analysis.plan import Plan, Target, unit_text
-from cfplan.analysis.selection import SCENARIOS, select, target_key
-from cfplan.layers.kinds import UNIT_TYPES, kind_label
+from cfplan.analysis.plan import Filters, Plan, Target, unit_text
+from cfplan.analysis.selection import SCENARIOS, name_matches, select, target_key
+from cfplan.layers.kinds import UNIT_TYPES, kind_label, measure_word
 from cfplan.layers.load import LayerSet
 from cfplan.layers.schema import ValueProblem, is_missing, parse_bool, parse_number
 from cfplan.layers.text import EMPTY, Text
 
 STATUS_VALUES = ("met", "not_met", "unknown", "not_assessed")
+# An item (a numbered task, or a 重点工程 …) with several targets: all met, some met and some
+# not, none met, or not decidable (no target fails, some are unknown or not assessed).
+ITEM_STATUSES = ("met", "partly_met", "not_met", "unknown")
+PENDING = ("planned", "under_construction")
+
+# The school-route summary that ``route_safety`` targets read (one row per school; made by
+# the school-route analysis): the shortest route's unsignalised crossings of arterials, its
+# metres with no sidewalk, its metres of road faster than 30 km/h within the school zone, and
+# the children it serves. An optional ``scenario`` column (current/planned) gives rows per
+# scenario; without it the same rows serve both. NaN in a check means "not known".
+ROUTE_SUMMARY_COLUMNS = ("school_code", "unsignalised_crossings_shortest", "no_sidewalk_m",
+                         "fast_road_in_zone_m", "children")
+ROUTE_CHECKS: tuple[tuple[str, Text], ...] = (
+    ("unsignalised_crossings_shortest", Text("无信号灯过街 {v:.0f} 处",
+                                             "{v:.0f} unsignalised crossings")),
+    ("no_sidewalk_m", Text("无人行道 {v:.0f} m", "{v:.0f} m without a sidewalk")),
+    ("fast_road_in_zone_m", Text("校园周边限速高于 30 km/h 的道路 {v:.0f} m",
+                                 "{v:.0f} m of road above 30 km/h near the school")),
+)
 
 
 @dataclass
@@ -43,6 +62,13 @@ class Result:
         Codes of the units or subdistricts that fail the target.
     reason
         Why the status is unknown or not assessed.
+    note
+        A remark on the reading (e.g. the district has not the number of units the plan
+        assumes).
+    late
+        Planned projects dated after the target's year (in the ``planned`` scenario).
+    cross_check
+        Where a value the bureau reported contradicts what the layers show.
     """
 
     target: Target
@@ -54,6 +80,9 @@ class Result:
     failing: tuple[str, ...] = ()
     reason: Text = EMPTY
     extra: dict[str, object] = field(default_factory=dict)
+    note: Text = EMPTY
+    late: Text = EMPTY
+    cross_check: Text = EMPTY
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,7 @@ class Context:
     indicators: pd.DataFrame | None = None
     coverage: pd.DataFrame | None = None
     plan_id: str = ""
+    routes: pd.DataFrame | None = None
 
 
 def _kinds_text(target: Target, lang: str) -> str:
@@ -91,6 +121,8 @@ def _bounded_status(low: float, high: float, target: Target) -> str:
 def _meets(value: float, target: Target) -> bool:
     if target.direction == "at_most":
         return value <= (target.high if target.high is not None else target.low) + 1e-12
+    if target.direction == "above":
+        return value > target.low + 1e-12
     return value >= target.low - 1e-12
 
 
@@ -176,7 +208,8 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     needed = max(0, math.ceil(t.low * n - 1e-9) - sure_n)
     kind_zh, kind_en = _kinds_text(t, "zh"), _kinds_text(t, "en")
     res = Result(t, ctx.scenario, status, share, failing=tuple(lacking), needed=float(needed),
-                 extra={"units": n, "covered": sure_n})
+                 extra={"units": n, "covered": sure_n,
+                        "names": dict(zip(units["code"], units["name"], strict=True))})
     if lacking and needed > 0:
         names = _names(units, lacking)
         res.shortfall = Text(f"缺 {len(lacking)} 个{kind_zh}：{_list(names, 'zh')}",
@@ -187,20 +220,35 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     if status == "unknown":
         res.reason = Text("部分设施的状态、年份或儿童友好标记缺失",
                           "some facilities lack status, year or flag")
+    if t.expected_units is not None and n != t.expected_units:
+        word_zh, word_en = _level_word(t, plan_term, "zh"), _level_word(t, plan_term, "en")
+        res.note = Text(
+            f"方案按 {t.expected_units} 个{word_zh}计，区内有 {n} 个：本项为 cfplan 的解读，"
+            f"以方案的数量目标为准",
+            f"the plan assumes {t.expected_units} {word_en}; the district has {n}: this "
+            "target is cfplan's reading, and the plan's own figure governs")
     return res
 
 
 def eval_count(t: Target, ctx: Context, **_: object) -> Result:
     """Count the selected facilities, against a number or range."""
-    sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
+    fac = ctx.layers.facilities
+    kind_zh, kind_en = _kinds_text(t, "zh"), _kinds_text(t, "en")
+    if t.filters.name is not None:
+        named = fac["kind"].isin(t.kinds).to_numpy() & name_matches(fac["name"], t.filters.name)
+        if not named.any():  # the data does not cover it: its works cannot be judged
+            return Result(t, ctx.scenario, "unknown", None, reason=Text(
+                f"图层中没有名称含「{t.filters.name}」的{kind_zh}，无法判断",
+                f"no {kind_en} named {t.filters.name!r} in the layers, so it cannot be judged"))
+    sure, maybe = select(fac, t.kinds, t.filters, scenario=ctx.scenario)
     n, m = int(sure.sum()), int(maybe.sum())
     status = _bounded_status(n, m, t)
     res = Result(t, ctx.scenario, status, float(n))
-    kind_zh, kind_en = _kinds_text(t, "zh"), _kinds_text(t, "en")
     if t.direction == "at_least" and n < t.low:
         need = math.ceil(t.low - n)
         res.needed = float(need)
-        res.shortfall = Text(f"还差 {need} 个{kind_zh}（现 {n} 个）",
+        measure = measure_word(t.kinds)
+        res.shortfall = Text(f"还差 {need} {measure}{kind_zh}（现 {n} {measure}）",
                              f"{need} more {kind_en} needed (now {n})")
     if status == "unknown":
         res.reason = Text(f"{m - n} 个设施的状态、年份或标记缺失",
@@ -249,7 +297,14 @@ def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
 
 
 def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事处") -> Result:
-    """Share of units whose selected facilities' capacity adds up to ``t.capacity``."""
+    """Capacity per unit: the share of units reaching ``t.capacity``, or the units' mean.
+
+    A unit's capacity is the sum of its selected facilities' capacities, or with
+    ``unit_capacity = "largest"`` its largest single facility ("a 托育机构 of at least 20
+    托位"). ``aggregate = "each"`` (default) gives the share of units whose capacity reaches
+    ``t.capacity``, against ``t.target`` (0–1); ``aggregate = "mean"`` gives the mean
+    capacity over the units ("on average 20 托位 per 社区"), against ``t.target`` itself.
+    """
     units = _units_for(t, ctx.layers)
     if units.empty:
         return Result(t, ctx.scenario, "unknown", None, reason=Text("没有符合条件的单元",
@@ -258,9 +313,14 @@ def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     fac = ctx.layers.facilities
     codes = facility_level_codes(ctx.layers, level=t.unit_level)
     cap = fac[t.capacity_field or "capacity"].astype(float)
-    sums = cap[sure].fillna(0).groupby(codes[sure]).sum()
+    grouped = cap[sure].fillna(0).groupby(codes[sure])
+    sums = grouped.max() if t.unit_capacity == "largest" else grouped.sum()
     unsure = set(codes[maybe & ~sure].dropna()) | set(codes[sure & cap.isna().to_numpy()].dropna())
     have = units["code"].map(sums).fillna(0.0)
+    if t.aggregate == "mean":
+        return _capacity_mean(t, ctx, units, have, bool(unsure & set(units["code"])),
+                              words=(_level_word(t, plan_term, "zh"),
+                                     _level_word(t, plan_term, "en")))
     ok = have >= (t.capacity or 0) - 1e-9
     n = len(units)
     share = float(ok.sum()) / n
@@ -268,17 +328,47 @@ def eval_capacity_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
     status = _status(share >= t.low - 1e-12, float(maybe_ok.sum()) / n >= t.low - 1e-12)
     failing = units.loc[~ok, "code"].tolist()
     res = Result(t, ctx.scenario, status, share, failing=tuple(failing),
-                 needed=float(max(0, math.ceil(t.low * n - 1e-9) - int(ok.sum()))))
+                 needed=float(max(0, math.ceil(t.low * n - 1e-9) - int(ok.sum()))),
+                 extra={"names": dict(zip(units["code"], units["name"], strict=True))})
     if failing:
         detail = [f"{name}({have[i]:.0f})" for i, name in zip(
             units.index[~ok], _names(units, failing), strict=True)]
-        res.shortfall = Text(f"{len(failing)} 个{_level_word(t, plan_term, 'zh')}不足 "
-                             f"{t.capacity:.0f} 托位：{_list(detail, 'zh')}",
-                             f"{len(failing)} {_level_word(t, plan_term, 'en')} below "
-                             f"{t.capacity:.0f} places: {_list(detail, 'en')}")
+        word_zh, word_en = _level_word(t, plan_term, "zh"), _level_word(t, plan_term, "en")
+        if t.unit_capacity == "largest":
+            res.shortfall = Text(
+                f"{len(failing)} 个{word_zh}没有不少于 {t.capacity:.0f} 托位的"
+                f"{_kinds_text(t, 'zh')}（括号内为最大一处的托位）：{_list(detail, 'zh')}",
+                f"{len(failing)} {word_en} have no {_kinds_text(t, 'en')} of at least "
+                f"{t.capacity:.0f} places (largest in brackets): {_list(detail, 'en')}")
+        else:
+            res.shortfall = Text(f"{len(failing)} 个{word_zh}不足 "
+                                 f"{t.capacity:.0f} 托位：{_list(detail, 'zh')}",
+                                 f"{len(failing)} {word_en} below "
+                                 f"{t.capacity:.0f} places: {_list(detail, 'en')}")
     if status == "unknown":
         res.reason = Text("部分设施容量或状态缺失",
                           "some capacities or statuses missing")
+    return res
+
+
+def _capacity_mean(t: Target, ctx: Context, units: pd.DataFrame, have: pd.Series,
+                   uncertain: bool, *, words: tuple[str, str]) -> Result:
+    """Compare the mean capacity per unit with ``t.target``; unknown if missing data could help."""
+    n = len(units)
+    total = float(have.sum())
+    mean = total / n
+    met = _meets(mean, t)
+    status = "met" if met else ("unknown" if uncertain else "not_met")
+    res = Result(t, ctx.scenario, status, mean, extra={"units": n, "total": total})
+    if not met:
+        need = max(0, math.ceil(t.low * n - total - 1e-9))
+        res.needed = float(need)
+        res.shortfall = Text(f"平均每个{words[0]} {mean:.1f} 托位（{n} 个{words[0]}共 {total:.0f}），"
+                             f"还差 {need} 托位",
+                             f"{mean:.1f} places on average ({total:.0f} in {n} {words[1]}); "
+                             f"{need} more places needed")
+    if status == "unknown":
+        res.reason = Text("部分设施容量或状态缺失", "some capacities or statuses missing")
     return res
 
 
@@ -365,6 +455,69 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
     return res
 
 
+def eval_route_safety(t: Target, ctx: Context, **_: object) -> Result:
+    """Share of schools of ``t.kinds`` whose shortest route to school passes every check.
+
+    Reads the school-route summary (:data:`ROUTE_SUMMARY_COLUMNS`): a school's route is
+    safe with no unsignalised arterial crossing, no metre without a sidewalk and no metre
+    of road above 30 km/h in the school zone. A school with a check not known counts as
+    safe only in the best case. Without the summary the target is ``not_assessed``.
+    """
+    routes = ctx.routes
+    if routes is None:
+        return Result(t, ctx.scenario, "not_assessed", None, reason=Text(
+            "未计算上下学路径（需要路网与学校图层）",
+            "school routes were not computed (they need streets and schools)"))
+    missing = [c for c in ROUTE_SUMMARY_COLUMNS if c not in routes.columns]
+    if missing:
+        msg = f"route summary lacks the columns {missing}; expected {ROUTE_SUMMARY_COLUMNS}"
+        raise ValueError(msg)
+    if "scenario" in routes.columns:
+        routes = routes[routes["scenario"] == ctx.scenario]
+    fac = ctx.layers.facilities
+    kind_of = dict(zip(fac["fid"].astype(str), fac["kind"], strict=True))
+    name_of = dict(zip(fac["fid"].astype(str), fac["name"], strict=True))
+    rows = routes[routes["school_code"].astype(str).map(kind_of).isin(t.kinds)]
+    if rows.empty:
+        return Result(t, ctx.scenario, "unknown", None, reason=Text(
+            f"上下学路径结果中没有{_kinds_text(t, 'zh')}",
+            f"the school-route results hold no {_kinds_text(t, 'en')}"))
+    checks = rows[[c for c, _ in ROUTE_CHECKS]].astype(float)
+    hazard = (checks.fillna(0) > 0).any(axis=1).to_numpy()
+    unknown = checks.isna().any(axis=1).to_numpy()
+    safe = ~hazard & ~unknown
+    n = len(rows)
+    share = float(safe.sum()) / n
+    best = float((~hazard).sum()) / n
+    status = _status(share >= t.low - 1e-12, best >= t.low - 1e-12)
+    res = Result(t, ctx.scenario, status, share,
+                 extra={"schools": tuple(rows.loc[hazard, "school_code"].astype(str))})
+    if hazard.any():
+        items_zh, items_en = [], []
+        for (_, row), bad in zip(checks.iterrows(), hazard, strict=True):
+            if not bad:
+                continue
+            found = [text for col, text in ROUTE_CHECKS if row[col] > 0]
+            code = str(rows.loc[row.name, "school_code"])
+            items_zh.append(f"{name_of.get(code, code)}（"
+                            + "；".join(x.zh.format(v=row[c]) for (c, x) in ROUTE_CHECKS
+                                       if x in found) + "）")
+            items_en.append(f"{name_of.get(code, code)} ("
+                            + "; ".join(x.en.format(v=row[c]) for (c, x) in ROUTE_CHECKS
+                                       if x in found) + ")")
+        kids = float(pd.to_numeric(rows.loc[hazard, "children"], errors="coerce").fillna(0).sum())
+        res.needed = float(int(hazard.sum()))
+        res.shortfall = Text(
+            f"{int(hazard.sum())} 所学校的最短上学路线有隐患，涉及 {kids:.0f} 名儿童："
+            + _list(items_zh, "zh"),
+            f"{int(hazard.sum())} schools' shortest routes have hazards, for {kids:.0f} "
+            "children: " + _list(items_en, "en"))
+    if status == "unknown":
+        res.reason = Text(f"{int(unknown.sum())} 所学校的路径检查项缺失",
+                          f"{int(unknown.sum())} schools lack a route check")
+    return res
+
+
 def eval_indicator(t: Target, ctx: Context, **_: object) -> Result:
     """Compare a bureau-reported value from the indicators table with the target."""
     table = ctx.indicators
@@ -394,10 +547,64 @@ def eval_indicator(t: Target, ctx: Context, **_: object) -> Result:
     res = Result(t, ctx.scenario, status, value)
     if status == "not_met" and t.value_type != "boolean":
         gap = abs(t.low - float(value))
-        res.shortfall = Text(f"差 {gap:g}{t.unit}", f"off by {gap:g}{unit_text(t.unit, 'en')}")
+        if t.direction == "above":
+            res.shortfall = Text(f"未高于 {t.low:g}{t.unit}（现 {float(value):g}{t.unit}）",
+                                 f"not above {t.low:g}{unit_text(t.unit, 'en')} (now "
+                                 f"{float(value):g}{unit_text(t.unit, 'en')})")
+        else:
+            res.shortfall = Text(f"差 {gap:g}{t.unit}",
+                                 f"off by {gap:g}{unit_text(t.unit, 'en')}")
     elif status == "not_met":
         res.shortfall = Text("尚未达成", "not yet achieved")
     return res
+
+
+def eval_same_as(t: Target, ctx: Context, **_: object) -> Result:
+    """Return a placeholder: a repeated item's result comes from its targets (:func:`same_as`)."""
+    return Result(t, ctx.scenario, "unknown", None)
+
+
+def same_as(t: Target, refs: list[Result], scenario: str) -> Result:
+    """Return the result of a repeated item from the results of the targets it stands for.
+
+    Met when all are met, not met when any is not met, else unknown; the value is the
+    single target's value, or the share of its targets met.
+    """
+    combined = combine_statuses([r.status for r in refs])
+    status = {"partly_met": "not_met"}.get(combined, combined)
+    ids = "、".join(r.target.id for r in refs)
+    ids_en = ", ".join(r.target.id for r in refs)
+    if len(refs) == 1:
+        ref = refs[0]
+        res = Result(t, scenario, status, ref.value, needed=ref.needed, failing=ref.failing,
+                     reason=ref.reason, extra={"refs": tuple(refs)})
+        res.shortfall = (Text(f"同第 {ids} 项：", f"as item {ids_en}: ") + ref.shortfall
+                         if ref.shortfall else EMPTY)
+        return res
+    met = sum(r.status == "met" for r in refs)
+    res = Result(t, scenario, status, met / len(refs), extra={"refs": tuple(refs)})
+    if status != "met":
+        res.shortfall = Text(f"同第 {ids} 项：达成 {met}/{len(refs)}",
+                             f"as items {ids_en}: {met} of {len(refs)} met")
+    if status == "unknown":
+        res.reason = Text.join(r.reason for r in refs if r.reason)
+    return res
+
+
+def combine_statuses(statuses: list[str]) -> str:
+    """Return an item's status from its targets' statuses (one of :data:`ITEM_STATUSES`).
+
+    ``met`` when every target is met; ``partly_met`` when some are met and some not;
+    ``not_met`` when some are not met and none is met; ``unknown`` when none fails but
+    some cannot be decided (unknown or not assessed).
+    """
+    if not statuses:
+        return "unknown"
+    if "not_met" in statuses:
+        return "partly_met" if "met" in statuses else "not_met"
+    if any(s in ("unknown", "not_assessed") for s in statuses):
+        return "unknown"
+    return "met"
 
 
 EVALUATORS: dict[str, Callable[..., Result]] = {
@@ -407,8 +614,84 @@ EVALUATORS: dict[str, Callable[..., Result]] = {
     "capacity_per_unit": eval_capacity_per_unit,
     "attribute_share": eval_attribute_share,
     "accessibility": eval_accessibility,
+    "route_safety": eval_route_safety,
     "indicator": eval_indicator,
+    "same_as": eval_same_as,
 }
+
+
+def _reported(t: Target, ctx: Context) -> tuple[str, str] | None:
+    """Return (value as written, status it implies) of a value reported for a spatial target.
+
+    A 是/否 reads as met/not met; a number is compared with the target (shares in %).
+    ``None`` when nothing is reported.
+    """
+    table = ctx.indicators
+    if not t.reported or table is None or table.empty:
+        return None
+    rows = table[(table["id"].astype(str) == t.id)
+                 & (table["plan"].astype(str).isin([ctx.plan_id, ""]))]
+    if rows.empty:
+        rows = table[table["indicator"].astype(str) == t.reported]
+    if rows.empty or is_missing(rows.iloc[0]["value"]):
+        return None
+    raw = str(rows.iloc[0]["value"]).strip()
+    try:
+        return raw, "met" if parse_bool(raw) else "not_met"
+    except ValueProblem:
+        pass
+    try:
+        value, _ = parse_number(raw.replace("%", ""))
+    except ValueProblem:
+        return raw, "unknown"
+    if t.is_share:
+        value /= 100.0
+    return raw, "met" if _meets(value, t) else "not_met"
+
+
+def cross_check(res: Result, ctx: Context) -> Text:
+    """Return where the bureau's reported value contradicts the layers' result, else empty."""
+    found = _reported(res.target, ctx)
+    if found is None:
+        return EMPTY
+    raw, implied = found
+    res.extra["reported"] = raw
+    if implied not in ("met", "not_met") or res.status not in ("met", "not_met"):
+        return EMPTY
+    if implied == res.status:
+        return EMPTY
+    shown = {"met": ("达成", "met"), "not_met": ("未达成", "not met")}
+    zh, en = shown[res.status]
+    said_zh, said_en = shown[implied]
+    return Text(f"填报为「{raw}」（{said_zh}），但图层显示{zh}",
+                f"reported {raw!r} ({said_en}), but the layers show it {en}")
+
+
+def late_projects(t: Target, layers: LayerSet) -> Text:
+    """Return the pending projects of a target dated after its year, and whether they count.
+
+    Projects under construction or planned, of the target's kinds and passing its filters
+    but for ``until``; ``planned`` counts them unless the target's ``until`` excludes them.
+    """
+    if not t.kinds or t.metric in ("indicator", "route_safety", "same_as"):
+        return EMPTY
+    fac = layers.facilities
+    if fac.empty:
+        return EMPTY
+    loose = Filters(**{**t.filters.__dict__, "until": None})
+    _, maybe = select(fac, t.kinds, loose, scenario="planned")
+    counted, _ = select(fac, t.kinds, t.filters, scenario="planned")
+    year = pd.to_numeric(fac["year"], errors="coerce").to_numpy()
+    late = maybe & fac["status"].isin(PENDING).to_numpy() & (year > t.year)
+    if not late.any():
+        return EMPTY
+    zh, en = [], []
+    for i in late.nonzero()[0]:
+        name, y = str(fac["name"].iloc[i]), int(year[i])
+        zh.append(f"{name}（{y} 年{'，已计入' if counted[i] else '，未计入'}）")
+        en.append(f"{name} ({y}{', counted' if counted[i] else ', not counted'})")
+    return Text(f"晚于目标年 {t.year} 的规划项目：{_list(zh, 'zh')}",
+                f"planned projects dated after the target year {t.year}: {_list(en, 'en')}")
 
 
 def evaluate_plan(
@@ -417,6 +700,7 @@ def evaluate_plan(
     *,
     indicators: pd.DataFrame | None = None,
     coverage: pd.DataFrame | None = None,
+    routes: pd.DataFrame | None = None,
     scenarios: tuple[str, ...] = SCENARIOS,
 ) -> list[Result]:
     """Evaluate every target of ``plan`` in each scenario.
@@ -433,20 +717,77 @@ def evaluate_plan(
         Walking-coverage table from :mod:`analysis.access` with columns ``kind``,
         ``scenario``, ``radius_m``, ``share_population``, ``share_children``,
         ``outside_population``, ``outside_children``; or ``None``.
+    routes
+        School-route summary, one row per school, with the columns
+        :data:`ROUTE_SUMMARY_COLUMNS` (read by ``route_safety`` targets); or ``None``, which
+        leaves those targets ``not_assessed``.
     scenarios
         Scenario names, ``current`` and/or ``planned``.
 
     Returns
     -------
     list of Result
-        Target order, then scenario order.
+        Target order, then scenario order. Results carry the bureau's contradicting
+        reports (``cross_check``) and, once planned, projects dated after the target year
+        (``late``).
     """
     out = []
     for t in plan.targets:
+        late = late_projects(t, layers)
         for scenario in scenarios:
-            ctx = Context(layers, scenario, indicators, coverage, plan.id)
-            out.append(EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term))
+            ctx = Context(layers, scenario, indicators, coverage, plan.id, routes)
+            res = EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term)
+            res.cross_check = cross_check(res, ctx)
+            if scenario == "planned":
+                res.late = late
+            out.append(res)
+    by_key = {(r.target.id, r.scenario): r for r in out}
+    for i, r in enumerate(out):
+        if r.target.metric == "same_as":
+            refs = [by_key[(ref, r.scenario)] for ref in r.target.same_as
+                    if (ref, r.scenario) in by_key]
+            out[i] = same_as(r.target, refs, r.scenario) if refs else Result(
+                r.target, r.scenario, "unknown", None, reason=Text(
+                    "所指目标不在本次评估中", "the targets it repeats were not evaluated"))
     return out
+
+
+def item_statuses(plan: Plan, results: list[Result], *, scenario: str) -> dict[str, str]:
+    """Return the status of each item of ``plan`` in ``scenario`` (:data:`ITEM_STATUSES`).
+
+    An item's status combines its targets' statuses (:func:`combine_statuses`); the
+    national-standard targets (``origin = "standard"``) and cfplan's own readings
+    (``origin = "reading"``) are not the plan's items and do not count.
+
+    Returns
+    -------
+    dict
+        Item → status, in plan order.
+    """
+    by_item: dict[str, list[str]] = {}
+    for r in results:
+        if r.scenario == scenario and r.target.origin == "plan":
+            by_item.setdefault(r.target.item, []).append(r.status)
+    return {item: combine_statuses(s) for item, s in by_item.items()}
+
+
+def item_headline(plan: Plan, results: list[Result], *, scenario: str) -> dict[str, dict[str, int]]:
+    """Count the plan's own items by status, per section of the plan.
+
+    Returns
+    -------
+    dict
+        Section (``""`` for the numbered tasks, then e.g. ``"重点工程"``) →
+        ``{"total", "met", "partly_met", "not_met", "unknown"}``.
+    """
+    statuses = item_statuses(plan, results, scenario=scenario)
+    section = {t.item: t.section for t in plan.targets if t.origin == "plan"}
+    out: dict[str, dict[str, int]] = {}
+    for item, status in statuses.items():
+        counts = out.setdefault(section[item], {"total": 0, **dict.fromkeys(ITEM_STATUSES, 0)})
+        counts["total"] += 1
+        counts[status] += 1
+    return dict(sorted(out.items(), key=lambda kv: kv[0] != ""))
 
 
 def headline(results: list[Result], *, scenario: str) -> dict[str, int]:
@@ -462,4 +803,5 @@ def headline(results: list[Result], *, scenario: str) -> dict[str, int]:
     return {"total": len(rows), **counts}
 
 
-__all__ = ["Result", "evaluate_plan", "headline", "select"]
+__all__ = ["ITEM_STATUSES", "ROUTE_SUMMARY_COLUMNS", "Result", "combine_statuses",
+           "evaluate_plan", "headline", "item_headline", "item_statuses", "select"]

@@ -85,7 +85,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
             rows.append({
                 "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
                 "level": level, "code": code, "name": table.loc[code, "name"],
-                "kind": ",".join(r.target.kinds), "metric": r.target.metric,
+                "kind": ",".join(r.target.kinds) or None, "metric": r.target.metric,
                 "shortfall": r.shortfall.get(lang),
             })
             geoms.append(table.loc[code, "geometry"])

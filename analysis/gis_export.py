@@ -29,6 +29,7 @@ SHP_FIELD_NAMES: dict[str, str] = {
     "child_friendly": "child_fr",
     "child_toilet": "child_wc",
     "safe_campus": "safe_camp",
+    "counselling_room": "counsel",
     "has_children_home": "hch",
     "has_children_home_planned": "hch_plan",
     "has_parent_school": "hps",

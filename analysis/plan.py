@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from cfplan.layers.errors import InputError
-from cfplan.layers.kinds import FACILITY_KINDS, STATUSES, SUBDISTRICT_TYPES, UNIT_TYPES
+from cfplan.layers.kinds import FACILITY_KINDS, LEVELS, STATUSES, SUBDISTRICT_TYPES, UNIT_TYPES
 from cfplan.layers.manifest import suggest
 from cfplan.layers.schema import SCHEMAS
 from cfplan.layers.text import Text
@@ -17,8 +17,12 @@ from cfplan.layers.text import Text
 PLANS_DIR = Path(__file__).parent / "plans"
 METRICS = (
     "presence_per_unit", "count", "per_capita", "capacity_per_unit", "attribute_share",
-    "accessibility", "indicator",
+    "accessibility", "route_safety", "indicator", "same_as",
 )
+# Where a target comes from: the plan's own words, a national standard, or cfplan's own reading
+# of the plan's words (a check the plan implies but does not state, e.g. "one station per 办事处").
+ORIGINS = ("plan", "standard", "reading")
+DIRECTIONS = ("at_least", "at_most", "above")
 DOMAINS = ("社会政策友好", "公共服务友好", "权利保障友好", "成长空间友好", "发展环境友好")
 DOMAINS_EN = {
     "社会政策友好": "Child-friendly social policy",
@@ -27,10 +31,14 @@ DOMAINS_EN = {
     "成长空间友好": "Child-friendly spaces for growing up",
     "发展环境友好": "Child-friendly development environment",
 }
+# The parts of a plan outside its numbered items (``section`` of a target), in English.
+SECTIONS_EN = {"": "Plan items", "重点工程": "Key projects", "重大项目": "Major projects",
+               "品牌活动": "Brand activities"}
 PLAN_KEYS = ("id", "name", "name_en", "district", "document", "source", "period",
              "subdistrict_term")
 _COMMON = {"id", "domain", "item", "title", "wording", "metric", "year", "target", "direction",
-           "assumption", "origin", "assumption_en", "title_en", "wording_en"}
+           "assumption", "origin", "assumption_en", "title_en", "wording_en", "lead",
+           "responsible", "section"}
 # English for the indicator units the plans use, as appended to a number (``f"{v:g}{unit}"``).
 UNITS_EN = {
     "%": "%",
@@ -47,37 +55,84 @@ UNITS_EN = {
 }
 TextField = Literal["title", "wording", "assumption"]
 _PARAMS: dict[str, set[str]] = {
-    "presence_per_unit": {"kind", "unit_level", "unit_types", "filters"},
-    "count": {"kind", "filters"},
-    "per_capita": {"kind", "filters", "capacity_field", "per", "population"},
+    "presence_per_unit": {"kind", "unit_level", "unit_types", "filters", "expected_units",
+                          "reported"},
+    "count": {"kind", "filters", "reported"},
+    "per_capita": {"kind", "filters", "capacity_field", "per", "population", "reported"},
     "capacity_per_unit": {"kind", "unit_level", "unit_types", "filters", "capacity_field",
-                          "capacity"},
-    "attribute_share": {"kind", "filters", "attribute"},
+                          "capacity", "aggregate", "unit_capacity", "reported"},
+    "attribute_share": {"kind", "filters", "attribute", "reported"},
     "accessibility": {"kind", "filters", "radius_m", "population"},
-    "indicator": {"indicator", "unit", "value_type"},
+    "route_safety": {"kind", "reported"},
+    "indicator": {"indicator", "unit", "value_type", "baseline_year"},
+    "same_as": {"same_as"},
 }
 _REQUIRED: dict[str, set[str]] = {
     "presence_per_unit": {"kind"},
     "count": {"kind"},
     "per_capita": {"kind", "per"},
-    "capacity_per_unit": {"kind", "capacity"},
+    "capacity_per_unit": {"kind"},
     "attribute_share": {"kind", "attribute"},
     "accessibility": {"kind"},
+    "route_safety": {"kind"},
     "indicator": {"indicator"},
+    "same_as": {"same_as"},
 }
-_FILTER_KEYS = {"child_friendly", "statuses", "since", "attribute", "equals"}
+SHARE_METRICS = ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility",
+                 "route_safety")
+# capacity_per_unit: how units are aggregated, and how a unit's capacity is formed (first:
+# default), with what each value means.
+AGGREGATES: dict[str, Text] = {
+    "each": Text("每个单元都达到 capacity", "every unit reaches capacity"),
+    "mean": Text("单元平均达到 target", "the units' mean reaches target"),
+}
+UNIT_CAPACITIES: dict[str, Text] = {
+    "sum": Text("单元内容量之和", "the unit's facilities added up"),
+    "largest": Text("单元内最大的一处", "its largest facility"),
+}
+_KEY = re.compile(r"^[a-z0-9_]+$")
+_FILTER_KEYS = {"child_friendly", "statuses", "since", "until", "attribute", "equals", "name",
+                "levels", "near_kind", "near_m", "min_area_m2"}
+DEFAULT_NEAR_M = 50.0
 _FACILITY_FIELDS = {f.name for f in SCHEMAS["facilities"].fields}
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Facility filters of a target. ``None`` means "no filter"."""
+    """Facility filters of a target. ``None`` means "no filter".
+
+    Attributes
+    ----------
+    child_friendly
+        Only facilities whose child-friendly flag is this.
+    statuses
+        Only these statuses.
+    since, until
+        Only facilities whose ``year`` lies in ``[since, until]``.
+    attribute, equals
+        Only facilities whose field ``attribute`` equals ``equals``.
+    name
+        Only facilities whose name contains this text (ignoring spaces and full-width forms).
+    levels
+        Only facilities of these administrative levels (keys of ``layers.kinds.LEVELS``).
+    near_kind, near_m
+        Only facilities in, or within ``near_m`` metres of, a facility of ``near_kind`` that
+        counts in the same scenario (a play facility in or at a park).
+    min_area_m2
+        Only polygon facilities of at least this area (m², metric CRS); a point has no area.
+    """
 
     child_friendly: bool | None = None
     statuses: tuple[str, ...] | None = None
     since: int | None = None
     attribute: str | None = None
     equals: object = None
+    until: int | None = None
+    name: str | None = None
+    levels: tuple[str, ...] | None = None
+    near_kind: str | None = None
+    near_m: float | None = None
+    min_area_m2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +142,9 @@ class Target:
     ``target`` is a number, a ``(low, high)`` range or ``True``; shares are 0–1.
     ``title``, ``wording`` and ``assumption`` are Chinese; ``title_en``, ``wording_en`` and
     ``assumption_en`` their English, where the plan file gives one (read both through
-    :meth:`text`).
+    :meth:`text`). ``lead`` and ``responsible`` are the plan's 牵头单位 and 责任单位, verbatim;
+    ``section`` is the part of the plan an item belongs to (``""`` for its numbered tasks,
+    e.g. ``"重点工程"``); ``same_as`` names the targets a repeated item stands for.
     """
 
     id: str
@@ -118,6 +175,15 @@ class Target:
     title_en: str = ""
     wording_en: str = ""
     assumption_en: str = ""
+    lead: str = ""
+    responsible: str = ""
+    section: str = ""
+    reported: str | None = None
+    same_as: tuple[str, ...] = ()
+    aggregate: str = "each"
+    unit_capacity: str = "sum"
+    expected_units: int | None = None
+    baseline_year: int | None = None
 
     def text(self, field: TextField, lang: str = "zh") -> str:
         """Return ``field`` (title, wording or assumption) in ``lang``.
@@ -130,6 +196,12 @@ class Target:
             if english:
                 return english
         return getattr(self, field)
+
+    @property
+    def is_share(self) -> bool:
+        """Whether the value and target are shares 0–1 (a mean capacity is not)."""
+        return self.metric in SHARE_METRICS and not (
+            self.metric == "capacity_per_unit" and self.aggregate == "mean")
 
     @property
     def low(self) -> float:
@@ -156,6 +228,13 @@ class Plan:
     subdistrict_term: str
     targets: tuple[Target, ...]
     path: Path
+
+    def target(self, target_id: str) -> Target:
+        """Return the target called ``target_id``."""
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        raise KeyError(target_id)
 
 
 def _table_lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
@@ -223,8 +302,32 @@ def _filters(value: object, line: int) -> Filters:
     if attribute is not None and attribute not in _FACILITY_FIELDS:
         raise _PlanError(line, Text(f"未知设施字段「{attribute}」",
                                     f"unknown facility field {attribute!r}"))
-    return Filters(value.get("child_friendly"), statuses, value.get("since"), attribute,
-                   value.get("equals"))
+    levels = value.get("levels")
+    if levels is not None:
+        bad = [v for v in (levels if isinstance(levels, list) else [levels]) if v not in LEVELS]
+        if bad or not isinstance(levels, list):
+            raise _PlanError(line, Text(f"未知级别 {bad or levels}；可用：{list(LEVELS)}",
+                                        f"unknown levels {bad or levels}; known: {list(LEVELS)}"))
+        levels = tuple(levels)
+    near_kind = value.get("near_kind")
+    if near_kind is not None:
+        near_kind = _kinds(near_kind, line)[0]
+    for key in ("since", "until"):
+        if key in value:
+            _number(value, key, line, whole=True)
+    for key in ("near_m", "min_area_m2"):
+        if key in value and (_number(value, key, line) or 0) < 0:
+            raise _PlanError(line, Text(f"{key} 不能为负", f"{key} cannot be negative"))
+    if "near_m" in value and near_kind is None:
+        raise _PlanError(line, Text("near_m 需要 near_kind", "near_m needs near_kind"))
+    name = value.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise _PlanError(line, Text("name 应为非空文字", "name must be non-empty text"))
+    return Filters(
+        value.get("child_friendly"), statuses, value.get("since"), attribute, value.get("equals"),
+        until=value.get("until"), name=name, levels=levels, near_kind=near_kind,
+        near_m=float(value.get("near_m", DEFAULT_NEAR_M)) if near_kind else None,
+        min_area_m2=float(value["min_area_m2"]) if "min_area_m2" in value else None)
 
 
 def _number_target(value: object, line: int) -> float | tuple[float, float] | bool:
@@ -257,13 +360,27 @@ def _opt_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _choice(table: dict[str, object], key: str, choices: dict[str, Text], line: int) -> str:
+    """Return ``table[key]`` (default: the first choice), or raise naming the choices."""
+    value = table.get(key, next(iter(choices)))
+    if value not in choices:
+        zh = " 或 ".join(f"{k}（{v.zh}）" for k, v in choices.items())
+        en = " or ".join(f"{k} ({v.en})" for k, v in choices.items())
+        raise _PlanError(line, Text(f"{key} 应为 {zh}，而不是 {value!r}",
+                                    f"{key} must be {en}, not {value!r}")
+                         + suggest(str(value), list(choices)))
+    return str(value)
+
+
 def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Target:
     def at(key: str) -> int:
         return lines.get(key, start)
 
-    for key in ("id", "domain", "item", "title", "wording", "metric", "year", "target"):
+    for key in ("id", "domain", "item", "title", "wording", "metric", "year"):
         if key not in table:
             raise _PlanError(start, Text(f"缺少键 {key}", f"missing key {key}"))
+    if "target" not in table and table["metric"] != "same_as":
+        raise _PlanError(start, Text("缺少键 target", "missing key target"))
     metric = table["metric"]
     if metric not in METRICS:
         raise _PlanError(at("metric"), Text(f"未知指标类型「{metric}」；可用：{', '.join(METRICS)}",
@@ -285,26 +402,61 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
                                             f"unknown domain {table['domain']!r}; known: "
                                             f"{', '.join(DOMAINS)}"))
     direction = table.get("direction", "at_least")
-    if direction not in ("at_least", "at_most"):
-        raise _PlanError(at("direction"), Text("direction 应为 at_least 或 at_most",
-                                               "direction must be at_least or at_most"))
-    target = _number_target(table["target"], at("target"))
+    if direction not in DIRECTIONS or (direction == "above" and metric != "indicator"):
+        raise _PlanError(at("direction"), Text(
+            "direction 应为 at_least、at_most 或 above（above 仅用于 indicator）",
+            "direction must be at_least, at_most or above (above for indicator only)"))
+    origin = table.get("origin", "plan")
+    if origin not in ORIGINS:
+        raise _PlanError(at("origin"), Text(f"origin 应为 {'、'.join(ORIGINS)} 之一",
+                                            f"origin must be one of {', '.join(ORIGINS)}"))
+    target = _number_target(table.get("target", True), at("target"))
     value_type = table.get("value_type", "number")
     if value_type not in ("number", "boolean"):
         raise _PlanError(at("value_type"), Text("value_type 应为 number 或 boolean",
                                                 "value_type must be number or boolean"))
-    if (value_type == "boolean") != isinstance(target, bool):
+    if metric != "same_as" and (value_type == "boolean") != isinstance(target, bool):
         raise _PlanError(at("target"), Text("布尔指标的 target 应为 true，数值指标应为数字",
                                             "boolean indicators take target = true; others a "
                                             "number"))
-    if metric in ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility"):
+    aggregate = _choice(table, "aggregate", AGGREGATES, at("aggregate"))
+    unit_capacity = _choice(table, "unit_capacity", UNIT_CAPACITIES, at("unit_capacity"))
+    if metric == "capacity_per_unit":
+        if aggregate == "each" and "capacity" not in table:
+            raise _PlanError(start, Text("aggregate = each 需要 capacity（每个单元的最低容量）",
+                                         "aggregate = each needs capacity (the minimum per "
+                                         "unit)"))
+        if aggregate == "mean" and "capacity" in table:
+            raise _PlanError(at("capacity"), Text(
+                "aggregate = mean 的 target 即单元平均容量（如 20），不用 capacity",
+                "with aggregate = mean the target is the mean per unit (e.g. 20); drop "
+                "capacity"))
+    is_share = metric in SHARE_METRICS and not (metric == "capacity_per_unit"
+                                                and aggregate == "mean")
+    if metric in SHARE_METRICS:
         if direction != "at_least":
             raise _PlanError(at("direction"), Text(f"{metric} 只支持 at_least",
                                                    f"{metric} takes direction = at_least only"))
         lo = target[0] if isinstance(target, tuple) else target
-        if isinstance(lo, bool) or not 0 <= float(lo) <= 1:
+        if isinstance(lo, bool) or (is_share and not 0 <= float(lo) <= 1):
             raise _PlanError(at("target"), Text("份额类目标应在 0–1 之间",
                                                 "share targets lie between 0 and 1"))
+    reported = table.get("reported")
+    if reported is not None and (not isinstance(reported, str) or not _KEY.match(reported)):
+        raise _PlanError(at("reported"), Text("reported 应为指标键（a-z、0-9、_）",
+                                              "reported must be an indicator key (a-z, 0-9, _)"))
+    raw_same = table.get("same_as", [])
+    same_as = [raw_same] if isinstance(raw_same, str) else list(raw_same) \
+        if isinstance(raw_same, list) else []
+    if metric == "same_as" and (not isinstance(same_as, list) or not same_as
+                                or not all(isinstance(v, str) for v in same_as)):
+        raise _PlanError(at("same_as"), Text("same_as 应为目标 id 或其列表",
+                                             "same_as must be a target id or a list of ids"))
+    expected = _number(table, "expected_units", at("expected_units"), whole=True)
+    baseline_year = _number(table, "baseline_year", at("baseline_year"), whole=True)
+    for key in ("lead", "responsible", "section"):
+        if key in table and not isinstance(table[key], str):
+            raise _PlanError(at(key), Text(f"{key} 应为文字", f"{key} must be text"))
     unit_level = table.get("unit_level", "unit")
     if unit_level not in ("unit", "subdistrict"):
         raise _PlanError(at("unit_level"), Text("unit_level 应为 unit 或 subdistrict",
@@ -335,7 +487,7 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
         title=str(table["title"]), wording=str(table["wording"]), metric=str(metric),
         year=int(_number(table, "year", at("year"), whole=True) or 0), target=target,
         direction=direction,
-        assumption=str(table.get("assumption", "")), origin=str(table.get("origin", "plan")),
+        assumption=str(table.get("assumption", "")), origin=str(origin),
         title_en=str(table.get("title_en", "")), wording_en=str(table.get("wording_en", "")),
         assumption_en=str(table.get("assumption_en", "")),
         kinds=_kinds(table["kind"], at("kind")) if "kind" in table else (),
@@ -349,7 +501,27 @@ def _target(table: dict[str, object], lines: dict[str, int], start: int) -> Targ
         radius_m=_number(table, "radius_m", at("radius_m")),
         indicator=_opt_text(table.get("indicator")), unit=str(table.get("unit", "")),
         value_type=value_type, line=start,
+        lead=str(table.get("lead", "")), responsible=str(table.get("responsible", "")),
+        section=str(table.get("section", "")), reported=reported, same_as=tuple(str(s) for s in same_as),
+        aggregate=str(aggregate), unit_capacity=str(unit_capacity),
+        expected_units=int(expected) if expected is not None else None,
+        baseline_year=int(baseline_year) if baseline_year is not None else None,
     )
+
+
+def _check_same_as(targets: list[Target], lines: dict[str, int]) -> None:
+    """Raise unless every ``same_as`` names other targets that are not themselves repeats."""
+    kinds = {t.id: t.metric for t in targets}
+    for t in targets:
+        for ref in t.same_as:
+            if ref == t.id or ref not in kinds:
+                known = suggest(ref, list(kinds))
+                raise _PlanError(lines[t.id], Text(f"same_as 指向不存在的目标「{ref}」",
+                                                   f"same_as names no target {ref!r}") + known)
+            if kinds[ref] == "same_as":
+                raise _PlanError(lines[t.id], Text(
+                    f"same_as 指向的「{ref}」本身也是 same_as；请直接指向原目标",
+                    f"same_as names {ref!r}, itself a same_as; name the original target"))
 
 
 def _check_top_level(data: dict[str, object], path: Path) -> None:
@@ -425,14 +597,16 @@ def load_plan(path: str | Path) -> Plan:
                                              f"target id {target.id!r} repeats line "
                                              f"{seen[target.id]}"))
             seen[target.id] = start
-            if target.indicator:
-                if target.indicator in indicators:
+            key = target.indicator or target.reported
+            if key:  # one key for one fact: a repeated fact is written with same_as
+                if key in indicators:
                     raise _PlanError(start, Text(
-                        f"指标键「{target.indicator}」与第 {indicators[target.indicator]} 行重复",
-                        f"indicator key {target.indicator!r} repeats line "
-                        f"{indicators[target.indicator]}"))
-                indicators[target.indicator] = start
+                        f"指标键「{key}」与第 {indicators[key]} 行重复；同一事项请用 same_as",
+                        f"indicator key {key!r} repeats line {indicators[key]}; write a "
+                        "repeated item with same_as"))
+                indicators[key] = start
             targets.append(target)
+        _check_same_as(targets, seen)
     except _PlanError as exc:
         raise InputError(str(path), Text(f"第 {exc.line} 行：", f"line {exc.line}: ") + exc.problem,
                          Text("参见 docs/plan-format.md", "see docs/plan-format.md")) from exc

@@ -1,29 +1,35 @@
-"""The gap report: targets table, per-unit failures, headline counts, in Markdown, CSV and XLSX."""
+"""The gap report: headline, targets in both scenarios, per-办事处 summary, in Markdown, CSV, XLSX."""
 
 from __future__ import annotations
 
 import html
 import re
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
 from cfplan.analysis.access import WALK_SPEED_M_PER_MIN
 from cfplan.analysis.coverage import ScenarioCoverage, unit_distance_summary
-from cfplan.analysis.evaluate import Result, headline
+from cfplan.analysis.evaluate import Result, headline, item_headline
 from cfplan.analysis.indicators import target_text
-from cfplan.analysis.plan import DOMAINS_EN, Plan
+from cfplan.analysis.plan import DOMAINS_EN, SECTIONS_EN, Plan, Target, unit_text
+from cfplan.analysis.report_style import label as col_label
+from cfplan.analysis.report_style import localise, office_style
 from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.selection import SCENARIOS
+from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
 from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
 from cfplan.layers.i18n import t as tr
-from cfplan.layers.kinds import FACILITY_KINDS, kind_label
+from cfplan.layers.kinds import FACILITY_KINDS, kind_label, life_circle
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
 
-TARGETS_COLUMNS = ("plan", "domain", "item", "wording", "metric", "target", "value", "status",
-                   "shortfall", "scenario")
-SHARE_METRICS = ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility")
+TARGETS_COLUMNS = ("plan", "target_id", "domain", "item", "wording", "metric", "target", "value",
+                   "status", "shortfall", "scenario", "origin", "lead", "responsible",
+                   "cross_check", "note")
+SHARE_METRICS = ("presence_per_unit", "capacity_per_unit", "attribute_share", "accessibility",
+                 "route_safety")
 
 
 def value_text(r: Result, *, lang: str = "zh") -> str:
@@ -31,15 +37,22 @@ def value_text(r: Result, *, lang: str = "zh") -> str:
     v = r.value
     if v is None:
         return ""
+    if r.target.metric == "same_as":
+        refs = cast("list[Result]", r.extra.get("refs", []))
+        if len(refs) == 1:
+            return value_text(refs[0], lang=lang)
+        return f"{round(float(v) * len(refs))}/{len(refs)}"
     if isinstance(v, bool):
         return ("是" if v else "否") if lang == "zh" else ("yes" if v else "no")
-    if r.target.metric in SHARE_METRICS:
+    if r.target.is_share:
         return f"{v * 100:.1f}%"
     if r.target.metric == "count":
         return f"{v:.0f}"
     if r.target.metric == "per_capita":
         return f"{v:.2f}"
-    return f"{v:g}{r.target.unit}"
+    if r.target.metric == "capacity_per_unit":
+        return f"{v:.1f}"
+    return f"{v:g}{unit_text(r.target.unit, lang)}"
 
 
 def _shortfall(r: Result, lang: str) -> str:
@@ -50,13 +63,68 @@ def _shortfall(r: Result, lang: str) -> str:
     return text
 
 
+def note_text(r: Result, *, lang: str = "zh") -> str:
+    """Return a result's remarks: the reading's note and late planned projects (⚠)."""
+    parts = [r.note.get(lang)] if r.note else []
+    if r.late:
+        parts.append("⚠ " + r.late.get(lang))
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def responsibility(plan: Plan, t: Target) -> tuple[str, str]:
+    """Return a target's 牵头单位 and 责任单位 (a repeated item takes its task's)."""
+    if t.lead or t.responsible or not t.same_as:
+        return t.lead, t.responsible
+    leads, partners = [], []
+    for ref in t.same_as:
+        lead, partner = responsibility(plan, plan.target(ref))
+        leads.append(lead)
+        partners.append(partner)
+    return "；".join(dict.fromkeys(x for x in leads if x)), "；".join(
+        dict.fromkeys(x for x in partners if x))
+
+
+def gap_text(cur: Result, fut: Result, *, lang: str = "zh") -> str:
+    """Return the gap in both scenarios: what is short now, what planned projects close.
+
+    ``现状：…；规划完成后：…（规划项目补上：…）`` and, when planned projects are dated after the
+    target year, a ⚠ flag naming them.
+    """
+    zh = lang == "zh"
+    sep = "；" if zh else "; "
+    both_met = cur.status == fut.status == "met"
+    now = _shortfall(cur, lang) or (tr("status.met", lang=lang) if cur.status == "met" else "")
+    later = _shortfall(fut, lang) or (tr("status.met", lang=lang) if fut.status == "met" else "")
+    parts = [f"{tr('scenario.current', lang=lang)}{'：' if zh else ': '}{now}"] if (
+        now and not both_met) else []
+    if later and later != now and not both_met:
+        text = f"{tr('scenario.planned', lang=lang)}{'：' if zh else ': '}{later}"
+        closed = [c for c in cur.failing if c not in set(fut.failing)]
+        if closed and cur.target.metric in ("presence_per_unit", "capacity_per_unit"):
+            lookup = cast("dict[str, str]", cur.extra.get("names", {}))
+            names = [str(lookup.get(c, c)) for c in closed]
+            text += (f"（规划项目补上：{'、'.join(names)}）" if zh
+                     else f" (planned projects close: {', '.join(names)})")
+        parts.append(text)
+    if fut.late:
+        parts.append("⚠ " + fut.late.get(lang))
+    if cur.note:
+        parts.append(cur.note.get(lang))
+    return sep.join(parts)
+
+
 def targets_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
     """Return the stable ``targets.csv`` table: one row per target and scenario.
 
-    Columns are ``plan, domain, item, wording, metric, target, value, status,
-    shortfall, scenario``. ``status`` is one of ``met``, ``not_met``, ``unknown``,
-    ``not_assessed``; ``scenario`` is ``current`` or ``planned``. ``wording`` stays in
-    Chinese (it is the plan's own text); ``shortfall`` follows ``lang``.
+    Columns :data:`TARGETS_COLUMNS`: ``plan, target_id, domain, item, wording, metric,
+    target, value, status, shortfall, scenario, origin, lead, responsible, cross_check,
+    note``. ``target_id`` is unique per plan (``9a``, ``9b``), so no two rows are the same;
+    ``status`` is one of ``met``, ``not_met``, ``unknown``, ``not_assessed``; ``scenario``
+    is ``current`` or ``planned``; ``target`` says what is counted (``≥ 7 所儿童友好幼儿园``);
+    ``origin`` is ``plan``, ``standard`` or ``reading`` (cfplan's reading of the plan);
+    ``lead`` and ``responsible`` are the plan's 牵头单位/责任单位, verbatim. ``wording`` stays
+    in Chinese (it is the plan's own text); ``shortfall``, ``cross_check`` and ``note``
+    follow ``lang``.
 
     Returns
     -------
@@ -66,11 +134,16 @@ def targets_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.
     rows = []
     for r in results:
         t = r.target
+        lead, partners = responsibility(plan, t)
         rows.append({
-            "plan": plan.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
-            "item": t.item, "wording": t.text("wording", lang),
-            "metric": t.metric, "target": target_text(t, lang=lang), "value": value_text(r, lang=lang),
-            "status": r.status, "shortfall": _shortfall(r, lang), "scenario": r.scenario,
+            "plan": plan.id, "target_id": t.id,
+            "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
+            "item": t.item, "wording": t.text("wording", lang), "metric": t.metric,
+            "target": target_text(t, lang=lang, term=plan.subdistrict_term),
+            "value": value_text(r, lang=lang), "status": r.status,
+            "shortfall": _shortfall(r, lang), "scenario": r.scenario, "origin": t.origin,
+            "lead": lead, "responsible": partners, "cross_check": r.cross_check.get(lang),
+            "note": note_text(r, lang=lang),
         })
     return pd.DataFrame(rows, columns=list(TARGETS_COLUMNS))
 
@@ -81,24 +154,115 @@ def side_by_side(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.D
     Returns
     -------
     pandas.DataFrame
-        Columns ``id, domain, item, wording, metric, target, assumption`` then value,
-        status and shortfall for each scenario.
+        Columns ``id, domain, section, item, origin, wording, metric, target,
+        assumption, lead, responsible``, then value, status and shortfall for each
+        scenario, then ``gap`` (both scenarios, planned projects dated after the target
+        year flagged), ``cross_check`` and ``note``.
     """
     by_key = {(r.target.id, r.scenario): r for r in results}
     rows = []
     for t in plan.targets:
+        lead, partners = responsibility(plan, t)
         row: dict[str, object] = {
             "id": t.id, "domain": t.domain if lang == "zh" else DOMAINS_EN[t.domain],
-            "item": t.item, "wording": t.text("wording", lang), "metric": t.metric,
-            "target": target_text(t, lang=lang), "assumption": t.text("assumption", lang),
+            "section": (t.section or "规划事项") if lang == "zh"
+            else SECTIONS_EN.get(t.section, t.section),
+            "item": t.item, "origin": t.origin, "wording": t.text("wording", lang),
+            "metric": t.metric,
+            "target": target_text(t, lang=lang, term=plan.subdistrict_term),
+            "assumption": t.text("assumption", lang), "lead": lead, "responsible": partners,
         }
         for s in SCENARIOS:
             r = by_key.get((t.id, s))
             row[f"value_{s}"] = value_text(r, lang=lang) if r else ""
             row[f"status_{s}"] = r.status if r else ""
             row[f"shortfall_{s}"] = _shortfall(r, lang) if r else ""
+        cur, fut = by_key.get((t.id, "current")), by_key.get((t.id, "planned"))
+        row["gap"] = gap_text(cur, fut, lang=lang) if cur and fut else ""
+        checks = [r.cross_check.get(lang) for r in (cur, fut) if r is not None and r.cross_check]
+        row["cross_check"] = checks[0] if checks else ""
+        row["note"] = note_text(fut, lang=lang) if fut else ""
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def headline_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
+    """Return the headline: the plan's own items by status, per scenario and part of the plan.
+
+    The national-standard checks are not items of the plan and are not counted here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scenario, section, total, met, partly_met, not_met, unknown``; ``section``
+        names the part (``规划事项`` for the numbered items, ``重点工程`` …).
+    """
+    rows = []
+    for s in SCENARIOS:
+        for section, counts in item_headline(plan, results, scenario=s).items():
+            name = (section or "规划事项") if lang == "zh" else SECTIONS_EN.get(section, section)
+            rows.append({"scenario": tr(f"scenario.{s}", lang=lang), "section": name, **counts})
+    return pd.DataFrame(rows, columns=["scenario", "section", "total", "met", "partly_met",
+                                       "not_met", "unknown"])
+
+
+def cross_check_table(plan: Plan, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
+    """Return the targets whose reported value the layers contradict, with both readings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, wording, scenario, reported, status, cross_check``.
+    """
+    rows = [{"id": r.target.id, "wording": r.target.text("wording", lang),
+             "scenario": tr(f"scenario.{r.scenario}", lang=lang),
+             "reported": str(r.extra.get("reported", "")), "status": r.status,
+             "cross_check": r.cross_check.get(lang)}
+            for r in results if r.cross_check]
+    return pd.DataFrame(rows, columns=["id", "wording", "scenario", "reported", "status",
+                                       "cross_check"])
+
+
+def summary_table(layers: LayerSet, coverage: pd.DataFrame | None = None, *,
+                  lang: str = "zh") -> pd.DataFrame:
+    """Return the per-办事处 summary as display text (``30/32``, ``3.9``, ``45.2%``).
+
+    One row per 办事处/镇: 儿童之家 and 家长学校 as units with one / units (the planned
+    figure after an arrow where it differs), 托位 and 托位 per 1,000 residents, protection
+    stations and law-education bases, and the share of children within walking reach of
+    each kind measured (:func:`analysis.subdistricts.subdistrict_summary` has the numbers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Headings in ``lang``.
+    """
+    raw = subdistrict_summary(layers, coverage)
+
+    def pair(now: object, later: object, fmt: str = "{}") -> str:
+        a, b = fmt.format(now), fmt.format(later)
+        return a if a == b else f"{a} → {b}"
+
+    rows = []
+    for r in raw.to_dict(orient="records"):
+        row = {
+            "name": r["name"],
+            "children_home": pair(f"{r['children_home']}/{r['units']}",
+                                  f"{r['children_home_planned']}/{r['units']}"),
+            "parent_school": pair(f"{r['parent_school']}/{r['units']}",
+                                  f"{r['parent_school_planned']}/{r['units']}"),
+            "childcare_places": pair(r["childcare_places"], r["childcare_places_planned"],
+                                     "{:.0f}"),
+            "places_per_1000": pair(r["places_per_1000"], r["places_per_1000_planned"],
+                                    "{:.2f}"),
+            "protection_station": pair(r["protection_station"], r["protection_station_planned"]),
+            "law_base": pair(r["law_base"], r["law_base_planned"]),
+        }
+        for kind in walk_kinds(coverage):
+            row[f"walk_{kind}"] = _pct(r[f"walk_{kind}"])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.rename(columns={c: col_label(c, lang=lang) for c in table.columns})
 
 
 def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> pd.DataFrame:
@@ -113,7 +277,7 @@ def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh")
     """
     fails: dict[tuple[str, str], dict[str, list[str]]] = {}
     for r in results:
-        if not r.failing:
+        if not r.failing or r.target.metric == "same_as":
             continue
         level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
         label = r.target.id
@@ -139,7 +303,7 @@ def per_unit_table(layers: LayerSet, results: list[Result], *, lang: str = "zh")
                                        "fails_planned"])
 
 
-_ICON = {"met": "✅", "not_met": "❌", "unknown": "❔", "not_assessed": "➖"}
+_ICON = {"met": "✅", "not_met": "❌", "unknown": "❔", "not_assessed": "➖", "partly_met": "◐"}
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -159,21 +323,98 @@ def md_escape(text: object) -> str:
 
 
 def _md_table(df: pd.DataFrame, headers: list[str]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = ["| " + " | ".join(md_escape(h) for h in headers) + " |",
+             "|" + "---|" * len(headers)]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(md_escape(v) for v in row) + " |")
+    return lines
+
+
+def target_rows(wide: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Return the report's target table: both scenarios, the gap and who is responsible.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, basis, wording, target, status_current, status_planned, gap, lead,
+        responsible`` (ids marked where the target is cfplan's reading; statuses with the
+        value, e.g. ``❌ 88.9%``).
+    """
+    rows = []
+    for r in wide.itertuples(index=False):
+        rows.append({
+            "id": r.id + ("（cfplan 解读）" if lang == "zh" else " (cfplan's reading)")
+            if r.origin == "reading" else r.id,
+            "basis": _basis_word(r.metric, lang), "wording": r.wording, "target": r.target,
+            "status_current": f"{_ICON.get(r.status_current, '')} {r.value_current}".strip(),
+            "status_planned": f"{_ICON.get(r.status_planned, '')} {r.value_planned}".strip(),
+            "gap": "；".join(x for x in (r.gap, r.cross_check and "⚑ " + r.cross_check) if x)
+            if lang == "zh" else "; ".join(x for x in (r.gap, r.cross_check
+                                                       and "⚑ " + r.cross_check) if x),
+            "lead": r.lead or "—", "responsible": r.responsible or "—",
+        })
+    return pd.DataFrame(rows, columns=["id", "basis", "wording", "target", "status_current",
+                                       "status_planned", "gap", "lead", "responsible"])
+
+
+def _basis_word(metric: str, lang: str) -> str:
+    words = {"indicator": Text("填报", "reported"), "route_safety": Text("路径", "routes"),
+             "same_as": Text("同项", "repeat"), "accessibility": Text("路网", "streets")}
+    return words.get(metric, Text("图层", "layers")).get(lang)
+
+
+def _target_headers(lang: str) -> list[str]:
+    return (["编号", "依据", "规划原文", "目标", "现状", "规划完成后", "缺口（现状 → 规划完成后）",
+             "牵头单位", "责任单位"] if lang == "zh" else
+            ["Id", "Basis", "Wording", "Target", "As things stand", "Once planned is done",
+             "Gap (now → once planned)", "Lead unit", "Responsible units"])
+
+
+def _headline_lines(plan: Plan, results: list[Result], lang: str) -> list[str]:
+    zh = lang == "zh"
+    table = headline_table(plan, results, lang=lang)
+    lines = _md_table(table, [col_label(c, lang=lang) for c in
+                              ("scenario", "section", "total", "met", "partly_met", "not_met",
+                               "unknown")])
+    n_targets = sum(1 for t in plan.targets if t.origin == "plan")
+    n_std = sum(1 for t in plan.targets if t.origin == "standard")
+    n_read = sum(1 for t in plan.targets if t.origin == "reading")
+    lines.append("")
+    lines.append(
+        f"按规划自身的事项计：一项含多个分目标时，全部达成为“达成”，部分达成为“部分达成”，"
+        f"无一达成为“未达成”，无未达成但有无法判断的为“未知”（缺数据不视为达成）。分目标共 "
+        f"{n_targets} 个；cfplan 的解读 {n_read} 个与国家标准步行可达性核查 {n_std} 个不计入上表，"
+        "国家标准见“国家标准步行可达性（参考）”一节。" if zh else
+        f"Counted over the plan's own items: an item with several targets is met when all "
+        f"are, partly met when some are, not met when none is, and unknown when none fails "
+        f"but some cannot be decided (missing data never counts as met). {n_targets} targets "
+        f"in all; cfplan's own readings ({n_read}) and the national-standard walking checks "
+        f"({n_std}) are not counted here (see 'National standards: walking access').")
+    lines.append("")
+    for s in SCENARIOS:
+        h = headline(results, scenario=s)
+        lines.append(
+            f"- 分目标（{tr(f'scenario.{s}', lang=lang)}）：" + tr("progress.summary", lang=lang,
+                                                              **h) if zh else
+            f"- Targets ({tr(f'scenario.{s}', lang=lang)}): " + tr("progress.summary",
+                                                                   lang=lang, **h))
     return lines
 
 
 def markdown_report(
     plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
     extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> str:
     """Return the gap report as Markdown.
 
-    Sections: headline counts per scenario; spatial targets side by side with the
-    shortfall by name; indicator targets; assumptions; the per-unit table; the
-    input accounting; warnings; rejected features.
+    Sections: headline (the plan's own items by status, per scenario); every target by
+    domain in both scenarios, with the gap, what planned projects close, planned projects
+    dated after the target year, and the 牵头单位/责任单位; the parts beyond the numbered
+    items (重点工程 …); cross-checks of reported values; the per-办事处 summary; the
+    national-standard walking checks (reference); assumptions; the per-unit failures; the
+    input accounting; warnings; rejected features. ``extra_sections`` (Markdown lines, e.g.
+    :func:`access_section`) go after the standards.
 
     Returns
     -------
@@ -193,56 +434,74 @@ def markdown_report(
     if layers.synthetic:
         lines.append("- **合成数据：示范区不是真实地点。**" if zh
                      else "- **Synthetic data: the demo district is not a real place.**")
-    lines.append("")
-    lines.append("## 总览" if zh else "## Headline")
-    lines.append("")
-    head_rows = []
-    for s in SCENARIOS:
-        h = headline(results, scenario=s)
-        head_rows.append([tr(f"scenario.{s}", lang=lang), h["total"], h["met"], h["not_met"],
-                          h["unknown"], h["not_assessed"]])
-    headers = (["情景", "目标", "达成", "未达成", "未知", "未评估"] if zh
-               else ["Scenario", "Targets", "Met", "Not met", "Unknown", "Not assessed"])
-    lines += _md_table(pd.DataFrame(head_rows), headers)
+    lines += ["", "## 总览" if zh else "## Headline", ""]
+    lines += _headline_lines(plan, results, lang)
     lines.append("")
 
     wide = side_by_side(plan, results, lang=lang)
-    spatial = wide[wide["metric"] != "indicator"]
-    indicators = wide[wide["metric"] == "indicator"]
-
-    def block(df: pd.DataFrame) -> list[str]:
-        rows = []
-        for r in df.itertuples(index=False):
-            rows.append([r.id, r.wording, r.target,
-                         f"{_ICON[r.status_current]} {r.value_current}",
-                         f"{_ICON[r.status_planned]} {r.value_planned}",
-                         r.shortfall_current or r.shortfall_planned])
-        hdr = (["项目", "规划原文", "目标", "现状", "规划完成后", "缺口"] if zh
-               else ["Item", "Wording", "Target", "As things stand", "Once planned is done",
-                     "Shortfall"])
-        return _md_table(pd.DataFrame(rows), hdr)
-
-    lines.append("## 空间目标" if zh else "## Spatial targets")
+    lines.append("✅ 达成　❌ 未达成　❔ 未知（数据不足，不视为达成）　➖ 未评估　⚑ 与填报不符　"
+                 "⚠ 规划项目晚于目标年" if zh else
+                 "✅ met · ❌ not met · ❔ unknown (missing data never counts as met) · ➖ not "
+                 "assessed · ⚑ contradicts a report · ⚠ planned after the target year")
     lines.append("")
-    lines.append("✅ 达成　❌ 未达成　❔ 未知（数据不足，不视为达成）　➖ 未评估" if zh else
-                 "✅ met · ❌ not met · ❔ unknown (missing data never counts as met) · "
-                 "➖ not assessed")
+    main = {t.id for t in plan.targets if t.section == ""}
+    own = wide[(wide["origin"] != "standard") & wide["id"].isin(main)]
+    lines.append("## 各项目标" if zh else "## Targets")
     lines.append("")
-    for domain in dict.fromkeys(spatial["domain"]):
+    for domain in dict.fromkeys(own["domain"]):
         lines.append(f"### {md_escape(domain)}")
         lines.append("")
-        lines += block(spatial[spatial["domain"] == domain])
+        lines += _md_table(target_rows(own[own["domain"] == domain], lang=lang),
+                           _target_headers(lang))
         lines.append("")
-    lines.append("## 填报指标" if zh else "## Reported indicators")
+    rest = wide[(wide["origin"] != "standard") & ~wide.index.isin(own.index)]
+    for section in dict.fromkeys(rest["section"]):
+        lines.append(f"## {md_escape(section)}")
+        lines.append("")
+        lines += _md_table(target_rows(rest[rest["section"] == section], lang=lang),
+                           _target_headers(lang))
+        lines.append("")
+    checks = cross_check_table(plan, results, lang=lang)
+    lines.append("## 与填报数据核对" if zh else "## Reported values checked against the layers")
     lines.append("")
-    lines += block(indicators)
+    if checks.empty:
+        lines.append("填报值与图层无矛盾。" if zh else "No reported value contradicts the layers.")
+    else:
+        lines += _md_table(localise(checks, lang=lang),
+                           [col_label(c, lang=lang) for c in checks.columns])
     lines.append("")
-    assumed = wide[wide["assumption"] != ""][["item", "wording", "assumption"]]
+    lines.append(f"## 各{md_escape(plan.subdistrict_term)}汇总" if zh
+                 else "## Summary by subdistrict")
+    lines.append("")
+    summary = summary_table(layers, coverage, lang=lang)
+    if summary.empty:
+        lines.append("没有办事处图层。" if zh else "No subdistrict layer.")
+    else:
+        lines += _md_table(summary, list(summary.columns))
+        lines.append("")
+        lines.append("x/y：有该设施的社区/村 / 社区/村总数；箭头后为规划完成后；步行可达为半径内儿童占比（现状）。"
+                     if zh else "x/y: units with one / units; after the arrow, once planned; "
+                     "walk: share of children within the radius (now).")
+    lines.append("")
+    std = wide[wide["origin"] == "standard"]
+    if not std.empty:
+        lines.append("## 国家标准步行可达性（参考）" if zh
+                     else "## National standards: walking access (reference)")
+        lines.append("")
+        lines.append("以下按国家标准核查，不是规划自身的目标，不计入总览。" if zh else
+                     "Checked against national standards, not targets of the plan; not counted "
+                     "in the headline.")
+        lines.append("")
+        rows = target_rows(std, lang=lang).drop(columns=["lead", "responsible"])
+        lines += _md_table(rows, _target_headers(lang)[:-2])
+        lines.append("")
+    lines += extra_sections or []
+    assumed = wide[wide["assumption"] != ""][["id", "wording", "assumption"]]
     if not assumed.empty:
         lines.append("## 口径假设" if zh else "## Assumptions")
         lines.append("")
-        lines += _md_table(assumed, ["项目", "规划原文", "假设"] if zh
-                           else ["Item", "Wording", "Assumption"])
+        lines += _md_table(assumed, ["编号", "规划原文", "假设"] if zh
+                           else ["Id", "Wording", "Assumption"])
         lines.append("")
     units = per_unit_table(layers, results, lang=lang)
     failing = units[(units["fails_current"] != "") | (units["fails_planned"] != "")]
@@ -258,7 +517,6 @@ def markdown_report(
                            if zh else ["Level", "Code", "Name", "Subdistrict", "Fails now",
                                        "Fails once planned"])
     lines.append("")
-    lines += extra_sections or []
     lines.append("## 数据核算" if zh else "## Input accounting")
     lines.append("")
     lines.append("读取 = 采用 + 剔除。剔除的要素及原因见 rejected.csv / rejected.geojson。" if zh
@@ -286,11 +544,57 @@ def markdown_report(
     return "\n".join(lines) + "\n"
 
 
+# XLSX sheets: key → name in each language.
+SHEETS = {"headline": Text("总览", "Headline"), "targets": Text("目标", "Targets"),
+          "targets_long": Text("目标明细", "Targets by scenario"),
+          "subdistricts": Text("办事处汇总", "Subdistricts"), "units": Text("社区村", "Units"),
+          "cross_checks": Text("填报核对", "Cross-checks"),
+          "accounting": Text("数据核算", "Accounting")}
+_XLSX_WIDE = ("id", "domain", "section", "item", "wording", "target", "status_current",
+              "value_current", "status_planned", "value_planned", "gap", "cross_check", "lead",
+              "responsible", "assumption")
+
+
+def xlsx_sheets(plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
+                coverage: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Return the report's XLSX sheets, headings and statuses in ``lang``.
+
+    Returns
+    -------
+    dict
+        Sheet name → table: headline, targets side by side, targets per scenario, the
+        per-办事处 summary (numbers), units' failures, cross-checks, accounting.
+    """
+    wide = side_by_side(plan, results, lang=lang)[list(_XLSX_WIDE)]
+    long = targets_table(plan, results, lang=lang).drop(columns=["plan", "metric"])
+    long["scenario"] = long["scenario"].map(lambda s: tr(f"scenario.{s}", lang=lang))
+    headline_ = headline_table(plan, results, lang=lang)
+    summary = subdistrict_summary(layers, coverage).round(
+        {"places_per_1000": 2, "places_per_1000_planned": 2})
+    for col in summary.columns:
+        if col.startswith("walk_"):
+            summary[col] = summary[col].round(3)
+    units = per_unit_table(layers, results, lang=lang)
+    units["level"] = units["level"].map({"unit": "社区/村" if lang == "zh" else "unit",
+                                         "subdistrict": plan.subdistrict_term if lang == "zh"
+                                         else "subdistrict"})
+    sheets = {"headline": headline_, "targets": wide, "targets_long": long,
+              "subdistricts": summary, "units": units,
+              "cross_checks": cross_check_table(plan, results, lang=lang),
+              "accounting": layers.accounting}
+    return {SHEETS[k].get(lang): localise(v, lang=lang) for k, v in sheets.items()}
+
+
 def write_report(
     plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
     extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write ``report.md``, ``report.xlsx``, ``targets.csv`` and ``units.csv`` into ``out``.
+    """Write ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv`` and ``subdistricts.csv``.
+
+    The CSV files keep machine values (status keys, shares 0–1); ``report.xlsx`` reads
+    like an office document: headings and statuses in ``lang``, bold frozen header rows,
+    filters and status colours.
 
     Returns
     -------
@@ -299,24 +603,43 @@ def write_report(
     """
     out = Path(out)
     targets = targets_table(plan, results, lang=lang)
-    wide = side_by_side(plan, results, lang=lang)
     units = per_unit_table(layers, results, lang=lang)
     written = [
         atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
                                                              extra_sections=extra_sections,
-                                                             warnings=warnings)),
+                                                             warnings=warnings,
+                                                             coverage=coverage)),
         write_csv(targets, out / "targets.csv"),
         write_csv(units, out / "units.csv"),
+        write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
         write_csv(layers.accounting, out / "accounting.csv"),
     ]
-    sheets = {"targets": wide, "targets_long": targets, "units": units,
-              "accounting": layers.accounting}
-    written.append(write_xlsx(sheets, out / "report.xlsx"))
+    wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
+                                               "responsible", "cross_check", "note")]
+    written.append(write_xlsx(xlsx_sheets(plan, layers, results, lang=lang, coverage=coverage),
+                              out / "report.xlsx",
+                              style=office_style(lang=lang, wrap_headings=wraps)))
     return written
 
 
 def _pct(share: float) -> str:
     return "—" if share != share else f"{share * 100:.1f}%"
+
+
+def radius_text(radius_m: float, *, lang: str = "zh") -> str:
+    """Return a walking radius with its minutes, as the map's bands draw them.
+
+    A radius that is a life circle's distance (:data:`layers.kinds.LIFE_CIRCLES_M`) is
+    named by that circle (``500 m（10 分钟生活圈）``); the map's 5/10/15-minute bands are the
+    same 300/500/1000 m. Any other radius gets its walking time at 60 m/min.
+    """
+    circle = life_circle(radius_m)
+    if circle is not None:
+        return (f"{radius_m:.0f} m（{circle} 分钟生活圈）" if lang == "zh"
+                else f"{radius_m:.0f} m ({circle}-minute circle)")
+    minutes = radius_m / WALK_SPEED_M_PER_MIN
+    return (f"{radius_m:.0f} m（步行约 {minutes:.0f} 分钟）" if lang == "zh"
+            else f"{radius_m:.0f} m (about {minutes:.0f} min on foot)")
 
 
 def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh") -> list[str]:
@@ -336,17 +659,19 @@ def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh")
         fut = overall[(overall["kind"] == kind) & (overall["scenario"] == "planned")].iloc[0]
         label = "+".join((FACILITY_KINDS[k].zh if zh else FACILITY_KINDS[k].en)
                          for k in kind.split("+"))
-        minutes = cur["radius_m"] / WALK_SPEED_M_PER_MIN
         worst = [names.get(c, c) for c in str(cur["failing_units"]).split(",") if c][:6]
-        rows.append([label, f"{cur['radius_m']:.0f} m ({minutes:.0f} min)",
+        rows.append([label, radius_text(float(cur["radius_m"]), lang=lang),
                      _pct(cur["share_population"]), _pct(cur["share_children"]),
                      _pct(fut["share_children"]),
                      ("、" if zh else ", ").join(worst)])
     lines = ["## 步行可达性（沿路网）" if zh else "## Walking access (along the streets)", ""]
-    lines.append("半径与步速取自 GB 50180-2018 等（见 standards.md，部分数值未经核实），可在规划文件中调整；"
-                 "步行 60 m/min。" if zh else
-                 "Radii and speed from GB 50180-2018 and others (standards.md; some unverified), "
-                 "configurable in the plan file; walking 60 m/min.")
+    lines.append("半径取自 GB 50180-2018 等（见 standards.md，部分数值未经核实），可在规划文件中调整。"
+                 "分钟数是生活圈的名称：5、10、15 分钟生活圈按 300、500、1000 m 计，"
+                 "地图上的 5/10/15 分钟步行圈用的是同样的距离（不按步速折算）。" if zh else
+                 "Radii from GB 50180-2018 and others (standards.md; some unverified), "
+                 "configurable in the plan file. Minutes name the life circles: the 5-, 10- and "
+                 "15-minute circles are 300, 500 and 1000 m, and the map's 5/10/15-minute "
+                 "walking bands use the same distances (not a walking speed).")
     lines.append("")
     lines += _md_table(pd.DataFrame(rows), [
         "设施", "步行半径", "居民覆盖（现状）", "儿童覆盖（现状）", "儿童覆盖（规划后）",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cfplan.analysis.access import radius_for
 from cfplan.analysis.plan import Filters, Target
-from cfplan.layers.kinds import BUILT_STATUSES
+from cfplan.layers.kinds import BUILT_STATUSES, level_key
 
 SCENARIOS = ("current", "planned")
 
@@ -63,12 +66,64 @@ def select(
     if filters.since is not None:
         s2, m2 = _tri(fac["year"].astype(object), lambda s: s.astype(int) >= filters.since)
         sure, maybe = sure & s2, maybe & m2
+    if filters.until is not None:
+        s2, m2 = _tri(fac["year"].astype(object), lambda s: s.astype(int) <= filters.until)
+        sure, maybe = sure & s2, maybe & m2
     if filters.attribute is not None:
         col = fac[filters.attribute] if filters.attribute in fac else pd.Series(
             [None] * len(fac), index=fac.index)
         s2, m2 = _tri(col.astype(object), lambda s: s == filters.equals)
         sure, maybe = sure & s2, maybe & m2
+    if filters.name is not None:
+        hit = name_matches(fac["name"], filters.name)
+        sure, maybe = sure & hit, maybe & hit
+    if filters.levels is not None:
+        levels = fac["level"].map(level_key) if "level" in fac else pd.Series(
+            [None] * len(fac), index=fac.index)
+        s2, m2 = _tri(levels.astype(object), lambda s: s.isin(filters.levels))
+        sure, maybe = sure & s2, maybe & m2
+    if filters.min_area_m2 is not None:
+        polygon = fac.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        area = np.where(polygon, fac.geometry.area.to_numpy(), np.nan)
+        least = float(filters.min_area_m2) - 1e-6
+        s2, m2 = _tri(pd.Series(area, index=fac.index).where(polygon), lambda s: s >= least)
+        sure, maybe = sure & s2, maybe & m2
+    if filters.near_kind is not None:
+        s2, m2 = _near(fac, filters.near_kind, filters.near_m or 0.0, scenario=scenario)
+        sure, maybe = sure & s2, maybe & m2
     return kind_ok & sure, kind_ok & maybe
+
+
+def _normal_name(text: object) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+
+
+def name_matches(names: pd.Series, wanted: str) -> np.ndarray:
+    """Return which names contain ``wanted``, ignoring spaces and full-width forms."""
+    key = _normal_name(wanted)
+    return names.map(lambda n: key in _normal_name(n) if isinstance(n, str) else False
+                     ).to_numpy(dtype=bool)
+
+
+def _near(fac: gpd.GeoDataFrame, kind: str, distance_m: float, *, scenario: str
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Return which facilities lie in or within ``distance_m`` of a ``kind`` that counts.
+
+    Surely when the nearby one surely counts in ``scenario``; possibly when it might.
+    """
+    sure_k, maybe_k = select(fac, (kind,), Filters(), scenario=scenario)
+    out = []
+    for mask in (sure_k, maybe_k):
+        if not mask.any():
+            out.append(np.zeros(len(fac), dtype=bool))
+            continue
+        others = fac.geometry[mask]
+        tree = shapely.STRtree(others.to_numpy())
+        idx = tree.query(fac.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+        hit = np.zeros(len(fac), dtype=bool)
+        hit[np.unique(idx[0])] = True
+        out.append(hit)
+    return out[0], out[0] | out[1]
 
 
 def target_key(target: Target) -> str:
@@ -85,4 +140,4 @@ def target_key(target: Target) -> str:
     return "+".join(f"{k}@{target.id}" for k in target.kinds)
 
 
-__all__ = ["SCENARIOS", "select", "target_key"]
+__all__ = ["SCENARIOS", "name_matches", "select", "target_key"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cfplan.layers.errors import InputError
+from cfplan.layers.errors import CfplanError, InputError
 from cfplan.layers.i18n import msg, t
 from cfplan.layers.log import logger, text_of_record
 from cfplan.layers.text import Text
@@ -22,8 +22,9 @@ HELP: dict[str, Text] = {
                  "run on the embedded synthetic demo district (against the 经开区 plan)"),
     "run": Text("对一个图层目录和规划文件运行全部分析，输出地图、GeoJSON 和报告",
                 "run every analysis for a layer folder and a plan: map, GeoJSON and report"),
-    "report": Text("只输出差距报告（Markdown、XLSX、CSV）与 GeoJSON，不绘制地图",
-                   "write the gap report (Markdown, XLSX, CSV) and GeoJSON, without the map"),
+    "report": Text("只输出差距报告（Word、Markdown、XLSX、CSV）与 GeoJSON，不绘制地图",
+                   "write the gap report (Word, Markdown, XLSX, CSV) and GeoJSON, without the "
+                   "map"),
     "template": Text("输出规划中所有非空间指标的填报模板（CSV 和 XLSX）",
                      "write the fill-in template of every non-spatial indicator (CSV and XLSX)"),
     "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
@@ -189,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         out = getattr(args, "out", None)
         if exc.evidence is not None and out and args.command in ("run", "report", "demo"):
             _write_evidence(exc, Path(out), args.lang)
+        return EXIT_INPUT
+    except CfplanError as exc:  # e.g. no CJK font for the report's figures
+        _echo(f"✖ {exc.message(lang=args.lang)}")
         return EXIT_INPUT
     except OSError as exc:
         _echo(f"✖ {t('err.file', lang=args.lang)}: {exc.filename or ''} {exc.strerror or exc}")

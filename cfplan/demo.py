@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from cfplan.analysis.plan import load_plan
 from cfplan.geo.crs import wgs84_to_gcj02
 from cfplan.geo.io import atomic_write_text, write_geojson
+from cfplan.geo.vector_files import FIXED_DATE
 
 DEMO_DIR = Path(__file__).parent / "demo_data"
 DEMO_CRS = "EPSG:4547"
@@ -119,8 +121,11 @@ STREET_OFFSET = (12.0, 35.0)  # m from the street's centre line
 EDGE_CLEARANCE = 25.0  # m inside the unit's boundary
 # 小学 P05 (across 示范大道 from U26, the designed unsafe crossing) and 初中 M01 end the
 # demo's school routes: they stay at fixed spots.
+# The new play facilities of 丰收社区 (PL08) and 祥和社区 (PL09) stand in 阳光游园 (PK3) and
+# 星河公园 (PK4, planned): task 33b counts play facilities added in parks (1 now, 2 planned).
 FIXED_SITES = {"P05": (_centre(2, 4)[0] - 150, _centre(2, 4)[1] + 60),
-               "M01": (_centre(2, 1)[0] + 150, _centre(2, 1)[1] + 150)}
+               "M01": (_centre(2, 1)[0] + 150, _centre(2, 1)[1] + 150),
+               "PL08": (3045.0, 2055.0), "PL09": (1190.0, 3850.0)}
 
 
 class _Sites:
@@ -205,8 +210,8 @@ class _Sites:
             self.by_kind.setdefault(kind, []).append(best)
         return best
 
-    def draw_park(self, code: str, *, width: float = 90.0, depth: float = 60.0) -> Polygon:
-        """Return a new pocket-park rectangle in unit ``code``, its long side along a street.
+    def draw_park(self, code: str, *, width: float = 125.0, depth: float = 85.0) -> Polygon:
+        """Return a new park rectangle (≥ 1 ha) in unit ``code``, its long side along a street.
 
         Of :data:`SPREAD_TRIES` valid rectangles, the one farthest from every park is kept.
         """
@@ -424,7 +429,7 @@ def _point_facilities(units: list[Unit], sites: _Sites,
         planned = sd == "S4"
         recs.append(_fac(f"PS{sd[1]}", f"{name}未成年人保护工作站", "未成年人保护工作站",
                          *at(code), 状态="规划" if planned else "现状",
-                         年份=2025 if planned else 2022))
+                         年份=2025 if planned else 2022, 级别="办事处"))
     # 少年儿童法治教育实践基地: S1–S4.
     law_at = {"S1": "U02", "S2": "U11", "S3": "U26", "S4": "U28"}
     for i, (sd, code) in enumerate(law_at.items(), start=1):
@@ -436,19 +441,22 @@ def _point_facilities(units: list[Unit], sites: _Sites,
             recs.append(_fac(f"PA{u.code[1:]}", f"{u.name}家长学校", "家长学校",
                              *at(u.code), 年份=2022))
     # Schools. P05 sits east of 示范大道, across from U26 (no signal there).
+    # P06 was renovated and expanded in 2022 (重点工程1: 改扩建); P02 has no counselling room (14e).
     primaries = [("P01", "U02", 2016, "是"), ("P02", "U10", 2012, "否"), ("P03", "U15", 2019, "是"),
-                 ("P04", "U21", 2023, "否"), ("P05", "U27", 2010, "是"), ("P06", "U30", 2015, "否")]
+                 ("P04", "U21", 2023, "否"), ("P05", "U27", 2010, "是"), ("P06", "U30", 2022, "否")]
     for fid, code, year, cf in primaries:
-        status = "新建" if year >= 2023 else "现状"
+        status = "改建" if fid == "P06" else "新建" if year >= 2023 else "现状"
         recs.append(_fac(fid, f"第{fid[1:]}小学", "小学", *at(code, fid, "小学"), 状态=status,
-                         年份=year, 儿童友好=cf, 平安校园="是"))
+                         年份=year, 儿童友好=cf, 平安校园="是",
+                         心理辅导室="否" if fid == "P02" else "是"))
     recs.append(_fac("P07", "第07小学", "小学", *at("U33", spread="小学"), 状态="规划", 年份=2026,
                      儿童友好="否"))
     middles = [("M01", "U09", 2011, "现状", "是"), ("M02", "U16", 2008, "现状", "是"),
                ("M03", "U29", 2024, "在建", "否")]
     for fid, code, year, status, cf in middles:
+        room = {} if status == "在建" else {"心理辅导室": "是"}
         recs.append(_fac(fid, f"第{fid[1:]}初级中学", "初中", *at(code, fid, "初中"), 状态=status,
-                         年份=year, 儿童友好=cf, 平安校园="是"))
+                         年份=year, 儿童友好=cf, 平安校园="是", **room))
     # Kindergartens: 7 child-friendly of 10.
     kg_units = ("U01", "U04", "U08", "U13", "U15", "U19", "U22", "U25", "U32", "U35")
     for i, code in enumerate(kg_units, start=1):
@@ -456,9 +464,10 @@ def _point_facilities(units: list[Unit], sites: _Sites,
         recs.append(_fac(f"K{i:02d}", f"{by_code[code].name}幼儿园", "幼儿园", *at(code, spread="幼儿园"),
                          年份=2015 + i % 8, 儿童友好="是" if i <= 7 else "否", **safe))
     # Libraries.
-    recs.append(_fac("L01", "区图书馆", "图书馆", *at("U15"), 儿童友好="是", 年份=2019))
+    recs.append(_fac("L01", "区图书馆", "图书馆", *at("U15"), 儿童友好="是", 年份=2019,
+                     适儿化卫生间="是"))
     recs.append(_fac("L02", "东风社区书房", "图书馆", *at("U11"), 儿童友好="否",
-                     年份=2021))
+                     年份=2021, 适儿化卫生间="否"))
     # Play facilities: 4 old, 6 new in the plan period, 2 planned.
     play = [("U03", 2020, "现状"), ("U07", 2021, "现状"), ("U13", 2019, "现状"),
             ("U20", 2022, "现状"), ("U02", 2023, "新建"), ("U09", 2023, "新建"),
@@ -466,7 +475,7 @@ def _point_facilities(units: list[Unit], sites: _Sites,
             ("U28", 2024, "新建"), ("U31", 2025, "规划"), ("U34", 2025, "规划")]
     for i, (code, year, status) in enumerate(play, start=1):
         recs.append(_fac(f"PL{i:02d}", f"{by_code[code].name}儿童游戏场地", "游玩设施",
-                         *at(code, spread="游玩设施"), 年份=year, 状态=status))
+                         *at(code, f"PL{i:02d}", "游玩设施"), 年份=year, 状态=status))
     # Football pitches: 15 built, 4 planned.
     for i in range(19):
         u = units[(i * 7) % len(units)]
@@ -475,12 +484,13 @@ def _point_facilities(units: list[Unit], sites: _Sites,
                          年份=2025 if status == "规划" else 2018, 状态=status))
     # One-off facilities named in the plans.
     singles = [
-        ("H01", "区妇幼保健院", "医院", "U09", {"儿童友好": "是", "年份": 2024, "状态": "改建"}),
+        ("H01", "区妇幼保健院", "医院", "U09", {"儿童友好": "是", "年份": 2024, "状态": "改建",
+                                              "适儿化卫生间": "是"}),
         ("SL1", "第01小学小小科学家科技创新操作室", "小小科学家科技创新操作室", "U02",
          {"年份": 2024, "状态": "新建"}),
         ("SL2", "第03小学小小科学家科技创新操作室", "小小科学家科技创新操作室", "U15",
          {"年份": 2025, "状态": "规划"}),
-        ("AC1", "区儿童活动中心", "儿童活动中心", "U16", {"年份": 2024, "状态": "新建"}),
+        ("AC1", "区儿童活动中心", "儿童活动中心", "U16", {"年份": 2024, "状态": "新建", "级别": "区级"}),
         ("PB1", "农耕文化校外教育实践基地", "校外教育实践基地", "U31",
          {"年份": 2023, "状态": "新建", "儿童友好": "是"}),
         ("PB2", "科技馆校外教育实践基地", "校外教育实践基地", "U21",
@@ -489,9 +499,11 @@ def _point_facilities(units: list[Unit], sites: _Sites,
          {"年份": 2025, "状态": "规划", "儿童友好": "是"}),
         ("RC1", "第01小学校园阅读中心", "校园阅读中心", "U02", {"年份": 2023, "状态": "新建"}),
         ("RC2", "第02初级中学校园阅读中心", "校园阅读中心", "U16", {"年份": 2024, "状态": "新建"}),
+        ("FL1", "李庄村农学书屋", "农学书屋", "U23", {"年份": 2023, "状态": "新建"}),  # not task 42
         ("EN1", "示范区第一实验幼儿园（企事业单位）", "儿童友好企事业单位", "U08", {"年份": 2024}),
         ("EN2", "示范区电力公司", "儿童友好企事业单位", "U11", {"年份": 2024}),
         ("EN3", "示范区人民医院", "儿童友好企事业单位", "U20", {"年份": 2023}),
+        ("EN4", "示范区物流公司", "企事业单位", "U12", {"年份": 2024, "儿童友好": "否"}),  # not task 55
         ("MB1", "区政务中心母婴室", "母婴室", "U15", {"年份": 2022}),
         ("MB2", "示范广场母婴室", "母婴室", "U21", {"年份": 2023}),
         ("MB3", "高铁站母婴室", "母婴室", "U12", {"年份": 2024}),
@@ -543,7 +555,7 @@ def _everyday_facilities(units: list[Unit], at: Callable[..., tuple[float, float
     for i, code in enumerate(EVERYDAY_MIDDLE, start=1):
         recs.append(_fac(f"MX{i}", f"{by_code[code].name[:-2]}中学", "初中",
                          *at(code, spread="初中"),
-                         年份=2000 + 3 * i, 儿童友好="否", 平安校园="是"))
+                         年份=2000 + 3 * i, 儿童友好="否", 平安校园="是", 心理辅导室="是"))
     for key, kind, prefix, names, per_unit in EVERYDAY:
         for u in units:
             if u.unit_type != "社区":
@@ -553,6 +565,8 @@ def _everyday_facilities(units: list[Unit], at: Callable[..., tuple[float, float
                 attrs: dict[str, object] = {"年份": 2008 + (int(u.code[1:]) + n) % 12}
                 if key != "play_facility":
                     attrs |= {"儿童友好": "否", "平安校园": "是"}
+                if kind in ("小学", "初中"):
+                    attrs["心理辅导室"] = "是"
                 name = f"{u.name[:-2]}{names[n % len(names)]}"
                 recs.append(_fac(fid, name, kind, *at(u.code, spread=kind), **attrs))
     return recs
@@ -563,7 +577,8 @@ def _parks() -> tuple[list[dict[str, object]], list[Polygon], list[dict[str, obj
     parks = [
         ("PK1", "河滨公园", box(1950, 300, 2350, 560), "现状", 2010, "否", "公园"),
         ("PK2", "锦绣公园", box(1200, 1050, 1500, 1250), "改建", 2024, "是", "公园"),
-        ("PK3", "阳光游园", box(3000, 1950, 3200, 2100), "现状", 2015, "否", "公园"),
+        # A street-corner garden under 1 ha: a park, but not a 居住区公园 (标准5 takes ≥ 1 ha).
+        ("PK3", "阳光游园", box(3000, 2010, 3090, 2100), "现状", 2015, "否", "公园"),
         ("PK4", "星河公园", box(900 + 160, 3750, 900 + 420, 3950), "规划", 2025, "是", "公园"),
         ("PK5", "清风游园", box(2050, 3100, 2250, 3250), "现状", 2012, "否", "公园"),
         ("PK6", "临河公园", box(3150, 4650, 3400, 4900), "现状", 2018, "否", "公园"),
@@ -585,14 +600,18 @@ POCKET_PARKS = 2  # parks per 社区, its designed parks included
 
 def _pocket_parks(units: list[Unit], sites: _Sites,
                   designed: list[Polygon]) -> tuple[list[dict[str, object]], list[Polygon]]:
-    """游园 (existing, old, not child-friendly) in every 社区 that has no park of its own."""
+    """社区公园 of about 1 ha (existing, old, not child-friendly) where a 社区 has none of its own.
+
+    A park of 1 ha or more within the 10-minute circle is what GB 50180 asks of a 居住区公园
+    (标准5); the designed small 阳光游园 (0.81 ha) does not count.
+    """
     recs, geoms = [], []
     for u in units:
         if u.unit_type != "社区":
             continue
         own = sum(sites.inner[u.code].buffer(EDGE_CLEARANCE).intersects(p) for p in designed)
         for n in range(POCKET_PARKS - own):
-            recs.append({"编号": f"PKX{u.code[1:]}{n + 1}", "名称": f"{u.name[:-2]}{'东西'[n]}游园",
+            recs.append({"编号": f"PKX{u.code[1:]}{n + 1}", "名称": f"{u.name[:-2]}{'东西'[n]}社区公园",
                          "类别": "公园", "状态": "现状", "年份": 2005 + int(u.code[1:]) % 15,
                          "儿童友好": "否"})
             geoms.append(sites.draw_park(u.code))
@@ -679,11 +698,18 @@ file = "indicators.csv"
 """
 
 
+# Values the demo bureau reports for spatial targets, to be checked against the layers: it says
+# there is no child-friendly library (the layers hold one: a designed cross-check) and that the
+# safety facilities around schools are complete (the school-route analysis will judge that).
+DESIGNED_REPORTS = {"child_friendly_library": "否", "route_safety_facilities_coverage": "是"}
+
+
 def demo_indicators(plan: str | Path = "jingkai") -> pd.DataFrame:
     """Bureau-reported values for the demo against the 经开区 plan's indicator targets.
 
-    A fixed pattern over the indicators in file order: every third is left blank
-    (unknown); of the rest, alternate ones meet their target and the others miss it.
+    A fixed pattern keyed on each target's id (CRC-32), so adding a target moves no other
+    value: a third are left blank (unknown); of the rest, half meet their target and the
+    others miss it. Spatial targets with a ``reported`` key get :data:`DESIGNED_REPORTS`.
 
     Returns
     -------
@@ -692,15 +718,23 @@ def demo_indicators(plan: str | Path = "jingkai") -> pd.DataFrame:
     """
     loaded = load_plan(plan)
     rows = []
-    indicators = [t for t in loaded.targets if t.metric == "indicator"]
-    for i, t in enumerate(indicators):
+    for t in loaded.targets:
+        if t.reported and t.reported in DESIGNED_REPORTS:
+            rows.append({"plan": loaded.id, "id": t.id, "indicator": t.reported,
+                         "value": DESIGNED_REPORTS[t.reported], "year": 2024,
+                         "source": "合成数据 / synthetic", "note": ""})
+        if t.metric != "indicator":
+            continue
         value = ""
-        if i % 3 != 2:
-            meets = i % 2 == 0
+        key = zlib.crc32(t.id.encode("utf-8"))
+        if key % 3 != 2:
+            meets = (key // 3) % 2 == 0
             if t.value_type == "boolean":
                 value = "是" if meets else "否"
             else:
                 factor = 1.0 if meets else (1.2 if t.direction == "at_most" else 0.8)
+                if t.direction == "above":
+                    factor = 1.02 if meets else 0.98
                 value = f"{t.low * factor:g}"
         rows.append({"plan": loaded.id, "id": t.id, "indicator": t.indicator,
                      "value": value, "year": 2024 if value else "",
@@ -783,7 +817,8 @@ def write_demo(out: str | Path) -> Path:
     for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
         (out / f"subdistricts{suffix}").unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        sd.to_file(Path(tmp) / "subdistricts.shp", encoding="GBK", engine="pyogrio")
+        sd.to_file(Path(tmp) / "subdistricts.shp", encoding="GBK", engine="pyogrio",
+                   layer_options={"DBF_DATE_LAST_UPDATE": FIXED_DATE})  # same bytes every day
         for suffix in (".shp", ".shx", ".dbf", ".prj"):
             shutil.copyfile(Path(tmp) / f"subdistricts{suffix}", out / f"subdistricts{suffix}")
 

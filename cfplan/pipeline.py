@@ -30,7 +30,7 @@ from cfplan.analysis.report import (
 )
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
-from cfplan.geo.io import EXPORT_DATUMS
+from cfplan.geo.io import EXPORT_DATUMS, atomic_write_bytes
 from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS
 from cfplan.layers import log
 from cfplan.layers.i18n import msg
@@ -40,6 +40,8 @@ from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
     import folium
+
+    from cfplan.maps.figures import Figure
 
 STEPS = ("load", "streets", "access", "evaluate", "export", "map")
 
@@ -64,6 +66,9 @@ class Assessment:
         Walking coverage in both scenarios, when streets were available.
     warnings
         Every warning of the load and the analysis, each in Chinese and English.
+    routes
+        The school-route summary the ``route_safety`` targets read (columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`), when routes were computed.
     """
 
     plan: Plan
@@ -73,6 +78,7 @@ class Assessment:
     streets: Streets | None = None
     access: ScenarioCoverage | None = None
     warnings: list[Text] = field(default_factory=list)
+    routes: pd.DataFrame | None = None
 
     @property
     def units(self) -> gpd.GeoDataFrame:
@@ -129,14 +135,14 @@ class Assessment:
               export_datum: str = "wgs84") -> list[Path]:
         """Write every output into ``out`` and return the files written.
 
-        Files: ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv``,
-        ``accounting.csv``, ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under
-        ``layers/`` and results under ``results/``, ``cfplan.gpkg`` (every layer, result
-        and rejected feature as a named layer, EPSG:4326), and ``map.html`` unless ``map``
-        is false. ``shp="utf-8"`` or ``"gbk"`` adds Shapefiles under ``shp/`` with
-        ``fields.csv``; ``export_datum="gcj02"`` adds a GCJ-02 copy of every GeoJSON
-        (``*.gcj02.geojson``) for AMap-based systems. The same assessment writes the
-        same bytes.
+        Files: ``report.md``, ``report.docx`` with ``figures/*.png``, ``report.xlsx``,
+        ``targets.csv``, ``units.csv``, ``subdistricts.csv``, ``accounting.csv``,
+        ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under ``layers/`` and
+        results under ``results/``, ``cfplan.gpkg`` (every layer, result and rejected
+        feature as a named layer, EPSG:4326), and ``map.html`` unless ``map`` is false.
+        ``shp="utf-8"`` or ``"gbk"`` adds Shapefiles under ``shp/`` with ``fields.csv``;
+        ``export_datum="gcj02"`` adds a GCJ-02 copy of every GeoJSON (``*.gcj02.geojson``)
+        for AMap-based systems. The same assessment writes the same bytes.
         """
         if shp not in (None, *SHAPEFILE_ENCODINGS) or export_datum not in EXPORT_DATUMS:
             bad = f"shp={shp!r}, export_datum={export_datum!r}"
@@ -152,8 +158,11 @@ class Assessment:
         if self.access is not None:
             files += write_access_tables(self.access, out)
             sections = access_section(self.access, self.layers, lang=lang)
+        coverage = self.access.coverage if self.access is not None else None
         files += write_report(self.plan, self.layers, self.results, out, lang=lang,
-                              extra_sections=sections, warnings=self.warnings)
+                              extra_sections=sections, warnings=self.warnings,
+                              coverage=coverage)
+        files += self.write_document(out, lang=lang)
         if map:
             from cfplan.maps.plan_map import save_map
 
@@ -174,6 +183,39 @@ class Assessment:
                 log.warn(w)
         return files
 
+    def figures(self, *, lang: str = "zh") -> list[Figure]:
+        """Return the report's figures (PNG): 儿童之家 by unit, failing walking targets, bars.
+
+        Raises
+        ------
+        cfplan.CfplanError
+            When no CJK font is installed (Debian: ``apt-get install fonts-noto-cjk``).
+        """
+        from cfplan.maps.figures import report_figures
+
+        return report_figures(self.plan, self.layers, self.results,
+                              coverage=self.coverage if self.access is not None else None,
+                              lang=lang)
+
+    def write_document(self, out: str | Path, *, lang: str = "zh") -> list[Path]:
+        """Write ``report.docx`` and its figures as ``figures/*.png`` into ``out``.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written; the same assessment writes the same bytes.
+        """
+        from cfplan.analysis.report_docx import write_docx
+
+        out = Path(out)
+        figures = self.figures(lang=lang)
+        files = [atomic_write_bytes(out / "figures" / f"{f.name}.png", f.png) for f in figures]
+        files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
+                                lang=lang, figures=figures,
+                                coverage=self.coverage if self.access is not None else None,
+                                warnings=self.warnings))
+        return files
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}: {self.headline(s)['met']}/{self.headline(s)['total']} met"
                            for s in SCENARIOS)
@@ -188,6 +230,7 @@ def assess(
     access: bool = True,
     place: str | None = None,
     graph_cache: str | Path | None = None,
+    routes: pd.DataFrame | None = None,
 ) -> Assessment:
     """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
@@ -206,6 +249,10 @@ def assess(
         Download the street network for this place online instead of the manifest's file.
     graph_cache
         A GraphML cache: read when it exists, else written.
+    routes
+        A school-route summary (one row per school, the columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`) for the ``route_safety``
+        targets; without it they are not assessed.
 
     Returns
     -------
@@ -251,11 +298,11 @@ def assess(
     log.info(Text(evaluating.zh.format(plan=plan.name), evaluating.en.format(plan=plan.name_en)),
              step="evaluate")
     results = evaluate_plan(plan, layers, indicators=table,
-                            coverage=coverage.coverage if coverage else None)
+                            coverage=coverage.coverage if coverage else None, routes=routes)
     for s in SCENARIOS:
         log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
                                                               **headline(results, scenario=s)))
-    return Assessment(plan, layers, results, table, streets, coverage, warnings)
+    return Assessment(plan, layers, results, table, streets, coverage, warnings, routes)
 
 
 def run(

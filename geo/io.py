@@ -338,16 +338,33 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str],
     wb.properties.creator = "cfplan"
     buf = io.BytesIO()
     wb.save(buf)
-    # Re-zip with fixed timestamps so the same tables give the same bytes.
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    return atomic_write_bytes(path, fixed_zip(buf.getvalue()))
+
+
+FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def fixed_zip(data: bytes) -> bytes:
+    """Return an Office (OOXML) zip with fixed timestamps, so the same content gives the same bytes.
+
+    Members are sorted by name and dated 2000-01-01; the created and modified dates in
+    ``docProps/core.xml`` are set to that day too (XLSX and DOCX alike).
+
+    Returns
+    -------
+    bytes
+        The rewritten zip.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
+            member = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z",
-                              data)
+                for tag in (rb"dcterms:modified", rb"dcterms:created"):
+                    member = re.sub(rb"(<" + tag + rb"[^>]*>)[^<]*",
+                                    rb"\g<1>" + FIXED_TIME.encode(), member)
             zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(zi, data)
-    return atomic_write_bytes(path, out.getvalue())
+            dst.writestr(zi, member)
+    return out.getvalue()

@@ -110,6 +110,7 @@ def service_areas(
     speed_m_per_min: float = 60.0,
     buffer_m: float = 25.0,
     kind: str | None = None,
+    minutes: Sequence[float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return network service-area polygons, one per cutoff (not circles, not convex hulls).
 
@@ -128,11 +129,14 @@ def service_areas(
     cutoffs_m
         Walking distances (m); default 300/600/900 m = 5/10/15 minutes at 60 m/min.
     speed_m_per_min
-        Walking speed used for the ``minutes`` column.
+        Walking speed used for the ``minutes`` column when ``minutes`` is not given.
     buffer_m
         Buffer around reached streets (m).
     kind
         Facility kind written to a ``kind`` column when given.
+    minutes
+        The minutes each cutoff stands for, in the order of ``cutoffs_m`` (for bands
+        defined by distance, such as planning life circles); default ``cutoff / speed``.
 
     Returns
     -------
@@ -152,7 +156,9 @@ def service_areas(
     data: dict[str, object] = {}
     if kind is not None:
         data["kind"] = [kind] * len(geometries)
-    bands = np.sort(np.asarray(cutoffs_m, dtype=np.float64))
+    order = np.argsort(np.asarray(cutoffs_m, dtype=np.float64), kind="stable")
+    bands = np.asarray(cutoffs_m, dtype=np.float64)[order]
     data["cutoff_m"] = bands
-    data["minutes"] = bands / speed_m_per_min
+    data["minutes"] = (np.asarray(minutes, dtype=np.float64)[order] if minutes is not None
+                       else bands / speed_m_per_min)
     return gpd.GeoDataFrame(data, geometry=geometries, crs=network.crs)

@@ -72,6 +72,32 @@ def _gcj_corrected(points: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.points(lon, lat), crs=WGS84, index=points.index).to_crs(points.crs)
 
 
+DECOY_ANGLES = tuple(range(30, 360, 30))  # degrees: the GCJ-02 shift turned to other directions
+
+
+def _beats_decoys(pts: gpd.GeoSeries, moved: gpd.GeoSeries,
+                  street_lines: gpd.GeoSeries | ArrayLike, raw: np.ndarray, fixed: np.ndarray,
+                  *, margin: float = 0.85, quantile: float = 90.0) -> bool:
+    """Whether undoing GCJ-02 brings the points closer to the lines than any shift like it.
+
+    In a dense street grid every point is near some street, so a median distance says
+    little. The test compares the GCJ-02 correction with decoys, the same shift turned to
+    11 other directions, on the 90th percentile of the distances (how far the farthest
+    points lie): only coordinates that really are GCJ-02 all come close to the lines under
+    the true correction, below ``margin`` × the best decoy's and × the uncorrected value;
+    correct coordinates are closest as they are.
+    """
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    dx, dy = moved.x.to_numpy() - x, moved.y.to_numpy() - y
+    decoys = []
+    for angle in np.radians(DECOY_ANGLES):
+        c, s = np.cos(angle), np.sin(angle)
+        shifted = shapely.points(x + c * dx - s * dy, y + s * dx + c * dy)
+        decoys.append(float(np.percentile(distance_to_streets(shifted, street_lines), quantile)))
+    best = float(np.percentile(fixed, quantile))
+    return best < margin * min(decoys) and best < margin * float(np.percentile(raw, quantile))
+
+
 def gcj_offset_warning(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     street_lines: gpd.GeoSeries | ArrayLike,
@@ -90,7 +116,9 @@ def gcj_offset_warning(
     way sit off the street network by that offset. The test undoes the offset
     (GCJ-02 → WGS-84) and warns when that brings the points markedly closer to the
     streets: the median distance falls by at least ``min_ratio`` times and
-    ``min_gain_m`` metres, and at least ``min_share`` of the points move closer. Points
+    ``min_gain_m`` metres, and at least ``min_share`` of the points move closer; or, where
+    streets are so dense that every point is near one, when the correction brings them
+    closer than the same shift turned to any of 11 other directions does (decoys). Points
     already converted correctly move away from the streets under the same test, so
     correct data does not warn.
 
@@ -137,7 +165,9 @@ def gcj_offset_warning(
     fixed = distance_to_streets(moved, street_lines)
     raw_med, fixed_med = float(np.median(raw)), float(np.median(fixed))
     closer = float(np.mean(fixed < raw))
-    if raw_med - fixed_med < min_gain_m or raw_med < min_ratio * fixed_med or closer < min_share:
+    strong = raw_med - fixed_med >= min_gain_m and raw_med >= min_ratio * fixed_med \
+        and closer >= min_share
+    if not strong and not _beats_decoys(pts, moved, street_lines, raw, fixed):
         return None
     dx = float(np.median(pts.x.to_numpy() - moved.x.to_numpy()))
     dy = float(np.median(pts.y.to_numpy() - moved.y.to_numpy()))

@@ -45,6 +45,7 @@ MESSAGES: dict[str, Text] = {
     "status.not_met": Text("未达成", "not met"),
     "status.unknown": Text("未知", "unknown"),
     "status.not_assessed": Text("未评估", "not assessed"),
+    "status.partly_met": Text("部分达成", "partly met"),
     "scenario.current": Text("现状", "as things stand"),
     "scenario.planned": Text("规划完成后", "once planned projects are done"),
 }

@@ -28,6 +28,10 @@ class FacilityKind:
         where no walking standard applies.
     radius_source
         Where the radius comes from.
+    measure
+        The Chinese measure word a count of this kind takes (``7 所幼儿园``, ``10 处游玩设施``).
+    en_plural
+        The English plural, where adding "s" to ``en`` is wrong.
     """
 
     key: str
@@ -39,6 +43,19 @@ class FacilityKind:
     geometry: str = "point"
     radius_m: float | None = None
     radius_source: str = ""
+    measure: str = "个"
+    en_plural: str = ""
+
+    def plural(self) -> str:
+        """Return the English plural of the kind's name, in lower case after the first word."""
+        if self.en_plural:
+            return self.en_plural
+        word = self.en
+        if word.endswith("y") and not word.endswith(("ay", "ey", "oy")):
+            return word[:-1] + "ies"
+        if word.endswith(("ch", "sh", "s", "x")):
+            return word + "es"
+        return word + "s"
 
     def glyph(self, lang: str = "zh") -> str:
         """Return the map glyph: one Chinese character, or a Latin abbreviation in English."""
@@ -50,10 +67,11 @@ _GB = "GB 50180-2018 (unverified)"
 FACILITY_KINDS: dict[str, FacilityKind] = {
     k.key: k
     for k in (
-        FacilityKind("children_home", "儿童之家", "Children's home", ("儿童之家",), "#e6194b", "家"),
+        FacilityKind("children_home", "儿童之家", "Children's home", ("儿童之家",), "#e6194b", "家",
+                     measure="个"),
         FacilityKind(
             "protection_station", "未成年人保护工作站", "Minor protection station",
-            ("未成年人保护工作站", "保护工作站", "未保站"), "#911eb4", "保",
+            ("未成年人保护工作站", "保护工作站", "未保站"), "#911eb4", "保", measure="所",
         ),
         FacilityKind(
             "park", "公园", "Park", ("公园", "儿童友好公园", "游园", "广场"), "#3cb44b", "园",
@@ -63,36 +81,40 @@ FACILITY_KINDS: dict[str, FacilityKind] = {
         FacilityKind(
             "play_facility", "游玩设施", "Play facility", ("游玩设施", "游乐设施", "儿童游戏场地"),
             "#bfef45", "玩", radius_m=300.0, radius_source="GB 50180 B.0.3 (unverified)",
+            measure="处",
         ),
         FacilityKind(
             "library", "图书馆", "Library", ("图书馆", "儿童友好图书馆", "图书馆分馆", "城市书房"),
             "#4363d8", "书", radius_m=500.0, radius_source="GB 50180 B.0.3 (unverified)",
+            measure="所", en_plural="Libraries",
         ),
         FacilityKind(
             "kindergarten", "幼儿园", "Kindergarten", ("幼儿园", "儿童友好幼儿园"), "#f58231", "幼",
-            radius_m=300.0, radius_source="GB 50180-2018 Table B.0.3 (unverified)",
+            radius_m=300.0, radius_source="GB 50180-2018 Table B.0.3 (unverified)", measure="所",
         ),
         FacilityKind(
             "primary_school", "小学", "Primary school", ("小学",), "#000075", "小",
-            radius_m=500.0, radius_source="GB 50180-2018 B.0.2 (unverified)",
+            radius_m=500.0, radius_source="GB 50180-2018 B.0.2 (unverified)", measure="所",
         ),
         FacilityKind(
             "middle_school", "初中", "Middle school", ("初中", "中学"), "#469990", "中",
-            radius_m=1000.0, radius_source="GB 50180-2018 B.0.2 (unverified)",
+            radius_m=1000.0, radius_source="GB 50180-2018 B.0.2 (unverified)", measure="所",
         ),
         FacilityKind(
             "childcare", "托育机构", "Childcare centre", ("托育机构", "托育", "托儿所"), "#f032e6", "托",
-            radius_m=300.0, radius_source="GB 50180-2018 Table B.0.3 (unverified)",
+            radius_m=300.0, radius_source="GB 50180-2018 Table B.0.3 (unverified)", measure="家",
         ),
         FacilityKind(
             "football_pitch", "足球场", "Football pitch", ("足球场",), "#808000", "球",
             radius_m=500.0, radius_source="GB/T 50378-2019; GB 50180 B.0.2 (unverified)",
+            measure="块",
         ),
         FacilityKind(
             "parent_school", "家长学校", "Parent school",
-            ("家长学校", "家庭教育指导服务站点", "家庭教育指导服务站"), "#9a6324", "教",
+            ("家长学校", "家庭教育指导服务站点", "家庭教育指导服务站"), "#9a6324", "教", measure="所",
         ),
-        FacilityKind("hospital", "医院", "Hospital", ("医院", "儿童友好医院"), "#800000", "医"),
+        FacilityKind("hospital", "医院", "Hospital", ("医院", "儿童友好医院"), "#800000", "医",
+                     measure="所"),
         FacilityKind(
             "science_lab", "小小科学家科技创新操作室", "Young scientists' lab",
             ("小小科学家科技创新操作室", "科技创新操作室"), "#42d4f4", "科",
@@ -118,19 +140,25 @@ FACILITY_KINDS: dict[str, FacilityKind] = {
             ("家教家风示范基地", "家风家教示范基地"), "#fabed4", "风",
         ),
         FacilityKind(
-            "reading_centre", "校园阅读中心", "School reading centre", ("校园阅读中心", "农学书屋"),
-            "#000000", "阅",
+            "reading_centre", "校园阅读中心", "School reading centre", ("校园阅读中心",),
+            "#000000", "阅", measure="所",
+        ),
+        FacilityKind(
+            "farm_library", "农学书屋", "Rural reading room", ("农学书屋", "农家书屋"), "#5c3d2e",
+            "屋",
         ),
         FacilityKind(
             "law_base", "少年儿童法治教育实践基地", "Children's law education base",
             ("少年儿童法治教育实践基地", "法治教育实践基地"), "#a9a9a9", "法",
         ),
+        # Plain 企事业单位 and 街区 are these kinds too: only the child_friendly flag (or a kind
+        # name that starts with 儿童友好, see :func:`implies_child_friendly`) makes one count.
         FacilityKind(
-            "enterprise", "儿童友好企事业单位", "Child-friendly employer",
-            ("儿童友好企事业单位", "企事业单位"), "#ffe119", "企",
+            "enterprise", "企事业单位", "Employer", ("儿童友好企事业单位", "企事业单位", "企业", "事业单位"),
+            "#ffe119", "企", measure="家",
         ),
         FacilityKind(
-            "friendly_block", "儿童友好街区", "Child-friendly block", ("儿童友好街区", "街区"),
+            "friendly_block", "街区", "Block", ("儿童友好街区", "街区"),
             "#ff7f50", "街", geometry="polygon",
         ),
         FacilityKind(
@@ -139,7 +167,8 @@ FACILITY_KINDS: dict[str, FacilityKind] = {
         ),
         FacilityKind(
             "public_space", "公共空间/儿童密集场所", "Public space or child-dense place",
-            ("公共空间", "儿童密集场所", "公共场所"), "#708090", "厕",
+            ("公共空间", "儿童密集场所", "公共场所", "车站", "商场", "影院", "电影院", "购物中心"),
+            "#708090", "厕", measure="处", en_plural="Public spaces or child-dense places",
         ),
         FacilityKind(
             "mother_baby_room", "母婴室", "Mother-and-baby room", ("母婴室",), "#c71585", "婴",
@@ -178,6 +207,35 @@ STATUSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 BUILT_STATUSES: frozenset[str] = frozenset({"existing", "renovated", "new"})
 
+# Administrative level of a facility (the facilities' free-text ``level`` field, 级别): the
+# plans ask for 本级 (district-level) centres and 办事处 stations.
+LEVELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "district": ("区级", "district level", ("区级", "区", "本级", "区本级", "县级", "市辖区级",
+                                          "district")),
+    "subdistrict": ("办事处/镇级", "subdistrict level", ("办事处", "办事处级", "街道", "街道级",
+                                                    "镇", "镇级", "乡", "乡级", "镇（办）",
+                                                    "subdistrict", "office", "town")),
+    "unit": ("社区/村级", "community/village level", ("社区", "社区级", "村", "村级",
+                                                     "村（社区）", "unit", "community",
+                                                     "village")),
+}
+
+# The life circles of GB 50180-2018 §2.0.2–2.0.5 (distances unverified, ../shared/docs/
+# standards.md): minutes → walking distance in metres. The circles are defined by these
+# distances, not by a walking speed (500 m is the 10-minute circle, not 8.3 minutes at
+# 60 m/min); the 15-minute circle is 800–1000 m, and cfplan takes 1000 m, the 初中 radius.
+# The report's minutes and the map's walking bands both come from this table.
+LIFE_CIRCLES_M: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
+LIFE_CIRCLES_SOURCE = "GB 50180-2018 §2.0.2–2.0.5 (distances unverified)"
+
+
+def life_circle(radius_m: float) -> int | None:
+    """Return the minutes of the life circle whose distance is ``radius_m``, else ``None``."""
+    for minutes, distance in LIFE_CIRCLES_M.items():
+        if abs(distance - radius_m) < 0.5:
+            return minutes
+    return None
+
 
 def _alias_index(table: dict[str, tuple[str, str, tuple[str, ...]]]) -> dict[str, str]:
     index: dict[str, str] = {}
@@ -191,6 +249,7 @@ _KIND_INDEX: dict[str, str] = {}
 for _k in FACILITY_KINDS.values():
     for _name in (_k.key, _k.zh, _k.en, *_k.aliases):
         _KIND_INDEX.setdefault(_name.strip().lower(), _k.key)
+_LEVEL_INDEX = _alias_index(LEVELS)
 _UNIT_INDEX = _alias_index(UNIT_TYPES)
 _SUBDISTRICT_INDEX = _alias_index(SUBDISTRICT_TYPES)
 _STATUS_INDEX = _alias_index(STATUSES)
@@ -217,9 +276,33 @@ def subdistrict_type_key(value: object) -> str | None:
     return _lookup(_SUBDISTRICT_INDEX, value)
 
 
+def level_key(value: object) -> str | None:
+    """Return ``"district"``, ``"subdistrict"`` or ``"unit"`` for a level name, or ``None``."""
+    return _lookup(_LEVEL_INDEX, value)
+
+
+def implies_child_friendly(kind_text: object) -> bool:
+    """Return True when a kind as written in the data names a child-friendly designation.
+
+    ``儿童友好企事业单位`` or ``儿童友好公园`` say the facility is child-friendly; ``企事业单位``
+    or ``公园`` say nothing. A facility whose ``child_friendly`` flag is blank takes it from
+    its kind's name.
+    """
+    if kind_text is None:
+        return False
+    text = str(kind_text).strip().lower()
+    return text.startswith(("儿童友好", "child-friendly", "child friendly"))
+
+
 def status_key(value: object) -> str | None:
     """Return the status key for a status name or Chinese alias, or ``None`` if unknown."""
     return _lookup(_STATUS_INDEX, value)
+
+
+def measure_word(kinds: tuple[str, ...] | list[str]) -> str:
+    """Return the Chinese measure word shared by ``kinds`` (``所`` for schools), else ``个``."""
+    words = {FACILITY_KINDS[k].measure for k in kinds}
+    return words.pop() if len(words) == 1 else "个"
 
 
 def kind_label(key: str, *, lang: str = "zh") -> str:

@@ -102,6 +102,8 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Field("level", "str", False, ("级别", "层级")),
                 Field("child_toilet", "bool", False, ("适儿化卫生间", "儿童厕位", "适儿化改造")),
                 Field("safe_campus", "bool", False, ("平安校园",)),
+                Field("counselling_room", "bool", False,
+                      ("心理辅导室", "心理咨询室", "心理辅导（咨询）室", "心理辅导(咨询)室")),
             ),
             "fid",
         ),

@@ -11,6 +11,7 @@ import shapely
 
 from cfplan.layers.accounting import Rejection, Repair, feature_label
 from cfplan.layers.errors import InputError
+from cfplan.layers.kinds import implies_child_friendly
 from cfplan.layers.manifest import LayerSpec
 from cfplan.layers.readers import COORD_NOTE, COORD_PROBLEM, GEOM_PROBLEM, HIDDEN
 from cfplan.layers.schema import (
@@ -224,6 +225,12 @@ def _parse_fields(
             record_repair(shown, Text(f"「{value}」规范为 {parsed}",
                                       f"{value!r} normalised to {parsed}"))
         values[f.name] = parsed
+    if schema.layer == "facilities" and values.get("child_friendly") is None:
+        # 儿童友好企事业单位, 儿童友好公园 …: the kind's name states the designation.
+        src = columns.get("kind")
+        written = row[src] if src is not None else spec.kind
+        if implies_child_friendly(written) or implies_child_friendly(spec.kind):
+            values["child_friendly"] = True
     return values, None
 
 

@@ -98,7 +98,7 @@ REJECTED: dict[str, list[Row]] = {
 }
 
 REPAIRED: dict[str, list[Row]] = {
-    "csv_bad_coordinates": [(*CHILDCARE, 3, "经度/纬度", "规范为 113.8118084")],
+    "csv_bad_coordinates": [(*CHILDCARE, 3, "经度/纬度", "」规范为 113.81")],
     "fullwidth_numbers": [(*UNITS, 1, "人口", "「６６７８」规范为 6678.0"),
                           (*UNITS, 2, "人口", "「7,172人」规范为 7172.0"),
                           (*UNITS, 3, "人口", "「0.83万」规范为 8300.0"),

@@ -41,8 +41,9 @@ def test_template_lists_every_indicator(tmp_path, jingkai):
     assert main(["template", "--plan", "jingkai", "--out", str(tmp_path)]) == 0
     csv = pd.read_csv(tmp_path / "indicators_jingkai.csv", encoding="utf-8-sig", dtype=str)
     xlsx = pd.read_excel(tmp_path / "indicators_jingkai.xlsx", dtype=str)
-    ids = [t.id for t in jingkai.targets if t.metric == "indicator"]
+    ids = [t.id for t in jingkai.targets if t.metric == "indicator" or t.reported]
     assert list(csv["id"]) == ids == list(xlsx["id"])
+    assert {"30", "24b"} <= set(ids)  # spatial targets whose reported value is cross-checked
     assert csv["value"].isna().all()
 
 

@@ -23,8 +23,12 @@ def _allowed(layers, plan) -> set[str]:
             if gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col]):
                 allowed.update(str(v) for v in gdf[col].dropna())
     for t in plan.targets:
-        allowed.update([t.wording, t.title, t.item, t.id])
+        allowed.update([t.wording, t.title, t.item, t.id, t.lead, t.responsible])
     allowed.update([plan.name, plan.document])
+    from cfplan.analysis.indicators import read_indicators
+
+    reported = read_indicators(layers.indicators)  # the bureau's own values (是/否 …)
+    allowed.update(str(v) for v in reported["value"] if v)
     return allowed
 
 

@@ -224,3 +224,86 @@ def test_english_keys_load(tmp_path):
     assert t.text("assumption", "en") == "An assumption" and t.text("assumption", "zh") == "假设"
     t = load_plan(_write_plan(tmp_path, TARGET + 'kind = "park"\n')).targets[0]
     assert t.text("title", "en") == "测试" and t.text("assumption", "en") == ""
+
+
+def test_every_task_names_its_lead_and_responsible_units_verbatim(jingkai, shangjie):
+    source = _squash((SEEDS / "001_b8979a95de264490.txt").read_text(encoding="utf-8"))
+    tasks = [t for t in jingkai.targets if t.item.isdigit()]
+    assert {t.item for t in tasks} == {str(i) for i in range(1, 56)}
+    for t in tasks:
+        assert t.lead and t.responsible, t.id
+        block = f"牵头单位：{t.lead}责任单位：{t.responsible}"
+        assert _squash(block) in source, (t.id, block)
+        # the block follows the task's own heading, before the next task's
+        start = source.index(_squash(f"{t.item}.{t.title}"))
+        assert source.index(_squash(block), start) < source.find(
+            _squash(f"{int(t.item) + 1}."), start + 1) or t.item == "55"
+    same_task = {}
+    for t in tasks:
+        same_task.setdefault(t.item, set()).add((t.lead, t.responsible))
+    assert all(len(v) == 1 for v in same_task.values())
+    # 五（三） names no units, and the 上街区 list names none at all.
+    assert not any(t.lead for t in jingkai.targets if not t.item.isdigit())
+    assert not any(t.lead or t.responsible for t in shangjie.targets)
+
+
+def test_sections_and_repeats(jingkai):
+    sections = {t.section for t in jingkai.targets}
+    assert sections == {"", "重点工程", "重大项目", "品牌活动"}
+    items = {s: {t.item for t in jingkai.targets if t.section == s and t.origin == "plan"}
+             for s in sections}
+    assert (len(items[""]), len(items["重点工程"]), len(items["重大项目"]), len(items["品牌活动"])) \
+        == (55, 7, 4, 7)
+    repeats = {t.id: t.same_as for t in jingkai.targets if t.metric == "same_as"}
+    assert repeats == {"重点工程2": ("34",), "重点工程3": ("30",), "重点工程4": ("29",),
+                       "重点工程5": ("16a",), "重点工程6": ("33a", "33b"), "重点工程7": ("23a",),
+                       "重大项目1": ("5",), "重大项目2": ("7",), "重大项目3": ("38",),
+                       "重大项目4": tuple(f"12{c}" for c in "abcdefghij")}
+    assert [t.id for t in jingkai.targets if t.origin == "reading"] == ["22b"]
+
+
+@pytest.mark.parametrize("body,line,words", [
+    (TARGET.replace('metric = "count"', 'metric = "capacity_per_unit"') + 'kind = "childcare"\n'
+     'capacity = 20\naggregate = "avg"\n', 16, "aggregate 应为 each"),
+    (TARGET.replace('metric = "count"', 'metric = "capacity_per_unit"') + 'kind = "childcare"\n'
+     'capacity = 20\naggregate = "mean"\n', 15, "aggregate = mean 的 target"),
+    (TARGET.replace('metric = "count"', 'metric = "capacity_per_unit"') + 'kind = "childcare"\n',
+     5, "aggregate = each 需要 capacity"),
+    (TARGET.replace('metric = "count"', 'metric = "capacity_per_unit"').replace(
+        "target = 2", "target = 1") + 'kind = "childcare"\ncapacity = 20\n'
+     'unit_capacity = "max"\n', 16, "unit_capacity 应为 sum"),
+    (TARGET + 'kind = "park"\ndirection = "above"\n', 15, "above 仅用于 indicator"),
+    (TARGET + 'kind = "park"\nfilters = { levels = ["county"] }\n', 15, "未知级别"),
+    (TARGET + 'kind = "park"\nfilters = { near_m = 50 }\n', 15, "near_m 需要 near_kind"),
+    (TARGET + 'kind = "park"\norigin = "cfplan"\n', 15, "origin 应为"),
+    (TARGET.replace('metric = "count"', 'metric = "same_as"').replace("target = 2\n", "")
+     + 'same_as = ["9"]\n', 5, "same_as 指向不存在的目标「9」"),
+])
+def test_new_keys_are_validated_with_their_line(tmp_path, body, line, words):
+    with pytest.raises(InputError) as err:
+        load_plan(_write_plan(tmp_path, body))
+    msg = err.value.message(lang="zh")
+    assert f"第 {line} 行" in msg and words in msg, msg
+    assert f"line {line}" in err.value.message(lang="en")
+
+
+def test_mean_aggregate_loads(tmp_path):
+    body = (TARGET.replace('metric = "count"', 'metric = "capacity_per_unit"')
+            .replace("target = 2", "target = 20") + 'kind = "childcare"\naggregate = "mean"\n')
+    t = load_plan(_write_plan(tmp_path, body)).targets[0]
+    assert (t.aggregate, t.target, t.capacity, t.is_share) == ("mean", 20.0, None, False)
+
+
+def test_one_key_for_one_fact(tmp_path):
+    one = TARGET.replace('metric = "count"', 'metric = "indicator"') + 'indicator = "x"\n'
+    two = one.replace('id = "1"', 'id = "2"')
+    with pytest.raises(InputError, match="same_as"):
+        load_plan(_write_plan(tmp_path, one + "\n" + two))
+    repeat = (TARGET.replace('id = "1"', 'id = "2"').replace('metric = "count"',
+                                                             'metric = "same_as"')
+              .replace("target = 2\n", "") + 'same_as = "1"\n')
+    plan = load_plan(_write_plan(tmp_path, one + "\n" + repeat))
+    assert plan.target("2").same_as == ("1",)
+    chain = repeat.replace('id = "2"', 'id = "3"').replace('same_as = "1"', 'same_as = "2"')
+    with pytest.raises(InputError, match="本身也是 same_as"):
+        load_plan(_write_plan(tmp_path, one + "\n" + repeat + "\n" + chain))

@@ -1,0 +1,177 @@
+"""The report a bureau submits: headline, per-办事处 summary, XLSX as an office document, DOCX."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import docx
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+from cfplan.analysis.report import headline_table, side_by_side, summary_table
+from cfplan.analysis.report_docx import write_docx
+from cfplan.analysis.subdistricts import subdistrict_summary
+
+_CJK = "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
+
+
+def test_headline_counts_the_plans_own_items(demo_run):
+    table = headline_table(demo_run.plan, demo_run.results)
+    first = table.iloc[0].to_dict()
+    assert first == {"scenario": "现状", "section": "规划事项", "total": 55, "met": 16,
+                     "partly_met": 6, "not_met": 27, "unknown": 6}
+    assert list(table["section"][:4]) == ["规划事项", "重点工程", "重大项目", "品牌活动"]
+
+
+def test_report_md_has_the_bureau_sections(demo_out):
+    md = (demo_out / "report.md").read_text(encoding="utf-8")
+    assert "| 现状 | 规划事项 | 55 | 16 | 6 | 27 | 6 |" in md
+    assert "## 国家标准步行可达性（参考）" in md and "## 各办事处汇总" in md
+    assert "## 与填报数据核对" in md and "填报为「否」（未达成），但图层显示达成" in md
+    assert "牵头单位" in md and "区党群工作部（妇联）" in md
+    # both scenarios in the gap column, and what the planned projects close
+    assert ("现状：缺 4 个儿童之家：李庄村、张湾村、陈岗村、玉兰社区；规划完成后：缺 3 个儿童之家："
+            "李庄村、陈岗村、玉兰社区（规划项目补上：张湾村）") in md
+    assert "⚠ 晚于目标年 2025 的规划项目：第07小学（2026 年，未计入）" in md
+    assert "| 22b（cfplan 解读） |" in md
+    assert "500 m（10 分钟生活圈）" in md and "(8 min)" not in md
+
+
+def test_per_subdistrict_summary(demo_run):
+    raw = subdistrict_summary(demo_run.layers, demo_run.coverage).set_index("name")
+    wanghu = raw.loc["望湖办事处"]
+    assert (wanghu["units"], wanghu["children_home"], wanghu["children_home_planned"]) == (8, 6, 7)
+    assert (wanghu["protection_station"], wanghu["law_base"]) == (0, 0)
+    assert wanghu["childcare_places"] == 30.0
+    assert wanghu["places_per_1000"] == pytest.approx(30 / wanghu["population"] * 1000)
+    baiyang = raw.loc["白杨办事处"]
+    assert (baiyang["protection_station"], baiyang["protection_station_planned"]) == (0, 1)
+    assert raw["units"].sum() == 36
+    assert raw["childcare_places"].sum() == 1017.0  # the 8b total
+    cov = demo_run.coverage
+    row = cov[(cov["level"] == "subdistrict") & (cov["kind"] == "park")
+              & (cov["area"] == "S5") & (cov["scenario"] == "current")].iloc[0]
+    assert wanghu["walk_park"] == row["share_children"]
+    shown = summary_table(demo_run.layers, demo_run.coverage).set_index("名称")
+    assert shown.loc["望湖办事处", "有儿童之家的社区/村"] == "6/8 → 7/8"
+    assert shown.loc["白杨办事处", "未成年人保护工作站"] == "0 → 1"
+    assert "步行可达：公园" in shown.columns
+
+
+def test_subdistricts_csv(demo_out):
+    table = pd.read_csv(demo_out / "subdistricts.csv", encoding="utf-8-sig")
+    assert list(table["code"]) == ["S1", "S2", "S3", "S4", "S5"]
+    assert {"children_home", "childcare_places", "places_per_1000", "protection_station",
+            "law_base", "walk_park"} <= set(table.columns)
+
+
+def test_gap_column_flags_both_scenarios(demo_run):
+    wide = side_by_side(demo_run.plan, demo_run.results).set_index("id")
+    assert wide.loc["8b", "gap"].startswith("现状：还差 551 托位")
+    assert "规划完成后：还差 491 托位" in wide.loc["8b", "gap"]
+    assert wide.loc["9a", "gap"] == ""  # met in both: nothing to say
+    assert wide.loc["30", "cross_check"] == "填报为「否」（未达成），但图层显示达成"
+
+
+def test_xlsx_reads_like_an_office_document(demo_out):
+    wb = load_workbook(demo_out / "report.xlsx")
+    assert wb.sheetnames == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算"]
+    ws = wb["目标"]
+    heads = [c.value for c in ws[1]]
+    assert heads[:6] == ["目标编号", "领域", "部分", "项目", "规划原文", "目标"]
+    assert "牵头单位" in heads and "责任单位" in heads
+    assert all(c.font.bold for c in ws[1])
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == ws.dimensions
+    col = heads.index("现状") + 1
+    fills = {}
+    for row in range(2, ws.max_row + 1):
+        cell = ws.cell(row=row, column=col)
+        fills.setdefault(cell.value, set()).add(cell.fill.fgColor.rgb)
+    assert set(fills) == {"达成", "未达成", "未知", "未评估"}
+    assert fills["达成"] == {"00C6EFCE"} and fills["未达成"] == {"00FFC7CE"}
+    head = wb["总览"]
+    assert [c.value for c in head[2]] == ["现状", "规划事项", 55, 16, 6, 27, 6]
+
+
+def test_xlsx_in_english(tmp_path):
+    from cfplan.pipeline import demo_assessment
+
+    a = demo_assessment(access=False)
+    a.write(tmp_path, lang="en", map=False)
+    wb = load_workbook(tmp_path / "report.xlsx")
+    assert wb.sheetnames[:2] == ["Headline", "Targets"]
+    heads = [c.value for c in wb["Targets"][1]]
+    assert heads[:3] == ["Target id", "Domain", "Part"] and "Lead unit" in heads
+    col = heads.index("Status now") + 1
+    values = {wb["Targets"].cell(row=r, column=col).value for r in range(2, 20)}
+    assert values <= {"met", "not met", "unknown", "not assessed"}
+    targets = pd.read_csv(tmp_path / "targets.csv", encoding="utf-8-sig").fillna("")
+    assert not targets["value"].str.contains(_CJK).any()  # 125.6 people, not 125.6人
+    named = targets[targets["target"].str.contains(_CJK)]
+    assert set(named["target_id"]) == {"23b"}  # the plan's own name for the park, 蝶湖公园
+    document = docx.Document(tmp_path / "report.docx")
+    assert document.paragraphs[0].text == "Child-friendly city gap report: Demo district (synthetic)"
+    heads = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert heads[:2] == ["Headline", "Targets"]
+
+
+def test_docx_holds_the_tables_and_figures(demo_run, demo_out):
+    path = demo_out / "report.docx"
+    document = docx.Document(path)
+    assert document.paragraphs[0].text == "儿童友好城市建设目标差距报告：示范区（合成数据）"
+    head = document.tables[0]
+    rows = [[c.text for c in r.cells] for r in head.rows]
+    assert rows[0] == ["情景", "部分", "事项", "达成", "部分达成", "未达成", "未知"]
+    assert rows[1] == ["现状", "规划事项", "55", "16", "6", "27", "6"]
+    assert rows[5] == ["规划完成后", "规划事项", "55", "18", "7", "24", "6"]
+    texts = {c.text for t in document.tables for r in t.rows for c in r.cells}
+    assert "区党群工作部（妇联）" in texts  # 牵头单位
+    assert "6/8 → 7/8" in texts  # the per-办事处 summary
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    for wanted in ("总览", "各项目标", "与填报数据核对", "各办事处汇总", "缺口清单",
+                   "国家标准步行可达性（参考）", "图"):
+        assert wanted in headings
+    bullets = [p.text for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert any(b.startswith("29 推进“儿童之家”建设：现状：缺 4 个儿童之家") for b in bullets)
+    # Figures: 儿童之家, one per failing accessibility target (6), the bars: 8 images.
+    names = zipfile.ZipFile(path).namelist()
+    images = sorted(n for n in names if n.startswith("word/media/"))
+    assert len(images) == len(document.inline_shapes) == 8
+    pngs = sorted(p.name for p in (demo_out / "figures").iterdir())
+    assert pngs[0] == "access_01_kindergarten.png" and "children_home.png" in pngs
+    assert len(pngs) == 8
+    assert document.core_properties.created.year == 2000
+
+
+def test_docx_and_figures_are_deterministic(demo_run, demo_out, tmp_path):
+    again = demo_run.write_document(tmp_path)
+    for path in again:
+        rel = path.relative_to(tmp_path)
+        assert path.read_bytes() == (demo_out / rel).read_bytes(), rel
+    png = (demo_out / "figures" / "children_home.png").read_bytes()
+    info = Image.open(io.BytesIO(png)).info
+    assert "Software" not in info and not any("date" in k.lower() for k in info)
+
+
+def test_docx_without_figures_or_coverage(demo_run, tmp_path):
+    path = write_docx(demo_run.plan, demo_run.layers, demo_run.results, tmp_path / "r.docx")
+    document = docx.Document(path)
+    assert len(document.inline_shapes) == 0
+    assert document.tables[0].rows[1].cells[2].text == "55"
+
+
+def test_missing_cjk_font_fails_clearly(monkeypatch):
+    from matplotlib import font_manager
+
+    from cfplan.maps import figures
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    with pytest.raises(figures.FontMissingError) as err:
+        figures.cjk_font()
+    assert "fonts-noto-cjk" in err.value.message(lang="zh")
+    assert "No CJK font" in err.value.message(lang="en")
