@@ -43,7 +43,7 @@ def value_text(r: Result, *, lang: str = "zh") -> str:
 
 def _shortfall(r: Result, lang: str) -> str:
     text = r.shortfall.get(lang)
-    if r.status in ("unknown", "not_assessed") and r.reason:
+    if r.reason:
         sep = "；" if lang == "zh" else "; "
         text = r.reason.get(lang) + (f"{sep}{text}" if text else "")
     return text
@@ -367,13 +367,15 @@ def write_access_tables(cov: ScenarioCoverage, out: str | Path) -> list[Path]:
     -------
     list of pathlib.Path
         The files written: coverage shares per scenario, kind and area; and per unit and
-        kind, the child-weighted mean and the longest walk in metres as things stand.
+        kind, the child-weighted mean and the longest walk in metres as things stand (empty
+        where no home reaches a facility of the kind) and the share that reaches one.
     """
     out = Path(out) / "results"
     coverage = cov.coverage.copy()
     for col in coverage.columns:
         if col.startswith("share_"):
             coverage[col] = coverage[col].round(6)
-    units = unit_distance_summary(cov).round(1)
+    units = unit_distance_summary(cov).round({"mean_walk_m": 1, "max_walk_m": 1,
+                                              "reached_share": 6})
     return [write_csv(coverage, out / "access_coverage.csv"),
             write_csv(units, out / "access_units.csv")]
