@@ -14,6 +14,7 @@ import pyogrio.raw
 import shapely
 import shapely.errors
 
+from cfplan.geo.osm_elements import is_osm_file
 from cfplan.layers.encoding import read_csv_text, shapefile_encoding
 from cfplan.layers.errors import InputError
 from cfplan.layers.manifest import LayerSpec
@@ -27,7 +28,11 @@ TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
 COORD_PROBLEM = "_coord_problem"
 COORD_NOTE = "_coord_note"
 GEOM_PROBLEM = "_geom_problem"
-HIDDEN = (COORD_PROBLEM, COORD_NOTE, GEOM_PROBLEM)
+# A reader that classes features itself (OSM files): per row a (field, reason) that rejects it,
+# and the (field, what) repairs it made.
+READ_PROBLEM = "_read_problem"
+READ_NOTES = "_read_notes"
+HIDDEN = (COORD_PROBLEM, COORD_NOTE, GEOM_PROBLEM, READ_PROBLEM, READ_NOTES)
 
 
 def _find_column(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
@@ -139,7 +144,10 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
     geopandas.GeoDataFrame
         The raw features, in the file's own CRS (or none). Tables get hidden columns
         ``_coord_note`` / ``_coord_problem``; a file with unreadable geometries gets
-        ``_geom_problem``.
+        ``_geom_problem``. An OSM facility file (``.osm``, ``.osm.xml``, ``.osm.pbf``) gives
+        every element with a tag of interest, classed by
+        :func:`cfplan.layers.osm_tags.facilities_from_osm_file`, with ``_read_problem`` /
+        ``_read_notes`` for those it rejects or repaired.
 
     Raises
     ------
@@ -157,7 +165,7 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
     try:
         if path.suffix.lower() in TABLE_SUFFIXES:
             return _read_table(spec, warnings)
-        if path.suffix.lower() == ".osm" and spec.layer == "facilities":
+        if spec.layer == "facilities" and is_osm_file(path):
             from cfplan.layers.osm_tags import facilities_from_osm_file
 
             return facilities_from_osm_file(path)
@@ -172,4 +180,4 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
         ) from exc
 
 
-__all__ = ["HIDDEN", "LAT_ALIASES", "LON_ALIASES", "read_layer_file"]
+__all__ = ["HIDDEN", "LAT_ALIASES", "LON_ALIASES", "READ_NOTES", "READ_PROBLEM", "read_layer_file"]
