@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv bench clean demo-data chromium
+.PHONY: demo test lint typecheck venv bench clean demo-data chromium fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cfplan demo --out out/demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium fonts
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest -q
@@ -35,7 +35,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# CJK fonts, checked on their own: without them Chromium (and any figure) draws Chinese as boxes.
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fontconfig fonts-noto-cjk; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -144,8 +144,9 @@ def distance_table(
     -------
     pandas.DataFrame
         One row per (demand point, kind): ``point`` (row position in ``demand``), ``unit``,
-        ``subdistrict`` (categoricals), ``kind`` (categorical), ``distance_m`` (walking metres, snaps included; ``inf``
-        if none within the search limit), ``minutes``, ``fid`` of the nearest facility
+        ``subdistrict`` (categoricals), ``kind`` (categorical), ``distance_m`` (walking metres,
+        snaps included; NaN, an empty cell, when no facility is reachable within the search
+        limit or the kind has none), ``minutes`` (NaN likewise), ``fid`` of the nearest facility
         (categorical; NaN if none), ``radius_m`` (NaN: no walking standard), ``covered``
         (``distance_m <= radius_m``; NA without a radius), ``population``, ``children``.
     """
@@ -159,6 +160,7 @@ def distance_table(
                        for kind in nearest.kinds])
     radius_col = np.tile(radius, n)
     distance = nearest.distance.ravel()
+    distance = np.where(np.isfinite(distance), distance, np.nan)  # unreachable: empty, not inf
     covered = pd.array(distance <= radius_col, dtype="boolean")
     covered[np.isnan(radius_col)] = pd.NA
     def repeated(column: str) -> pd.Categorical:

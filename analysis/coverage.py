@@ -212,16 +212,28 @@ def scenario_coverage(
 def unit_distance_summary(cov: ScenarioCoverage) -> pd.DataFrame:
     """Return per unit and kind the child-weighted mean and the worst walk as things stand.
 
+    Only homes that reach a facility of the kind count in the mean and the maximum; where
+    none does (the kind has no facility, or the streets do not connect) both are empty
+    (NaN), never ``inf`` or 0.
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``unit, kind, mean_walk_m, max_walk_m`` (metres along streets).
+        Columns ``unit, kind, mean_walk_m, max_walk_m`` (metres along streets; NaN when no
+        home reaches one) and ``reached_share`` (0–1: the share of the unit's children, or
+        residents where it has no children, whose home reaches one at all).
     """
     d = cov.distances
     w = d["children"].where(d["children"] > 0, d["population"])
-    finite = np.isfinite(d["distance_m"])
-    frame = d.assign(_w=w, _wd=w * d["distance_m"].where(finite, np.nan))
+    reached = np.isfinite(d["distance_m"].to_numpy(np.float64))
+    frame = d.assign(_w=w, _wr=w.where(reached, 0.0),
+                     _wd=(w * d["distance_m"]).where(reached, 0.0),
+                     _d=d["distance_m"].where(reached, np.nan))
     g = frame.groupby(["unit", "kind"], observed=True)
-    out = pd.DataFrame({"mean_walk_m": g["_wd"].sum() / g["_w"].sum(),
-                        "max_walk_m": g["distance_m"].max()}).reset_index()
+    weight, weight_reached = g["_w"].sum(), g["_wr"].sum()
+    out = pd.DataFrame({
+        "mean_walk_m": (g["_wd"].sum() / weight_reached).where(weight_reached > 0, np.nan),
+        "max_walk_m": g["_d"].max(),
+        "reached_share": (weight_reached / weight).where(weight > 0, np.nan),
+    }).reset_index()
     return out

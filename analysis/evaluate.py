@@ -694,6 +694,53 @@ def late_projects(t: Target, layers: LayerSet) -> Text:
                 f"planned projects dated after the target year {t.year}: {_list(en, 'en')}")
 
 
+def absent_kinds(plan: Plan, layers: LayerSet) -> dict[str, list[Target]]:
+    """Return the kinds that targets of ``plan`` count but of which the layers hold no facility.
+
+    Returns
+    -------
+    dict
+        ``{kind: [targets naming it]}`` in plan order; a kind present in the facilities in
+        any status is not absent.
+    """
+    present = set(layers.facilities["kind"].dropna().astype(str))
+    out: dict[str, list[Target]] = {}
+    for t in plan.targets:
+        for kind in t.kinds:
+            if kind not in present:
+                out.setdefault(kind, []).append(t)
+    return out
+
+
+def absent_kind_warnings(plan: Plan, layers: LayerSet) -> list[Text]:
+    """Return one warning per kind that targets count but the layers hold none of.
+
+    Returns
+    -------
+    list of Text
+        "the layers hold no 公园 at all: 2 targets (items 33, 34) …", per kind.
+    """
+    out = []
+    for kind, targets in absent_kinds(plan, layers).items():
+        items = list(dict.fromkeys(t.item for t in targets))
+        zh_items, en_items = "、".join(items), ", ".join(items)
+        out.append(Text(
+            f"图层中没有任何{kind_label(kind, lang='zh')}：{len(targets)} 项目标（第 {zh_items} 项）"
+            "按没有此类设施评估；如确有，请加入设施图层",
+            f"the layers hold no {kind_label(kind, lang='en').lower()} at all: {len(targets)} "
+            f"target(s) (items {en_items}) are evaluated as if there were none; add them to a "
+            "facility layer if they exist"))
+    return out
+
+
+def _absent_reason(t: Target, present: set[str]) -> Text | None:
+    """Return the reason of a target none of whose kinds has any facility in the layers."""
+    if not t.kinds or set(t.kinds) & present:
+        return None
+    return Text(f"图层中没有任何{_kinds_text(t, 'zh')}",
+                f"the layers hold no {_kinds_text(t, 'en').lower()} at all")
+
+
 def evaluate_plan(
     plan: Plan,
     layers: LayerSet,
@@ -729,14 +776,19 @@ def evaluate_plan(
     list of Result
         Target order, then scenario order. Results carry the bureau's contradicting
         reports (``cross_check``) and, once planned, projects dated after the target year
-        (``late``).
+        (``late``). A target none of whose kinds has any facility in the layers says so in
+        its ``reason`` (see :func:`absent_kind_warnings`).
     """
     out = []
+    present = set(layers.facilities["kind"].dropna().astype(str))
     for t in plan.targets:
         late = late_projects(t, layers)
+        absent = _absent_reason(t, present)
         for scenario in scenarios:
             ctx = Context(layers, scenario, indicators, coverage, plan.id, routes)
             res = EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term)
+            if absent is not None:
+                res.reason = absent + (Text("；", "; ") + res.reason if res.reason else EMPTY)
             res.cross_check = cross_check(res, ctx)
             if scenario == "planned":
                 res.late = late
@@ -805,3 +857,13 @@ def headline(results: list[Result], *, scenario: str) -> dict[str, int]:
 
 __all__ = ["ITEM_STATUSES", "ROUTE_SUMMARY_COLUMNS", "Result", "combine_statuses",
            "evaluate_plan", "headline", "item_headline", "item_statuses", "select"]
+
+
+__all__ = [
+    "Result",
+    "absent_kind_warnings",
+    "absent_kinds",
+    "evaluate_plan",
+    "headline",
+    "select",
+]

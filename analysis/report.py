@@ -57,7 +57,7 @@ def value_text(r: Result, *, lang: str = "zh") -> str:
 
 def _shortfall(r: Result, lang: str) -> str:
     text = r.shortfall.get(lang)
-    if r.status in ("unknown", "not_assessed") and r.reason:
+    if r.reason:
         sep = "；" if lang == "zh" else "; "
         text = r.reason.get(lang) + (f"{sep}{text}" if text else "")
     return text

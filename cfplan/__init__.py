@@ -30,6 +30,7 @@ _EXPORTS = {
     "run_demo": "cfplan.pipeline",
     "LayerSet": "cfplan.layers.load",
     "load_layers": "cfplan.layers.load",
+    "facilities_from_osm_file": "cfplan.layers.osm_tags",
     "Plan": "cfplan.analysis.plan",
     "Target": "cfplan.analysis.plan",
     "load_plan": "cfplan.analysis.plan",
@@ -60,6 +61,7 @@ __all__ = [
     "builtin_plans",
     "demo_assessment",
     "evaluate_plan",
+    "facilities_from_osm_file",
     "load_layers",
     "load_plan",
     "load_streets",
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
     from cfplan.demo import DEMO_DIR
     from cfplan.layers.errors import CfplanError, InputError
     from cfplan.layers.load import LayerSet, load_layers
+    from cfplan.layers.osm_tags import facilities_from_osm_file
     from cfplan.layers.streets import Streets, load_streets, street_graph
     from cfplan.layers.text import Text
     from cfplan.pipeline import Assessment, assess, demo_assessment, run, run_demo

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
-from cfplan.analysis.evaluate import Result, evaluate_plan, headline
+from cfplan.analysis.evaluate import Result, absent_kind_warnings, evaluate_plan, headline
 from cfplan.analysis.export import (
     export_frames,
     gaps_frame,
@@ -273,8 +273,8 @@ def assess(
         log.info(msg("progress.layer", layer=row.layer, file=row.file, read=row.read,
                      used=row.used, repaired=row.repaired, rejected=row.rejected))
     log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
-    warnings = list(layers.warnings)
-    for w in layers.warnings:
+    warnings = list(layers.warnings) + absent_kind_warnings(plan, layers)
+    for w in warnings:
         log.warn(w)
     table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
         indicators or layers.indicators)

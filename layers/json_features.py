@@ -15,13 +15,12 @@ import shapely.geometry
 
 from cfplan.geo.crs import WGS84
 from cfplan.layers.errors import InputError
+from cfplan.layers.hidden import GEOM_PROBLEM
 from cfplan.layers.text import Text
 
 JSON_SUFFIXES = (".json", ".geojson")
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                   "MultiPolygon", "GeometryCollection")
-# Hidden column the validator reads: why a feature's geometry could not be used.
-GEOM_PROBLEM = "_geom_problem"
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')

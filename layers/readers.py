@@ -14,9 +14,11 @@ import pyogrio.raw
 import shapely
 import shapely.errors
 
+from cfplan.geo.osm_elements import is_osm_file
 from cfplan.layers.encoding import read_csv_text, shapefile_encoding
 from cfplan.layers.errors import InputError
-from cfplan.layers.json_features import GEOM_PROBLEM, JSON_SUFFIXES, read_json_features
+from cfplan.layers.hidden import COORD_NOTE, COORD_PROBLEM, GEOM_PROBLEM
+from cfplan.layers.json_features import JSON_SUFFIXES, read_json_features
 from cfplan.layers.manifest import LayerSpec
 from cfplan.layers.schema import ValueProblem, is_missing, parse_number
 from cfplan.layers.text import Text
@@ -24,10 +26,6 @@ from cfplan.layers.text import Text
 LON_ALIASES = ("lon", "lng", "longitude", "经度", "x", "X", "LON", "LNG", "经度(°)")
 LAT_ALIASES = ("lat", "latitude", "纬度", "y", "Y", "LAT", "纬度(°)")
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
-# Hidden columns a reader adds for the validator: what it repaired or could not read per row.
-COORD_PROBLEM = "_coord_problem"
-COORD_NOTE = "_coord_note"
-HIDDEN = (COORD_PROBLEM, COORD_NOTE, GEOM_PROBLEM)
 
 
 def _find_column(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
@@ -145,7 +143,10 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
     geopandas.GeoDataFrame
         The raw features, in the file's own CRS (or none). Tables get hidden columns
         ``_coord_note`` / ``_coord_problem``; a file with unreadable geometries gets
-        ``_geom_problem``.
+        ``_geom_problem``. An OSM facility file (``.osm``, ``.osm.xml``, ``.osm.pbf``) gives
+        every element with a tag of interest, classed by
+        :func:`cfplan.layers.osm_tags.facilities_from_osm_file`, with ``_read_problem`` /
+        ``_read_notes`` for those it rejects or repaired.
 
     Raises
     ------
@@ -163,7 +164,7 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
     try:
         if path.suffix.lower() in TABLE_SUFFIXES:
             return _read_table(spec, warnings)
-        if path.suffix.lower() == ".osm" and spec.layer == "facilities":
+        if spec.layer == "facilities" and is_osm_file(path):
             from cfplan.layers.osm_tags import facilities_from_osm_file
 
             return facilities_from_osm_file(path)
@@ -178,4 +179,4 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
         ) from exc
 
 
-__all__ = ["HIDDEN", "LAT_ALIASES", "LON_ALIASES", "read_layer_file"]
+__all__ = ["LAT_ALIASES", "LON_ALIASES", "read_layer_file"]

@@ -11,9 +11,16 @@ import shapely
 
 from cfplan.layers.accounting import Rejection, Repair, feature_label
 from cfplan.layers.errors import InputError
+from cfplan.layers.hidden import (
+    COORD_NOTE,
+    COORD_PROBLEM,
+    GEOM_PROBLEM,
+    HIDDEN,
+    READ_NOTES,
+    READ_PROBLEM,
+)
 from cfplan.layers.kinds import implies_child_friendly
 from cfplan.layers.manifest import LayerSpec
-from cfplan.layers.readers import COORD_NOTE, COORD_PROBLEM, GEOM_PROBLEM, HIDDEN
 from cfplan.layers.schema import (
     LayerSchema,
     ValueProblem,
@@ -97,7 +104,8 @@ def validate_features(
             geom, note, reason = fix_geometry(row[raw.geometry.name], schema.geometry)
             where_field = "geometry"
         if reason is not None:
-            rejected.append(Rejection(spec.layer, name, rownum, label, where_field, reason, None))
+            rejected.append(Rejection(spec.layer, name, rownum, label, where_field, reason,
+                                      _read_geometry(row, raw)))
             continue
         for field_name, what in _read_notes(row, lonlat, note):
             repairs.append(Repair(spec.layer, name, rownum, label, field_name, what))
@@ -176,7 +184,19 @@ def _read_problem(row: pd.Series, lonlat: tuple[str, str] | None) -> tuple[str, 
     geom = row.get(GEOM_PROBLEM)
     if isinstance(geom, Text):
         return "geometry", geom
+    read = row.get(READ_PROBLEM)
+    if isinstance(read, tuple):
+        return read[0], read[1]
     return "geometry", None
+
+
+def _read_geometry(row: pd.Series, raw: gpd.GeoDataFrame) -> object:
+    """Return the geometry of a feature its reader rejected (OSM), for rejected.geojson."""
+    geom = row[raw.geometry.name]
+    if (not isinstance(row.get(READ_PROBLEM), tuple) or raw.crs is None
+            or not raw.crs.equals("EPSG:4326") or geom is None or shapely.is_empty(geom)):
+        return None
+    return geom
 
 
 def _read_notes(
@@ -187,6 +207,9 @@ def _read_notes(
     coord = row.get(COORD_NOTE)
     if isinstance(coord, Text) and lonlat:
         notes.append((f"{lonlat[0]}/{lonlat[1]}", coord))
+    read = row.get(READ_NOTES)
+    if isinstance(read, tuple):
+        notes.extend(read)
     if geometry_note is not None:
         notes.append(("geometry", geometry_note))
     return notes

@@ -65,9 +65,11 @@ FATAL: dict[str, Fatal] = {
     "plan_unknown_field": Fatal("plan.toml", None, "第 15 行：未知设施字段「colour」", loader="plan"),
     "osm_no_walkable_ways": Fatal("streets.osm", None, "没有可步行的道路", loader="streets"),
     "osm_truncated": Fatal("streets.osm", None, "OSM XML 无法解析", loader="streets"),
+    "osm_facilities_truncated": Fatal("pois.osm", None, "文件无法解析（可能不完整或格式错误）"),
 }
 
 FAC = ("facilities", "facilities.geojson")
+POIS = ("facilities", "pois.osm")
 CHILDCARE = ("facilities", "childcare.csv")
 UNITS = ("units", "units.geojson")
 
@@ -91,6 +93,14 @@ REJECTED: dict[str, list[Row]] = {
                  (*FAC, 10, "geometry", "距区界 9011973 m，超出容差 500 m")],
     "coords_out_of_range": [(*FAC, 9, "geometry", "坐标 (200.00000, 34.70000) 超出经纬度范围")],
     "outside_district": [(*FAC, 9, "geometry", "距区界 5033 m，超出容差 500 m")],
+    "osm_unmapped_features": [
+        (*POIS, 3, "isced:level", "amenity=school 没有 isced:level 或 school:level：学段不明"),
+        (*POIS, 4, "isced:level", "isced:level=3 不对应任何类别"),
+        (*POIS, 5, "sport", "sport=basketball 不对应任何类别")],
+    "osm_clipped_areas": [
+        (*POIS, 1, "geometry", "与 way/34 为同一设施（同类，同名「区图书馆」，点在面内）：已合并到该面"),
+        (*POIS, 3, "geometry", "（2/8 个节点在文件中）：范围内的节点不足以构成面"),
+        (*POIS, 6, "geometry", "（0/2 个成员 way 在文件中）：成员 way 都不在文件中")],
     "unknown_kind": [(*FAC, 1, "类别", "未知设施类别「游泳馆」")],
     "unknown_status": [(*FAC, 5, "状态", "未知建设状态「拆除」")],
     "unknown_unit_type": [(*UNITS, 1, "类型", "未知社区类型")],
@@ -104,6 +114,10 @@ REPAIRED: dict[str, list[Row]] = {
                           (*UNITS, 3, "人口", "「0.83万」规范为 8300.0"),
                           (*UNITS, 4, "人口", "「１，２３４人」规范为 1234.0")],
     "geom_self_intersecting": [(*FAC, 9, "geometry", "无效几何已修复")],
+    "osm_unmapped_features": [(*POIS, 2, "name", "按名称「红旗小学」归为小学")],
+    "osm_clipped_areas": [
+        (*POIS, 2, "geometry", "（5/8 个节点在文件中）：保留范围内部分"),
+        (*POIS, 5, "geometry", "（1/2 个成员 way 在文件中）：保留范围内部分")],
     "lonlat_swapped_csv": [(*CHILDCARE, r, "经度/纬度", "经纬度互换") for r in (1, 2)],
     "lonlat_swapped_geojson": [(*FAC, r, "geometry", "经纬度互换") for r in (1, 2, 3)],
     "lonlat_swapped_xlsx": [("facilities", "childcare.xlsx", r, "经度/纬度", "经纬度互换")
@@ -133,9 +147,11 @@ STREET_WARNED = {"gcj_labelled_wgs84": "childcare.csv：25 个点整体偏向东
 # Cases that load cleanly: the problem is handled without loss (BOM, Chinese headers, the
 # JSON that DataV and AMap boundary downloads give).
 CLEAN = {"csv_bom_chinese_headers", "datav_bare_array", "amap_district_response"}
+# Cases with a plan: the warning comes from assessing the layers against it.
+ASSESS_WARNED = {"kind_without_facilities": "图层中没有任何公园：2 项目标（第 33、标准5 项）"}
 
 LAYER_CASES = sorted(
-    set(REJECTED) | set(REPAIRED) | set(WARNED) | set(STREET_WARNED) | CLEAN
+    set(REJECTED) | set(REPAIRED) | set(WARNED) | set(STREET_WARNED) | CLEAN | set(ASSESS_WARNED)
 )
 
 
@@ -401,3 +417,85 @@ def test_cli_rejected_case_writes_accounting_and_rejections(tmp_path):
         ("facilities.geojson", "1", "类别")]
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "facilities.geojson" in report and "游泳馆" in report
+
+
+# --------------------------------------------------------------------------- OSM facility files
+
+
+def test_osm_features_of_interest_are_all_counted():
+    acc = loaded("osm_unmapped_features").accounting.set_index("file")
+    # 5 elements carry a tag of interest (the cafe does not): 2 used, 3 rejected
+    assert acc.loc["pois.osm"].tolist() == ["facilities", 5, 2, 1, 3]
+    fac = loaded("osm_unmapped_features").facilities.set_index("fid")
+    assert fac["kind"].to_dict() == {"osm-node-1": "kindergarten", "osm-node-2": "primary_school"}
+    reason = next(r for r in loaded("osm_unmapped_features").rejected if r.row == 3).reason
+    assert reason.en.startswith(
+        "amenity=school without isced:level or school:level: level unknown")
+    assert not re.search("[\u4e00-\u9fff]", reason.en)
+
+
+def _xml_coords(path: Path) -> dict[int, tuple[float, float]]:
+    import xml.etree.ElementTree as ET
+
+    return {int(n.get("id")): (float(n.get("lon")), float(n.get("lat")))
+            for n in ET.parse(path).getroot().iter("node")}
+
+
+def test_osm_clipped_areas_keep_the_part_inside():
+    import geopandas as gpd
+    import shapely
+
+    layers = loaded("osm_clipped_areas")
+    assert layers.accounting.set_index("file").loc["pois.osm"].tolist() == [
+        "facilities", 6, 3, 2, 3]
+    fac = layers.facilities.set_index("fid")
+    assert sorted(fac.index) == ["osm-relation-40", "osm-way-30", "osm-way-34"]
+    coords = _xml_coords(BAD / "osm_clipped_areas" / "pois.osm")
+    # way 30 lost nodes 105-107: the ring through 100-104, closed 104 -> 100
+    # relation 40 lost member way 33: the chain 120-124 of way 32, closed 124 -> 120
+    for fid, ids in (("osm-way-30", range(100, 105)), ("osm-relation-40", range(120, 125))):
+        expected = gpd.GeoSeries([shapely.Polygon([coords[i] for i in ids])],
+                                 crs="EPSG:4326").to_crs(layers.crs).iloc[0]
+        got = fac.loc[fid, "geometry"]
+        assert got.symmetric_difference(expected).area < 1e-6 * expected.area, fid
+    # the library node inside its building counts once, as the building
+    assert (fac["kind"] == "library").sum() == 1
+
+
+# --------------------------------------------------------------------------- a kind with no facility
+
+
+def test_kind_without_facilities_says_so_and_writes_no_inf(tmp_path):
+    from cfplan.pipeline import assess
+
+    folder = BAD / "kind_without_facilities"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = assess(folder, folder / "plan.toml")
+    found = [w for w in result.warnings if ASSESS_WARNED["kind_without_facilities"] in w.zh]
+    assert len(found) == 1
+    assert_bilingual(found[0])
+    assert "the layers hold no park at all: 2 target(s) (items 33, 标准5)" in found[0].en
+    by_id = {(r.target.id, r.scenario): r for r in result.results}
+    for tid in ("T1", "T2"):
+        for scenario in ("current", "planned"):
+            r = by_id[(tid, scenario)]
+            assert r.status == "not_met" and "图层中没有任何公园" in r.reason.zh, r
+            assert "the layers hold no park at all" in r.reason.en
+    assert by_id[("T3", "current")].reason.zh == ""
+    assert by_id[("T2", "current")].value == 0.0
+    result.write(tmp_path / "out", lang="en", map=False)
+    with open(tmp_path / "out" / "results" / "access_units.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    parks = [r for r in rows if r["kind"] == "park"]
+    assert len(parks) == 4
+    assert all(r["mean_walk_m"] == "" and r["max_walk_m"] == "" and float(r["reached_share"]) == 0
+               for r in parks)
+    pitches = [r for r in rows if r["kind"] == "football_pitch"]
+    assert pitches and all(float(r["mean_walk_m"]) > 0 and float(r["reached_share"]) == 1
+                           for r in pitches)
+    for path in (tmp_path / "out").rglob("*.csv"):
+        assert not re.search(r"(?<![a-z])-?inf(inity)?(?![a-z])", path.read_text(
+            encoding="utf-8-sig"), re.IGNORECASE), path
+    targets = (tmp_path / "out" / "targets.csv").read_text(encoding="utf-8-sig")
+    assert "the layers hold no park at all" in targets
