@@ -212,3 +212,25 @@ def test_cli_force_redoes_every_district(first, city, capsys):
         now = snapshot(out / name)
         assert {k: v[0] for k, v in now.items()} == {k: v[0] for k, v in before[name].items()}
         assert now[RECORD_NAME][1] > before[name][RECORD_NAME][1], name  # written again
+
+
+def test_an_existing_scheduler_by_address(first, city):
+    from dask.distributed import LocalCluster
+
+    _, out, _ = first
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        again = run_batch(city / "jobs.toml", out, scheduler=cluster.scheduler_address,
+                          access=False, progress=False)
+    assert list(again["action"]) == ["skipped"] * 3
+    assert list(again["status"]) == ["ok", "failed", "ok"]
+
+
+def test_readme_example_job_file_reads(tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(\[\[districts\]\].*?)```", readme, re.S).group(1)
+    (tmp_path / "jobs.toml").write_text(example, encoding="utf-8")
+    jobs = read_jobs(tmp_path / "jobs.toml")
+    assert [j.name for j in jobs] == ["上街区", "经开区"]
+    assert jobs[0].plan == "shangjie" and jobs[1].plan.endswith("plans/jingkai-2024.toml")
+    assert jobs[1].indicators == (tmp_path / "reported" / "jingkai.xlsx").resolve()
