@@ -234,3 +234,28 @@ def test_readme_example_job_file_reads(tmp_path):
     assert [j.name for j in jobs] == ["上街区", "经开区"]
     assert jobs[0].plan == "shangjie" and jobs[1].plan.endswith("plans/jingkai-2024.toml")
     assert jobs[1].indicators == (tmp_path / "reported" / "jingkai.xlsx").resolve()
+
+
+def test_overview_escapes_data_strings():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from cfplan.batch import COUNT_COLUMNS
+    from cfplan.maps.overview import overview_map, share_color
+    from cfplan.maps.plan_map import offline_html
+
+    evil = '<script>alert("x")</script>'
+    rows = [{"district": "A&B'区", "status": "ok", "error": None, "share_met_current": 0.6,
+             **dict.fromkeys(COUNT_COLUMNS, 1)},
+            {"district": "坏区", "status": "failed", "error": f"units.geojson: {evil}",
+             "share_met_current": None, **dict.fromkeys(COUNT_COLUMNS)}]
+    table = gpd.GeoDataFrame(rows, geometry=[box(113.6, 34.7, 113.7, 34.8), None],
+                             crs="EPSG:4326")
+    html = offline_html(overview_map(table, lang="en"))
+    # folium writes layer data as JSON with \\uXXXX escapes: read them back first
+    html = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), html)
+    assert evil not in html and "&lt;script&gt;alert(&quot;x&quot;)" in html
+    assert "A&B'区" not in html and "<b>A&amp;B&#x27;区</b>" in html
+    assert "href='" + quote("A&B'区") + "/map.html'" in html
+    assert share_color(0.6) == "#fee08b" and share_color(1.0) == "#1a9850"
+    assert share_color(None) == share_color(float("nan")) == "#bdbdbd"
