@@ -29,6 +29,16 @@ HELP: dict[str, Text] = {
     "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
                      "check a plan file and a layer folder without analysing them: every "
                      "warning, and where any error lies"),
+    # cfplan batch
+    "batch": Text("在 Dask 上批量运行多个区县（jobs.toml），输出城市汇总与总览地图",
+                  "run many districts (jobs.toml) on Dask: a city summary and overview map"),
+    "jobs": Text("批量任务文件：每个区县一个 [[districts]]（name、layers、plan、indicators）",
+                 "job file: one [[districts]] per district (name, layers, plan, indicators)"),
+    "workers": Text("本地集群的工作进程数（默认每核一个）",
+                    "workers of the local cluster (default: one per core)"),
+    "scheduler": Text("已运行的 dask.distributed 调度器地址，如 tcp://10.0.0.5:8786",
+                      "address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786"),
+    "force": Text("输入未变的区县也重新运行", "run districts again even when their inputs are unchanged"),
     "layers": Text("图层目录（含 layers.toml）", "layer folder (with layers.toml)"),
     "plan": Text("规划文件（TOML），或内置规划名 jingkai / shangjie",
                  "plan file (TOML), or a built-in plan: jingkai / shangjie"),
@@ -46,16 +56,6 @@ HELP: dict[str, Text] = {
                   "(needs internet; replaces the manifest's street file)"),
     "cache": Text("路网缓存（GraphML）：存在则读取，否则写入",
                   "street-network cache (GraphML): read if it exists, else written"),
-    # cfplan batch
-    "batch": Text("在 Dask 上批量运行多个区县（jobs.toml），输出城市汇总与总览地图",
-                  "run many districts (jobs.toml) on Dask: a city summary and overview map"),
-    "jobs": Text("批量任务文件：每个区县一个 [[districts]]（name、layers、plan、indicators）",
-                 "job file: one [[districts]] per district (name, layers, plan, indicators)"),
-    "workers": Text("本地集群的工作进程数（默认每核一个）",
-                    "workers of the local cluster (default: one per core)"),
-    "scheduler": Text("已运行的 dask.distributed 调度器地址，如 tcp://10.0.0.5:8786",
-                      "address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786"),
-    "force": Text("输入未变的区县也重新运行", "run districts again even when their inputs are unchanged"),
 }
 
 
