@@ -60,7 +60,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -79,6 +79,15 @@ KINDS = {
     "library": 0.04, "football_pitch": 0.065,
 }
 STAGES = ("load", "streets", "access", "evaluate", "exports", "report", "map")
+# Parts of stages timed apart (module, function): what bounds a stage. A part missing on a
+# branch is left out.
+PARTS = (
+    ("access", "cfplan.analysis.coverage", "walking_access"),
+    ("access", "cfplan.analysis.coverage", "largest_component"),
+    ("access", "cfplan.analysis.coverage", "service_areas"),
+    ("map", "cfplan.maps.plan_map", "_add_service_areas"),
+    ("map", "cfplan.maps.plan_map", "offline_html"),
+)
 GOAL_S, GOAL_GB = 60.0, 6.0
 
 
@@ -296,6 +305,7 @@ class StageClock(logging.Handler):
         self.current: str | None = None
         self.started = 0.0
         self.rows: list[tuple[str, float, float]] = []  # (stage, seconds, peak GB)
+        self.parts: dict[str, list[float]] = {}  # "stage: function" -> [calls, seconds]
 
     def switch(self, stage: str | None) -> None:
         """Close the running stage (time, peak RSS) and start ``stage``."""
@@ -359,6 +369,7 @@ def watchdog(clock: StageClock, budget_s: float, max_gb: float,
         peak = clock.sampler.window() / 1024**2
         print(f"  {clock.current or '?':<9s} > {now - clock.started:7.2f} s   peak RSS "
               f"{peak:6.2f} GB   (stopped: {why})", flush=True)
+        print_parts(clock)
         summary = " ".join(f"{s}_s={t:.2f}" for s, t, _ in clock.rows)
         print(f"{summary} {clock.current}_s>{now - clock.started:.0f}")
         print(f"total_s>{now - started:.0f} peak_gb={_status_kb('VmHWM') / 1024**2:.2f} "
@@ -367,6 +378,35 @@ def watchdog(clock: StageClock, budget_s: float, max_gb: float,
 
     threading.Thread(target=watch, daemon=True).start()
     return done
+
+
+def print_parts(clock: StageClock) -> None:
+    """Print the time spent in each timed part, and a call still running."""
+    now = time.perf_counter()
+    for part, (calls, seconds, since) in clock.parts.items():
+        running = f" + one running for {now - since:.1f} s" if since else ""
+        print(f"    {part:<40s} {seconds:8.2f} s in {int(calls)} calls{running}", flush=True)
+
+
+def timed_parts(clock: StageClock, stack: ExitStack) -> None:
+    """Time the functions of :data:`PARTS` into ``clock.parts`` while ``stack`` is open."""
+    import importlib
+
+    for stage, module_name, name in PARTS:
+        module = importlib.import_module(module_name)
+        if not hasattr(module, name):
+            continue
+        acc = clock.parts.setdefault(f"{stage}: {name}", [0.0, 0.0, 0.0])
+
+        def before(acc: list[float] = acc) -> None:
+            acc[2] = time.perf_counter()
+
+        def after(acc: list[float] = acc) -> None:
+            acc[0] += 1
+            acc[1] += time.perf_counter() - acc[2]
+            acc[2] = 0.0
+
+        stack.enter_context(wrapped(module, name, before, after))
 
 
 def run_cfplan(folder: Path, out: Path, sampler: RssSampler, *, lang: str, budget_s: float,
@@ -382,8 +422,10 @@ def run_cfplan(folder: Path, out: Path, sampler: RssSampler, *, lang: str, budge
     start = time.perf_counter()
     done = watchdog(clock, budget_s, max_gb, start)
     try:
-        with wrapped(pipeline, "write_report", lambda: clock.switch("report"),
-                     lambda: clock.switch("exports")):
+        with ExitStack() as stack:
+            stack.enter_context(wrapped(pipeline, "write_report", lambda: clock.switch("report"),
+                                        lambda: clock.switch("exports")))
+            timed_parts(clock, stack)
             pipeline.run(folder, "jingkai", out, lang=lang)
         clock.switch(None)
     finally:
@@ -396,6 +438,7 @@ def run_cfplan(folder: Path, out: Path, sampler: RssSampler, *, lang: str, budge
         acc = rows.setdefault(stage, [0.0, 0.0])
         acc[0] += seconds
         acc[1] = max(acc[1], peak)
+    print_parts(clock)
     return [(s, *rows[s]) for s in STAGES if s in rows], time.perf_counter() - start
 
 
