@@ -47,9 +47,10 @@ MESSAGES: dict[str, Text] = {
     "batch.skipped": Text("输入未变，跳过（现状达成 {met}/{total} 项）",
                           "inputs unchanged, skipped ({met}/{total} targets met now)"),
     "batch.failed": Text("失败：{error}", "failed: {error}"),
-    "batch.summary": Text("区县完成 {ok} 个，失败 {failed} 个（其中跳过 {skipped} 个）；城市汇总在 {out}",
-                          "{ok} districts done, {failed} failed ({skipped} skipped); city summary "
-                          "in {out}"),
+    "batch.summary": Text("区县成功 {ok} 个，失败 {failed} 个，其中 {skipped} 个因输入未变而跳过；"
+                          "城市汇总在 {out}",
+                          "{ok} districts ok, {failed} failed; {skipped} of them skipped as "
+                          "unchanged; city summary in {out}"),
     # statuses
     "status.met": Text("达成", "met"),
     "status.not_met": Text("未达成", "not met"),

@@ -207,7 +207,8 @@ def test_cli_force_redoes_every_district(first, city, capsys):
     err = capsys.readouterr().err
     for name in NAMES:
         assert re.search(rf"\[\d/3\] {name}: ", err), name
-    assert "失败：" in err and "输入未变" not in err
+    assert "失败：" in err and "输入未变，跳过" not in err
+    assert "其中 0 个因输入未变而跳过" in err
     for name in NAMES:
         now = snapshot(out / name)
         assert {k: v[0] for k, v in now.items()} == {k: v[0] for k, v in before[name].items()}
