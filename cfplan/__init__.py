@@ -44,6 +44,7 @@ _EXPORTS = {
     "InputError": "cfplan.layers.errors",
     "Text": "cfplan.layers.text",
     "DEMO_DIR": "cfplan.demo",
+    "run_batch": "cfplan.batch",
 }
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "load_plan",
     "load_streets",
     "run",
+    "run_batch",
     "run_demo",
     "street_graph",
 ]
@@ -88,6 +90,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from cfplan.analysis.evaluate import Result, evaluate_plan
     from cfplan.analysis.plan import Plan, Target, builtin_plans, load_plan
+    from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
     from cfplan.layers.errors import CfplanError, InputError
     from cfplan.layers.load import LayerSet, load_layers

@@ -30,6 +30,16 @@ HELP: dict[str, Text] = {
     "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
                      "check a plan file and a layer folder without analysing them: every "
                      "warning, and where any error lies"),
+    # cfplan batch
+    "batch": Text("在 Dask 上批量运行多个区县（jobs.toml），输出城市汇总与总览地图",
+                  "run many districts (jobs.toml) on Dask: a city summary and overview map"),
+    "jobs": Text("批量任务文件：每个区县一个 [[districts]]（name、layers、plan、indicators）",
+                 "job file: one [[districts]] per district (name, layers, plan, indicators)"),
+    "workers": Text("本地集群的工作进程数（默认每核一个）",
+                    "workers of the local cluster (default: one per core)"),
+    "scheduler": Text("已运行的 dask.distributed 调度器地址，如 tcp://10.0.0.5:8786",
+                      "address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786"),
+    "force": Text("输入未变的区县也重新运行", "run districts again even when their inputs are unchanged"),
     "layers": Text("图层目录（含 layers.toml）", "layer folder (with layers.toml)"),
     "plan": Text("规划文件（TOML），或内置规划名 jingkai / shangjie",
                  "plan file (TOML), or a built-in plan: jingkai / shangjie"),
@@ -99,6 +109,14 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--plan", required=True, help=h("plan"))
         p.add_argument("--out", required=True, help=h("out"))
         common(p, map_opts=name == "run")
+    p = sub.add_parser("batch", help=h("batch"), description=h("batch"))
+    p.add_argument("--jobs", required=True, help=h("jobs"))
+    p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--workers", type=int, help=h("workers"))
+    p.add_argument("--scheduler", help=h("scheduler"))
+    p.add_argument("--force", action="store_true", help=h("force"))
+    p.add_argument("--no-access", action="store_true", help=h("no_access"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("template", help=h("template"), description=h("template"))
     p.add_argument("--plan", required=True, help=h("plan"))
     p.add_argument("--out", default=".", help=h("out"))
@@ -230,6 +248,16 @@ def _dispatch(args: argparse.Namespace) -> int:
                     tianditu_key=getattr(args, "tianditu_key", ""), **options)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
+    if args.command == "batch":
+        from cfplan.batch import run_batch
+
+        with _terminal(args.lang):
+            summary = run_batch(args.jobs, args.out, workers=args.workers,
+                                scheduler=args.scheduler, force=args.force, lang=args.lang,
+                                access=not args.no_access)
+        for name in ("overview.html", "summary.csv", "districts.csv", "summary.xlsx"):
+            print(Path(args.out) / name)
+        return EXIT_INPUT if (summary["status"] == "failed").any() else EXIT_OK
     if args.command == "template":
         from cfplan.analysis.indicators import write_template
         from cfplan.analysis.plan import load_plan

@@ -40,6 +40,17 @@ MESSAGES: dict[str, Text] = {
         "{n} 个需求点距最近道路超过 200 m（仍计入，步行距离含接入段）",
         "{n} demand points are more than 200 m from any street (still counted, with the walk "
         "to the street)"),
+    # batch (cfplan batch: many districts)
+    "batch.start": Text("批量运行 {n} 个区县，输出在 {out}", "Running {n} districts; output in {out}"),
+    "batch.done": Text("完成，现状达成 {met}/{total} 项（{seconds} s）",
+                       "done, {met}/{total} targets met now ({seconds} s)"),
+    "batch.skipped": Text("输入未变，跳过（现状达成 {met}/{total} 项）",
+                          "inputs unchanged, skipped ({met}/{total} targets met now)"),
+    "batch.failed": Text("失败：{error}", "failed: {error}"),
+    "batch.summary": Text("区县成功 {ok} 个，失败 {failed} 个，其中 {skipped} 个因输入未变而跳过；"
+                          "城市汇总在 {out}",
+                          "{ok} districts ok, {failed} failed; {skipped} of them skipped as "
+                          "unchanged; city summary in {out}"),
     # statuses
     "status.met": Text("达成", "met"),
     "status.not_met": Text("未达成", "not met"),
