@@ -12,7 +12,7 @@ __all__ = ["SyntheticOSM", "synthetic_osm", "write_osm"]
 _HIGHWAYS = np.array(["residential", "residential", "residential", "tertiary", "secondary",
                       "primary", "footway", "service", "living_street", "path", "pedestrian",
                       "unclassified"])
-_SIDEWALK = np.array(["both", "left", "right", "no", "separate", ""])
+_SIDEWALK = np.array(["both", "left", "right", "no", "", "separate"])
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class SyntheticOSM:
 
 
 def synthetic_osm(n_nodes: int, *, seed: int = 0, lon0: float = 113.60, lat0: float = 34.70,
-                  spacing_m: float = 80.0) -> SyntheticOSM:
+                  spacing_m: float = 80.0, walkable_only: bool = False,
+                  drop_nodes: float = 0.0) -> SyntheticOSM:
     """Build a walkable street grid of about ``n_nodes`` nodes.
 
     A square grid of intersections (``spacing_m`` apart, jittered by up to 12 m), about 6 % of
@@ -45,9 +46,27 @@ def synthetic_osm(n_nodes: int, *, seed: int = 0, lon0: float = 113.60, lat0: fl
     (a curve, or a marked crossing). Rows and columns are cut into ways of a few blocks each
     with their own tags (``highway`` residential … primary, footway, path, pedestrian;
     ``name``, ``maxspeed``, ``lanes``, ``sidewalk``, ``oneway``, a few ``bridge``/``tunnel`` with
-    ``layer``), and 4 % of the cells are crossed by a diagonal footway. Every way passes the
-    OSMnx walk filter. About 5 % of intersections carry ``highway=traffic_signals``; a fifth
-    of shape nodes are ``highway=crossing``.
+    ``layer``), and 4 % of the cells are crossed by a diagonal footway. About 5 % of
+    intersections carry ``highway=traffic_signals``; a fifth of shape nodes are
+    ``highway=crossing``.
+
+    Parameters
+    ----------
+    n_nodes
+        Rough number of nodes.
+    seed
+        Random seed (the same seed gives the same data).
+    lon0, lat0
+        South-west corner (degrees).
+    spacing_m
+        Grid spacing (m).
+    walkable_only
+        Every way passes OSMnx's walk filter (no ``sidewalk=separate`` roads, no
+        ``highway=cycleway``); otherwise about 1 in 6 roads is mapped with separate
+        sidewalks and 2 % of ways are cycleways, which the walk filter drops.
+    drop_nodes
+        Share of nodes left out of the node list while ways still reference them, as a
+        clipped extract leaves them out.
 
     Returns
     -------
@@ -99,7 +118,7 @@ def synthetic_osm(n_nodes: int, *, seed: int = 0, lon0: float = 113.60, lat0: fl
             for c in range(n - 1):
                 if not keep[r, c]:
                     if len(refs) >= 2:
-                        ways.append((len(ways) + 1, refs, _way_tags(rng)))
+                        ways.append((len(ways) + 1, refs, _way_tags(rng, walkable_only)))
                     refs = []
                     continue
                 if not refs:
@@ -108,10 +127,10 @@ def synthetic_osm(n_nodes: int, *, seed: int = 0, lon0: float = 113.60, lat0: fl
                     refs.append(int(sid[r, c]) + 1)
                 refs.append(int(b[r, c]) + 1)
                 if cut[r, c]:
-                    ways.append((len(ways) + 1, refs, _way_tags(rng)))
+                    ways.append((len(ways) + 1, refs, _way_tags(rng, walkable_only)))
                     refs = []
             if len(refs) >= 2:
-                ways.append((len(ways) + 1, refs, _way_tags(rng)))
+                ways.append((len(ways) + 1, refs, _way_tags(rng, walkable_only)))
 
     lines(grid)
     lines(grid.T.copy())
@@ -127,11 +146,15 @@ def synthetic_osm(n_nodes: int, *, seed: int = 0, lon0: float = 113.60, lat0: fl
     lat.append(lat0 + sy / m_lat)
     all_lon = np.round(np.concatenate(lon), 7)
     all_lat = np.round(np.concatenate(lat), 7)
-    return SyntheticOSM(np.arange(1, len(all_lon) + 1), all_lon, all_lat, node_tags, ways)
+    ids = np.arange(1, len(all_lon) + 1)
+    present = rng.random(len(ids)) >= drop_nodes
+    return SyntheticOSM(ids[present], all_lon[present], all_lat[present], node_tags, ways)
 
 
-def _way_tags(rng: np.random.Generator) -> dict[str, str]:
+def _way_tags(rng: np.random.Generator, walkable_only: bool) -> dict[str, str]:
     highway = str(rng.choice(_HIGHWAYS))
+    if not walkable_only and rng.random() < 0.02:
+        highway = "cycleway"
     tags = {"highway": highway}
     if rng.random() < 0.6:
         tags["name"] = f"路{int(rng.integers(1, 500))}"
@@ -140,7 +163,7 @@ def _way_tags(rng: np.random.Generator) -> dict[str, str]:
         tags["lanes"] = str(rng.integers(2, 7))
         if rng.random() < 0.15:
             tags["oneway"] = "yes"
-    sidewalk = str(rng.choice(_SIDEWALK))
+    sidewalk = str(rng.choice(_SIDEWALK[:-1] if walkable_only else _SIDEWALK))
     if sidewalk and highway not in ("footway", "path", "pedestrian"):
         tags["sidewalk"] = sidewalk
     roll = rng.random()

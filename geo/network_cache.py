@@ -15,7 +15,8 @@ import shapely
 from cfplan.geo.io import atomic_write_bytes
 from cfplan.geo.street_network import StreetNetwork, street_network_from_arrays
 
-__all__ = ["CACHE_FORMAT", "file_digest", "load_network", "network_key", "save_network"]
+__all__ = ["CACHE_FORMAT", "file_digest", "load_network", "network_key", "save_network",
+           "stored_key"]
 
 CACHE_FORMAT = 1  # bump when the file layout changes
 
@@ -101,6 +102,15 @@ def save_network(network: StreetNetwork, path: str | Path, *, key: str) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+def stored_key(path: str | Path) -> str | None:
+    """Return the key a cache file was written with (reads only that), ``None`` if unreadable."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            return str(data["key"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def load_network(path: str | Path, *, key: str) -> StreetNetwork | None:
     """Read a network written by :func:`save_network` if its key is ``key``.
 
@@ -112,12 +122,10 @@ def load_network(path: str | Path, *, key: str) -> StreetNetwork | None:
         options (a stale cache).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file() or stored_key(path) != key:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["key"]) != key:
-                return None
             geometry = shapely.linestrings(data["coords"], indices=data["coord_owner"])
             return street_network_from_arrays(
                 x=data["x"], y=data["y"], edge_u=data["edge_u"], edge_v=data["edge_v"],

@@ -155,11 +155,13 @@ def street_network_from_arrays(
     w = np.concatenate([length, length])
     ok = a != b
     a, b, w = a[ok], b[ok], w[ok]
-    order = np.lexsort((w, b, a))
+    order = np.argsort(a * np.int64(n) + b, kind="stable")
     a, b, w = a[order], b[order], w[order]
     first = np.ones(len(a), dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, w = a[first], b[first], w[first]
+    starts = np.flatnonzero(first)
+    w = np.minimum.reduceat(w, starts) if len(w) else w
+    a, b = a[starts], b[starts]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
     index_dtype = np.int32 if max(n, len(a)) < np.iinfo(np.int32).max else np.int64

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from cfplan.geo.crs import WGS84
-from cfplan.geo.network_cache import file_digest, load_network, network_key, save_network
+from cfplan.geo.network_cache import (
+    file_digest,
+    load_network,
+    network_key,
+    save_network,
+    stored_key,
+)
 from cfplan.geo.osm_network import read_street_network
 from cfplan.geo.street_network import (
     NODE_TAGS,
@@ -163,7 +169,7 @@ def street_source(layers: LayerSet, *, place: str | None = None,
         if _is_graphml(cache):
             return str(cache)
         key = _cache_key(layers, place)
-        if key is not None and load_network(cache, key=key) is not None:
+        if key is not None and stored_key(cache) == key:
             return str(cache)
     if place:
         return place
@@ -184,7 +190,7 @@ def street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``u``, ``v`` (OSM node ids), ``osmid`` (way id, when known), the tags of
-        :data:`LINE_TAGS` (strings, ``None`` where absent), ``length`` (m, planar in the
+        :data:`LINE_TAGS` (strings, missing where absent), ``length`` (m, planar in the
         network CRS) and LineString geometry, in the network's CRS, in edge order.
     """
     m = network.n_edges
@@ -206,7 +212,7 @@ def street_nodes(network: StreetNetwork) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``osmid`` and the tags of :data:`cfplan.geo.street_network.NODE_TAGS`
-        (``highway``, ``crossing``, ``crossing:island``, ``traffic_signals``; ``None`` where
+        (``highway``, ``crossing``, ``crossing:island``, ``traffic_signals``; missing where
         absent) and Point geometry, in the network's CRS.
     """
     data: dict[str, object] = {"osmid": network.node_ids}
