@@ -51,6 +51,10 @@ def network_key(source: str, **params: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _code_dtype(n: int) -> type[np.integer]:
+    return np.int8 if n < 127 else np.int16 if n < 32_767 else np.int32
+
+
 def _frame_arrays(prefix: str, frame: pd.DataFrame | None) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if frame is None:
@@ -60,7 +64,7 @@ def _frame_arrays(prefix: str, frame: pd.DataFrame | None) -> dict[str, np.ndarr
         values = frame[col]
         if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
             cat = pd.Categorical(values.astype(object).where(values.notna(), None))
-            out[f"{prefix}{i}_codes"] = cat.codes.astype(np.int32)
+            out[f"{prefix}{i}_codes"] = cat.codes.astype(_code_dtype(len(cat.categories)))
             out[f"{prefix}{i}_cats"] = np.array([str(c) for c in cat.categories], dtype=str)
         else:
             out[f"{prefix}{i}_values"] = values.to_numpy()
@@ -93,7 +97,8 @@ def save_network(network: StreetNetwork, path: str | Path, *, key: str) -> Path:
         "key": np.array(key), "crs": np.array(network.crs.to_wkt()),
         "node_ids": network.node_ids, "x": network.x, "y": network.y,
         "edge_u": network.edge_u, "edge_v": network.edge_v, "edge_length": network.edge_length,
-        "coords": coords, "coord_owner": owner.astype(np.int64),
+        "coords": coords,
+        "coord_owner": owner.astype(np.int32 if network.n_edges < 2**31 else np.int64),
         **_frame_arrays("edge_tags", network.edge_tags),
         **_frame_arrays("node_tags", network.node_tags),
     }
