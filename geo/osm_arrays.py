@@ -12,7 +12,11 @@ import pandas as pd
 
 from cfplan.geo.osm_file import WALK_NODE_TAGS, WALK_WAY_TAGS, filter_clauses
 
-__all__ = ["OSMWays", "read_osm_ways", "tag_filter_mask"]
+__all__ = ["OSMFileError", "OSMWays", "read_osm_ways", "tag_filter_mask"]
+
+
+class OSMFileError(Exception):
+    """An OSM file that cannot be parsed: XML cut off or not OSM, a PBF that is not one."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,9 +121,13 @@ def tag_filter_mask(network_type: str = "walk", *, custom_filter: str | None = N
 def _parse_pbf(path: Path) -> tuple[dict[str, object], object]:
     # pyrosm's compiled PBF decoder returns flat arrays (its module API, pinned below 0.26):
     # nodes {"id", "lon", "lat", "tags": NodeTags} and a WayStore (refs/keys/vals CSR).
+    from pyrosm.exceptions import PBFException
     from pyrosm.pbfreader import parse_osm_data
 
-    nodes, ways, *_ = parse_osm_data(str(path), None, True, None, keep_metadata=False)
+    try:
+        nodes, ways, *_ = parse_osm_data(str(path), None, True, None, keep_metadata=False)
+    except PBFException as exc:
+        raise OSMFileError(str(exc)) from exc
     return nodes, ways
 
 
@@ -130,6 +138,8 @@ def _xml_to_pbf(path: Path, pbf: Path) -> None:
     writer = osmium.SimpleWriter(str(pbf))
     try:
         osmium.apply(osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY), writer)
+    except RuntimeError as exc:  # libosmium's XML parser: cut off, not OSM
+        raise OSMFileError(str(exc)) from exc
     finally:
         writer.close()
 
@@ -142,8 +152,8 @@ def read_osm_ways(
     ``.osm.pbf`` files are decoded by pyrosm's compiled reader straight into arrays; OSM
     XML (``.osm``, ``.osm.xml``) is first copied to a temporary PBF by libosmium (pyosmium,
     C++ throughout). Ways are filtered exactly as OSMnx filters an Overpass query for
-    ``network_type`` (:func:`tag_filter_mask`), on whole tag columns; no Python object is
-    made per node or way.
+    ``network_type`` (:func:`tag_filter_mask`), on whole tag columns: compiled decoding and
+    NumPy array code, no Python loop over nodes or ways.
 
     Parameters
     ----------
@@ -163,8 +173,8 @@ def read_osm_ways(
     ------
     ValueError
         If the file name is not ``.osm``, ``.osm.xml`` or ``.pbf``.
-    RuntimeError
-        If libosmium cannot parse the XML (cut off, not OSM).
+    OSMFileError
+        If the file cannot be parsed (XML cut off or not OSM, not a PBF).
     """
     path = Path(path)
     name = path.name.lower()

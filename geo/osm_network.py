@@ -158,8 +158,8 @@ def read_street_network(
     ------
     ValueError
         If no way passes the filter (the message says so) or the file type is unknown.
-    RuntimeError
-        If libosmium cannot parse an XML file.
+    cfplan.geo.osm_arrays.OSMFileError
+        If the file cannot be parsed.
     """
     ways = read_osm_ways(path, network_type=network_type, custom_filter=custom_filter)
     if len(ways.way_id) == 0:

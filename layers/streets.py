@@ -19,6 +19,7 @@ from cfplan.geo.network_cache import (
     save_network,
     stored_key,
 )
+from cfplan.geo.osm_arrays import OSMFileError
 from cfplan.geo.osm_network import read_street_network
 from cfplan.geo.street_network import (
     NODE_TAGS,
@@ -81,18 +82,17 @@ def load_street_network(path: str | Path, *, crs: Any, network_type: str = "walk
         raise InputError(str(path), Text("路网文件为空", "the street file is empty"), _FIX)
     try:
         return read_street_network(path, crs=crs, network_type=network_type)
-    except RuntimeError as exc:  # libosmium: XML cut off or not OSM
-        raise InputError(str(path), Text(f"OSM XML 无法解析（可能被截断）：{exc}",
-                                         f"cannot parse the OSM XML (cut off?): {exc}"),
+    except OSMFileError as exc:
+        if path.name.lower().endswith(".pbf"):
+            what = Text("OSM PBF 无法读取", "cannot read the OSM PBF")
+        else:
+            what = Text("OSM XML 无法解析（可能被截断）", "cannot parse the OSM XML (cut off?)")
+        raise InputError(str(path), what + Text(f"：{exc}", f": {exc}"),
                          Text("重新导出路网", "export the streets again")) from exc
     except ValueError as exc:
         detail = str(exc).replace(f"{path}: ", "")
         raise InputError(str(path), Text(f"没有可步行的道路（{detail}）",
                                          f"no walkable ways ({detail})"), _FIX) from exc
-    except Exception as exc:  # pyrosm on a file that is not PBF
-        raise InputError(str(path), Text(f"无法读取 OSM 文件：{exc}",
-                                         f"cannot read the OSM file: {exc}"),
-                         Text("重新导出路网", "export the streets again")) from exc
 
 
 def _graph_network(graph: nx.MultiDiGraph, crs: Any) -> StreetNetwork:

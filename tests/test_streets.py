@@ -352,3 +352,17 @@ def test_cli_array_cache_gives_the_same_results(tmp_path, capsys):
     assert "streets.npz" in capsys.readouterr().err  # the second run read the cache
     for name in ("targets.csv", "results/access_coverage.csv", "results/access_units.csv"):
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes()
+
+
+def test_unreadable_street_files_are_input_errors(tmp_path):
+    from cfplan.layers.errors import InputError
+    from cfplan.layers.streets import load_street_network
+
+    junk = tmp_path / "streets.osm.pbf"
+    junk.write_bytes(bytes(range(256)) * 20)
+    html = tmp_path / "streets.osm"
+    html.write_text("<html>not OSM</html>")
+    for path, words in ((junk, "OSM PBF 无法读取"), (html, "OSM XML 无法解析")):
+        with pytest.raises(InputError) as info:
+            load_street_network(path, crs=GK)
+        assert words in info.value.message(lang="zh") and str(path) in info.value.message()
