@@ -53,6 +53,7 @@ demo-data: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/access.py --nodes 100000
+	$(BIN)/python benchmarks/streets.py --nodes 100000
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

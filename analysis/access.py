@@ -12,7 +12,14 @@ import pyproj
 import shapely
 
 from cfplan.geo.paths import NearestByKind, nearest_by_kind
-from cfplan.geo.snap import Snapped, concat_snapped, snap_points, snap_polygons_to_edges
+from cfplan.geo.snap import (
+    SURFACE,
+    Snapped,
+    SnapRule,
+    concat_snapped,
+    snap_points,
+    snap_polygons_to_edges,
+)
 from cfplan.geo.street_network import StreetNetwork
 from cfplan.layers.demand import far_from_streets
 from cfplan.layers.kinds import FACILITY_KINDS
@@ -72,6 +79,7 @@ def snap_facilities(
     entrances: gpd.GeoDataFrame | None = None,
     spacing_m: float = 25.0,
     tolerance_m: float = 30.0,
+    snap_rule: SnapRule | None = SURFACE,
 ) -> dict[str, Snapped]:
     """Snap facilities to the network, by kind.
 
@@ -92,6 +100,9 @@ def snap_facilities(
         facility's ``fid`` (the ``entrances`` layer).
     spacing_m, tolerance_m
         Boundary sampling for polygons without entrances (m).
+    snap_rule
+        Which edges facilities may be put on (:class:`cfplan.geo.snap.SnapRule`); default
+        the street surface (no tunnels, underground roads or motorways).
 
     Returns
     -------
@@ -112,7 +123,7 @@ def snap_facilities(
         msg = "facility geometries must be Points, Polygons or MultiPolygons"
         raise ValueError(msg)
     point_rows = np.flatnonzero(is_point & np.isin(kind_col, wanted))
-    points = snap_points(network, geoms[point_rows]).with_owner(point_rows)  # one query
+    points = snap_points(network, geoms[point_rows], rule=snap_rule).with_owner(point_rows)
     point_kind = kind_col[points.owner]
     out: dict[str, Snapped] = {}
     for kind in wanted:
@@ -123,7 +134,8 @@ def snap_facilities(
             ents = _entrance_points(facilities, entrances, poly_rows)
             parts.append(
                 snap_polygons_to_edges(network, geoms[poly_rows], entrances=ents,
-                                       spacing_m=spacing_m, tolerance_m=tolerance_m)
+                                       spacing_m=spacing_m, tolerance_m=tolerance_m,
+                                       rule=snap_rule)
                 .with_owner(poly_rows)
             )
         out[kind] = concat_snapped(parts)
@@ -323,6 +335,7 @@ def walking_access(
     entrances: gpd.GeoDataFrame | None = None,
     max_snap_m: float = 200.0,
     unserved_share: float = 0.5,
+    snap_rule: SnapRule | None = SURFACE,
 ) -> Access:
     """Measure the walk to the nearest facility of each kind, and coverage within radius.
 
@@ -356,6 +369,10 @@ def walking_access(
         Demand points farther than this (m) from a street are listed in ``far_points``.
     unserved_share
         Threshold for ``failing_units`` in the coverage table.
+    snap_rule
+        Which edges demand points and facilities snap to (see
+        :class:`cfplan.geo.snap.SnapRule`): by default only edges reached from the street
+        surface; tunnels stay in the network for walking through.
 
     Returns
     -------
@@ -371,8 +388,9 @@ def walking_access(
     demand = demand.reset_index(drop=True)
     groups = list(dict.fromkeys(facilities["kind"].astype(str))) if kinds is None else list(kinds)
     members = list(dict.fromkeys(m for g in groups for m in g.split("+")))
-    sources = snap_facilities(network, facilities, kinds=members, entrances=entrances)
-    targets = snap_points(network, demand.geometry.to_numpy())
+    sources = snap_facilities(network, facilities, kinds=members, entrances=entrances,
+                              snap_rule=snap_rule)
+    targets = snap_points(network, demand.geometry.to_numpy(), rule=snap_rule)
     nearest = nearest_by_kind(network, sources, targets,
                               limit_m=np.inf if limit_m is None else limit_m)
     distances = distance_table(demand, nearest, facilities, radii=radii,

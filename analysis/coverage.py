@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from cfplan.analysis.access import radius_for, walking_access
 from cfplan.analysis.plan import Filters, Plan, Target
 from cfplan.analysis.selection import SCENARIOS, select, target_key
-from cfplan.geo.graph import ComponentReport, largest_component
 from cfplan.geo.service_area import service_areas
-from cfplan.geo.street_network import StreetNetwork, street_network
+from cfplan.geo.snap import SURFACE, SnapRule
+from cfplan.geo.street_network import (
+    ComponentReport,
+    StreetNetwork,
+    keep_largest_component,
+    street_network,
+)
 from cfplan.layers.demand import demand_points
 from cfplan.layers.i18n import msg
 from cfplan.layers.kinds import FACILITY_KINDS, LIFE_CIRCLES_M
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +78,7 @@ class ScenarioCoverage:
 def _target_coverage(
     t: Target, layers: LayerSet, network: StreetNetwork, demand: gpd.GeoDataFrame,
     scenario: str, *, entrances: gpd.GeoDataFrame | None, radii: Mapping[str, float],
+    snap_rule: SnapRule | None = SURFACE,
 ) -> list[pd.DataFrame]:
     """Return the coverage rows of one filtered or re-radiused target.
 
@@ -89,7 +98,7 @@ def _target_coverage(
         fac = layers.facilities[mask].reset_index(drop=True)
         fac = fac.assign(kind=fac["kind"].astype(str) + f"@{t.id}")
         acc = walking_access(network, demand, fac, kinds=[key], radii={key: float(radius)},
-                             entrances=entrances)
+                             entrances=entrances, snap_rule=snap_rule)
         out.append(acc.coverage.assign(scenario=label))
     return out
 
@@ -134,8 +143,10 @@ def access_kinds(layers: LayerSet, plan: Plan | None = None,
 
 def scenario_coverage(
     layers: LayerSet,
-    graph: nx.MultiDiGraph,
+    network: StreetNetwork | nx.MultiDiGraph,
     *,
+    components: ComponentReport | None = None,
+    snap_rule: SnapRule | None = SURFACE,
     plan: Plan | None = None,
     radii: Mapping[str, float] | None = None,
     spacing_m: float = 100.0,
@@ -147,8 +158,16 @@ def scenario_coverage(
     ----------
     layers
         Loaded layers (metric CRS).
-    graph
-        OSMnx walking graph projected to ``layers.crs``.
+    network
+        The array walking network in ``layers.crs`` (``Streets.network``); its largest
+        component is kept. An OSMnx graph projected to ``layers.crs`` is accepted too
+        (converted with :func:`cfplan.geo.street_network.street_network`).
+    components
+        The report of an earlier :func:`keep_largest_component` (``Streets.components``);
+        computed from ``network`` when omitted.
+    snap_rule
+        Which edges homes and facilities snap to (:class:`cfplan.geo.snap.SnapRule`);
+        default the street surface.
     plan
         The plan, whose ``accessibility`` targets add kinds or groups to measure and
         whose ``radius_m`` values override the defaults.
@@ -169,8 +188,11 @@ def scenario_coverage(
     """
     radii = dict(radii or {})
     bands = dict(bands or LIFE_CIRCLES_M)
-    kept, components = largest_component(graph)
-    network = street_network(kept)
+    if not isinstance(network, StreetNetwork):
+        network = street_network(network)
+        components = None
+    if components is None:
+        network, components = keep_largest_component(network)
     buildings = layers.buildings if not layers.buildings.empty else None
     units = layers.units.copy()
     no_children = units["children"].isna()
@@ -188,11 +210,11 @@ def scenario_coverage(
         sure, _ = select(layers.facilities, tuple(members), Filters(), scenario=scenario)
         fac = layers.facilities[sure].reset_index(drop=True)
         acc = walking_access(network, demand, fac, kinds=kinds, radii=radii,
-                             entrances=entrances)
+                             entrances=entrances, snap_rule=snap_rule)
         tables.append(acc.coverage.assign(scenario=scenario))
         for t in specific:
             tables += _target_coverage(t, layers, network, demand, scenario,
-                                       entrances=entrances, radii=radii)
+                                       entrances=entrances, radii=radii, snap_rule=snap_rule)
         if scenario == "current":
             distances, far = acc.distances, acc.far_points
             for kind in members:

@@ -55,8 +55,11 @@ HELP: dict[str, Text] = {
     "place": Text('在线下载路网的地名，如 "上街区, 郑州市"（需联网，替代清单中的路网文件）',
                   'download the street network online for a place, e.g. "上街区, 郑州市" '
                   "(needs internet; replaces the manifest's street file)"),
-    "cache": Text("路网缓存（GraphML）：存在则读取，否则写入",
-                  "street-network cache (GraphML): read if it exists, else written"),
+    "cache": Text("路网缓存：.npz 等数组缓存（同一路网文件与坐标系时读取，否则重建写入）"
+                  "或 .graphml（存在则读取，否则写入）",
+                  "street-network cache: an array cache such as streets.npz (read when built "
+                  "from the same street file and CRS, else rebuilt and written) or a .graphml "
+                  "file (read if it exists, else written)"),
     "shp": Text("另输出 Shapefile（shp/ 下，含 .cpg 与字段对照 fields.csv），文本编码 utf-8 或 gbk",
                 "also write Shapefiles (under shp/, with .cpg and the field table fields.csv), "
                 "text encoded utf-8 or gbk"),

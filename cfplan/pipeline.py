@@ -248,7 +248,9 @@ def assess(
     place
         Download the street network for this place online instead of the manifest's file.
     graph_cache
-        A GraphML cache: read when it exists, else written.
+        A street cache: cfplan's array cache (any name, e.g. ``streets.npz``; read when
+        built from the same street file and CRS, else rebuilt and written) or a
+        ``.graphml`` file (read when it exists, else written).
     routes
         A school-route summary (one row per school, the columns
         :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`) for the ``route_safety``
@@ -290,7 +292,8 @@ def assess(
             log.warn(w)
         if access:
             log.info(msg("progress.access"), step="access")
-            coverage = scenario_coverage(layers, streets.graph, plan=plan)
+            coverage = scenario_coverage(layers, streets.network,
+                                         components=streets.components, plan=plan)
             for w in coverage.warnings():
                 warnings.append(w)
                 log.warn(w)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ import osmnx as ox
 import pandas as pd
 import pyproj
 import shapely
+
+from cfplan.geo.street_network import ComponentReport
 
 __all__ = [
     "ComponentReport",
@@ -64,36 +65,6 @@ def project_graph(graph: nx.MultiDiGraph, *, crs: Any) -> nx.MultiDiGraph:
         msg = f"{crs.name} is not a projected (metric) CRS"
         raise ValueError(msg)
     return ox.project_graph(graph, to_crs=crs)
-
-
-@dataclass(frozen=True)
-class ComponentReport:
-    """What :func:`largest_component` kept and dropped.
-
-    Attributes
-    ----------
-    n_components
-        Weakly connected components in the input graph.
-    nodes_kept, length_kept_m
-        Nodes and undirected street length (m) of the largest component.
-    nodes_dropped, length_dropped_m
-        Nodes and undirected street length (m) in all the other components.
-    pieces
-        One row per dropped component, largest first: ``nodes``, ``edges`` (undirected),
-        ``length_m`` and ``x``, ``y`` of one of its nodes (graph CRS) to find it on a map.
-    """
-
-    n_components: int
-    nodes_kept: int
-    length_kept_m: float
-    nodes_dropped: int
-    length_dropped_m: float
-    pieces: pd.DataFrame
-
-    @property
-    def n_dropped(self) -> int:
-        """Number of components dropped."""
-        return self.n_components - 1 if self.n_components else 0
 
 
 def _undirected_length(graph: nx.MultiDiGraph) -> tuple[int, float]:

@@ -25,6 +25,7 @@ __all__ = [
     "WALK_WAY_TAGS",
     "InsufficientResponseError",
     "features_from_osm_file",
+    "filter_clauses",
     "graph_from_osm_file",
     "way_filter",
 ]
@@ -60,12 +61,8 @@ def way_filter(network_type: str = "walk", *, custom_filter: str | None = None) 
     Callable[[dict[str, str]], bool]
         ``True`` for the tags of a way the network keeps.
     """
-    text = custom_filter if custom_filter is not None else _overpass_filter(network_type)
-    clauses = [(key, op or "", value) for key, op, value in _CLAUSE.findall(text)]
-    if not clauses or _CLAUSE.sub("", text).strip():
-        msg = f"cannot parse the Overpass way filter {text!r}"
-        raise ValueError(msg)
-    compiled = [(k, op, re.compile(v) if "~" in op else v) for k, op, v in clauses]
+    compiled = [(k, op, re.compile(v) if "~" in op else v)
+                for k, op, v in filter_clauses(network_type, custom_filter=custom_filter)]
 
     def keep(tags: Tags) -> bool:
         for key, op, value in compiled:
@@ -77,14 +74,38 @@ def way_filter(network_type: str = "walk", *, custom_filter: str | None = None) 
             elif op == "!=":
                 ok = tag != value
             elif op == "~":
-                ok = tag is not None and value.search(tag) is not None
+                ok = tag is not None and isinstance(value, re.Pattern) and \
+                    value.search(tag) is not None
             else:  # "!~"
-                ok = tag is None or value.search(tag) is None
+                ok = tag is None or (isinstance(value, re.Pattern) and value.search(tag) is None)
             if not ok:
                 return False
         return True
 
     return keep
+
+
+def filter_clauses(network_type: str = "walk", *, custom_filter: str | None = None
+                   ) -> list[tuple[str, str, str]]:
+    """Parse OSMnx's Overpass way filter for ``network_type`` (or ``custom_filter``) into clauses.
+
+    Returns
+    -------
+    list[tuple[str, str, str]]
+        ``(key, op, value)`` per clause, ``op`` one of ``""`` (key present), ``"="``,
+        ``"!="``, ``"~"``, ``"!~"`` (regular expressions, Overpass semantics); all must hold.
+
+    Raises
+    ------
+    ValueError
+        If the filter string is not a sequence of such clauses.
+    """
+    text = custom_filter if custom_filter is not None else _overpass_filter(network_type)
+    clauses = [(key, op or "", value) for key, op, value in _CLAUSE.findall(text)]
+    if not clauses or _CLAUSE.sub("", text).strip():
+        msg = f"cannot parse the Overpass way filter {text!r}"
+        raise ValueError(msg)
+    return clauses
 
 
 def _overpass_filter(network_type: str) -> str:
@@ -182,7 +203,7 @@ def graph_from_osm_file(
 
     Ways are filtered exactly as OSMnx filters an Overpass query for ``network_type`` (see
     :func:`way_filter`); ``graph_from_xml`` alone would keep motorways and private roads.
-    XML is read with the standard library, ``.pbf`` with pyosmium (the ``pbf`` extra); both are
+    XML is read with the standard library, ``.pbf`` with pyosmium; both are
     written to a temporary filtered OSM XML that :func:`osmnx.graph_from_xml` turns into the
     graph. Ways cut by a clipped extract are split at the missing nodes. For "walk" networks
     one-way streets get edges in both directions, as in OSMnx.
@@ -236,9 +257,10 @@ def graph_from_osm_file(
 
 
 # Tags that walking analyses read (sidewalks, crossings, signals) beyond OSMnx's defaults.
-WALK_WAY_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right", "foot",
-                 "footway", "bridge", "tunnel", "layer", "lit", "surface", "maxspeed", "lanes")
-WALK_NODE_TAGS = ("highway", "crossing", "crossing:island", "traffic_signals", "ref")
+WALK_WAY_TAGS = ("highway", "name", "maxspeed", "lanes", "sidewalk", "sidewalk:both",
+                 "sidewalk:left", "sidewalk:right", "footway", "foot", "bridge", "tunnel", "layer",
+                 "covered", "junction", "oneway", "crossing", "lit", "surface")
+WALK_NODE_TAGS = ("highway", "crossing", "crossing:island", "traffic_signals")
 
 
 @contextmanager

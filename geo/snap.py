@@ -13,7 +13,16 @@ import shapely
 
 from cfplan.geo.street_network import StreetNetwork
 
-__all__ = ["Snapped", "concat_snapped", "snap_points", "snap_polygons_to_edges"]
+__all__ = [
+    "ANY_EDGE",
+    "SURFACE",
+    "SnapRule",
+    "Snapped",
+    "concat_snapped",
+    "snap_points",
+    "snap_polygons_to_edges",
+    "snap_targets",
+]
 
 _CHUNK = 20_000  # points per spatial-index query chunk (threads share the work)
 
@@ -65,6 +74,98 @@ class Snapped:
                                                            "x", "y")})
 
 
+@dataclass(frozen=True)
+class SnapRule:
+    """Which edges points may snap to: the edges a person reaches from the street surface.
+
+    Edges a rule refuses stay in the network (a walk may pass through a tunnel); they are
+    only never the street a home or a facility is put on. A rule reads the network's
+    ``edge_tags``; a network without tags has every edge as a target.
+
+    Attributes
+    ----------
+    no_tunnels
+        Refuse edges whose ``tunnel`` tag is set to anything but ``no`` (``yes``,
+        ``building_passage``, ``culvert`` …).
+    no_covered
+        Refuse ``covered=yes`` edges other than pedestrian ways (covered service roads
+        and underground ramps); covered footways (arcades) stay targets.
+    min_layer
+        Refuse edges with a numeric ``layer`` below this (default 0: underground) unless
+        their ``highway`` is one of ``pedestrian_highways``; ``None`` turns it off.
+    pedestrian_highways
+        Highways that people walk on from the surface even when mapped below it.
+    never_highways
+        Highways never snapped to (motorways: outside the walk filter anyway, kept here
+        for custom filters).
+    """
+
+    no_tunnels: bool = True
+    no_covered: bool = True
+    min_layer: float | None = 0.0
+    pedestrian_highways: tuple[str, ...] = ("footway", "path", "pedestrian", "steps")
+    never_highways: tuple[str, ...] = ("motorway", "motorway_link")
+
+    def mask(self, network: StreetNetwork) -> np.ndarray:
+        """Return which edges of ``network`` are snap targets (boolean, shape ``(m,)``)."""
+        tags = network.edge_tags
+        ok = np.ones(network.n_edges, dtype=bool)
+        if tags is None:
+            return ok
+
+        def column(key: str) -> np.ndarray:
+            if key not in tags.columns:
+                return np.full(network.n_edges, None, dtype=object)
+            return tags[key].astype(object).to_numpy()
+
+        highway = column("highway")
+        pedestrian = np.isin(highway, list(self.pedestrian_highways))
+        if self.no_tunnels:
+            tunnel = column("tunnel")
+            ok &= pd.isna(tunnel) | (tunnel == "no")
+        if self.no_covered:
+            ok &= ~((column("covered") == "yes") & ~pedestrian)
+        if self.min_layer is not None:
+            layer = pd.to_numeric(pd.Series(column("layer")), errors="coerce").to_numpy()
+            ok &= ~((layer < self.min_layer) & ~pedestrian)
+        ok &= ~np.isin(highway, list(self.never_highways))
+        return ok
+
+
+SURFACE = SnapRule()
+"""The default rule: no tunnels, covered roads, underground roads or motorways."""
+
+ANY_EDGE = SnapRule(no_tunnels=False, no_covered=False, min_layer=None, never_highways=())
+"""Every edge is a target (the behaviour before snap rules)."""
+
+
+def snap_targets(network: StreetNetwork, rule: SnapRule | None = SURFACE
+                 ) -> tuple[np.ndarray, shapely.STRtree]:
+    """Return the snap-target edges of ``network`` under ``rule`` and their spatial index.
+
+    When the rule leaves no edge at all, every edge is a target. The result is kept on the
+    network, per rule.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, shapely.STRtree]
+        Edge positions (ascending) and an STRtree over their geometries (tree index ``i``
+        is edge ``edges[i]``).
+    """
+    rule = ANY_EDGE if rule is None else rule
+    cached = network._cache.get(("snap", rule))
+    if cached is not None:
+        return cached
+    mask = rule.mask(network)
+    if mask.all() or not mask.any():
+        result = (np.arange(network.n_edges), network.edge_tree)
+    else:
+        edges = np.flatnonzero(mask)
+        result = (edges, shapely.STRtree(network.edge_geometry[edges]))
+    network._cache[("snap", rule)] = result
+    return result
+
+
 def concat_snapped(parts: Sequence[Snapped]) -> Snapped:
     """Concatenate snapped point sets (owners are kept as they are).
 
@@ -83,13 +184,14 @@ def concat_snapped(parts: Sequence[Snapped]) -> Snapped:
     )
 
 
-def _nearest_edges(network: StreetNetwork, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest edge and distance for each point, with STRtree.query_nearest.
+def _nearest_edges(network: StreetNetwork, points: np.ndarray, rule: SnapRule | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest target edge and distance for each point, with STRtree.query_nearest.
 
     Queries run in spatial (Hilbert) order, which keeps the tree in cache, and in chunks over
     threads (shapely releases the GIL).
     """
-    tree = network.edge_tree
+    targets, tree = snap_targets(network, rule)
     n = len(points)
     edge = np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=np.float64)
@@ -114,7 +216,7 @@ def _nearest_edges(network: StreetNetwork, points: np.ndarray) -> tuple[np.ndarr
     else:
         results = [query(c) for c in chunks]
     for i, e, d in results:
-        edge[i] = e
+        edge[i] = targets[e]
         dist[i] = d
     return edge, dist
 
@@ -132,8 +234,9 @@ def _locate(
     return along, xy[:, 0], xy[:, 1]
 
 
-def snap_points(network: StreetNetwork, points: np.ndarray) -> Snapped:
-    """Snap points to their nearest network edge.
+def snap_points(network: StreetNetwork, points: np.ndarray, *,
+                rule: SnapRule | None = SURFACE) -> Snapped:
+    """Snap points to their nearest network edge that ``rule`` allows.
 
     Parameters
     ----------
@@ -141,6 +244,9 @@ def snap_points(network: StreetNetwork, points: np.ndarray) -> Snapped:
         The street network.
     points
         Shapely Points (array-like) in the network's metric CRS.
+    rule
+        Which edges are snap targets (:class:`SnapRule`); by default :data:`SURFACE`, the
+        edges reached from the street surface; ``None`` or :data:`ANY_EDGE` for every edge.
 
     Returns
     -------
@@ -153,7 +259,7 @@ def snap_points(network: StreetNetwork, points: np.ndarray) -> Snapped:
     if len(points) and (shapely.is_missing(points) | shapely.is_empty(points)).any():
         msg = "points must not be missing or empty"
         raise ValueError(msg)
-    edge, snap = _nearest_edges(network, points)
+    edge, snap = _nearest_edges(network, points, rule)
     along, x, y = _locate(network, edge, points)
     return Snapped(edge, along, snap, np.arange(len(points), dtype=np.int64), x, y)
 
@@ -178,6 +284,7 @@ def snap_polygons_to_edges(
     entrances: Sequence[object] | None = None,
     spacing_m: float = 25.0,
     tolerance_m: float = 30.0,
+    rule: SnapRule | None = SURFACE,
 ) -> Snapped:
     """Access points of polygon facilities (parks, squares) on the network.
 
@@ -203,6 +310,9 @@ def snap_polygons_to_edges(
         Spacing of boundary samples (m).
     tolerance_m
         How close (m) a boundary sample must be to an edge to count as an access point.
+    rule
+        Which edges can be access points (:class:`SnapRule`; a tunnel under a park's
+        boundary is not a way in); default :data:`SURFACE`.
 
     Returns
     -------
@@ -221,11 +331,11 @@ def snap_polygons_to_edges(
         given = ~(shapely.is_missing(ent) | shapely.is_empty(ent))
         use_boundary &= ~given
         pts, owner = shapely.get_parts(ent[given], return_index=True)
-        snapped = snap_points(network, pts)
+        snapped = snap_points(network, pts, rule=rule)
         parts.append(snapped.with_owner(np.flatnonzero(given)[owner]))
     todo = np.flatnonzero(use_boundary)
     if len(todo):
-        parts.append(_boundary_access(network, polygons[todo], spacing_m, tolerance_m)
+        parts.append(_boundary_access(network, polygons[todo], spacing_m, tolerance_m, rule)
                      .with_owner(todo))
     result = concat_snapped(parts)
     order = np.argsort(result.owner, kind="stable")
@@ -233,11 +343,14 @@ def snap_polygons_to_edges(
 
 
 def _boundary_access(
-    network: StreetNetwork, polygons: np.ndarray, spacing_m: float, tolerance_m: float
+    network: StreetNetwork, polygons: np.ndarray, spacing_m: float, tolerance_m: float,
+    rule: SnapRule | None,
 ) -> Snapped:
     boundaries = shapely.boundary(polygons)
-    # 1. exact crossings of edges with the boundary
-    poly_i, edge_i = network.edge_tree.query(boundaries, predicate="intersects")
+    # 1. exact crossings of target edges with the boundary
+    targets, tree = snap_targets(network, rule)
+    poly_i, tree_i = tree.query(boundaries, predicate="intersects")
+    edge_i = targets[tree_i]
     crossing = shapely.intersection(boundaries[poly_i], network.edge_geometry[edge_i])
     # points of every crossing part (a street running along the boundary gives its vertices)
     coords, pair = shapely.get_coordinates(crossing, return_index=True)
@@ -247,7 +360,7 @@ def _boundary_access(
     crossings = Snapped(cross_edge, along, np.zeros(len(pts)), poly_i[pair], x, y)
     # 2. boundary samples near a street
     samples, owner = _boundary_samples(polygons, spacing_m)
-    snapped = snap_points(network, samples).with_owner(owner)
+    snapped = snap_points(network, samples, rule=rule).with_owner(owner)
     near = snapped.snap_m <= tolerance_m
     # 3. polygons with neither: their closest boundary sample
     reached = np.zeros(len(polygons), dtype=bool)

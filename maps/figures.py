@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,15 +108,23 @@ def cjk_font() -> str:
     raise FontMissingError
 
 
+# pyplot and rcParams are process-global: districts assessed in threads (cfplan batch) must
+# not draw at once, or one figure is laid out with another's settings.
+_DRAWING = threading.RLock()
+
+
 @contextmanager
 def _style() -> Iterator[None]:
+    """Draw under matplotlib's defaults plus cfplan's font and sizes, one figure at a time."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"font.family": [cjk_font()], "axes.unicode_minus": False,
-                         "font.size": 9, "figure.dpi": DPI}):
+    defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k != "backend"}
+    with _DRAWING, plt.rc_context(defaults), plt.rc_context(
+            {"font.family": [cjk_font()], "axes.unicode_minus": False, "font.size": 9,
+             "figure.dpi": DPI}):
         yield
 
 

@@ -14,14 +14,11 @@ from hypothesis import strategies as st
 from cfplan.analysis.access import accessibility_value, coverage_table, walking_access
 from cfplan.geo.graph import largest_component, load_graph, project_graph, save_graph
 from cfplan.geo.osm_file import graph_from_osm_file
+from cfplan.geo.osm_network import walk_network_from_file
 from cfplan.geo.paths import nearest_source, node_distances
 from cfplan.geo.service_area import reached_lines, service_areas
 from cfplan.geo.snap import Snapped, snap_points, snap_polygons_to_edges
-from cfplan.geo.street_network import (
-    street_network,
-    street_network_from_arrays,
-    walk_network_from_file,
-)
+from cfplan.geo.street_network import street_network, street_network_from_arrays
 from cfplan.layers.demand import demand_points, far_from_streets
 
 CRS = "EPSG:4547"
@@ -351,7 +348,7 @@ def test_demo_river_unit_is_farther_by_network_than_crow_flies() -> None:
     from cfplan.layers.load import load_layers
 
     layers = load_layers(DEMO_DIR)
-    network, report, _ = walk_network_from_file(layers.streets, crs=layers.crs)
+    network, report = walk_network_from_file(layers.streets, crs=layers.crs)
     assert report.nodes_kept == network.n_nodes
     x0, y0 = ORIGIN
     # the unit just east of the river, 1.5 km north of the nearest bridge

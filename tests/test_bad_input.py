@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from cfplan.analysis.plan import load_plan
-from cfplan.geo.graph import project_graph, street_lines
 from cfplan.layers import checks
 from cfplan.layers.accounting import rejected_frame
 from cfplan.layers.errors import InputError
 from cfplan.layers.load import LayerSet, load_layers
-from cfplan.layers.streets import load_street_graph
+from cfplan.layers.streets import load_street_network, street_lines
 from cfplan.layers.text import Text
 
 DATA = Path(__file__).parent / "data"
@@ -169,7 +168,7 @@ def _raise(case: str, loader: str) -> InputError:
         if loader == "plan":
             load_plan(folder / "plan.toml")
         elif loader == "streets":
-            load_street_graph(folder / "streets.osm")
+            load_street_network(folder / "streets.osm", crs="EPSG:4547")
         else:
             load_layers(folder)
     return info.value
@@ -366,7 +365,7 @@ def test_rejected_frame_holds_every_rejection_with_its_reason():
 
 
 def _street_lines_for(layers: LayerSet):
-    return street_lines(project_graph(load_street_graph(layers.streets), crs=layers.crs))
+    return street_lines(load_street_network(layers.streets, crs=layers.crs)).geometry
 
 
 def test_gcj02_labelled_as_wgs84_is_warned():

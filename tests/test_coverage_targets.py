@@ -30,8 +30,9 @@ def coverage(demo_layers, jingkai):
         park_target("far", radius_m=1000.0),
         park_target("plain"),
     ))
-    graph = load_streets(demo_layers).graph
-    return plan, scenario_coverage(demo_layers, graph, plan=plan)
+    streets = load_streets(demo_layers)
+    return plan, scenario_coverage(demo_layers, streets.network,
+                                   components=streets.components, plan=plan)
 
 
 def share(cov, key, scenario):
@@ -99,8 +100,7 @@ def test_hand_worked_coverage_on_one_street(tmp_path):
     with open(folder / "layers.toml", "a", encoding="utf-8") as fh:
         fh.write('\n[streets]\nfile = "streets.osm"\n')
     layers = load_layers(folder)
-    graph = load_streets(layers).graph
-    cov = scenario_coverage(layers, graph)
+    cov = scenario_coverage(layers, load_streets(layers).network)
     x0, y0 = layers.facilities.geometry.iloc[0].x, layers.facilities.geometry.iloc[0].y
     walk = (cov.demand.geometry.x - x0).abs() + (cov.demand.geometry.y - y0).abs()
     assert ((walk - 300).abs() > 5).all()

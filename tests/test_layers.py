@@ -77,7 +77,7 @@ def test_facilities_from_osm_tags(tmp_path):
     assert gdf.loc["osm-way-10"].geometry.geom_type == "Polygon"
 
 
-def test_demo_streets_through_osmnx(demo_layers):
+def test_demo_streets_and_their_tags(demo_layers):
     from cfplan.layers.streets import load_streets
 
     loaded = load_streets(demo_layers)
@@ -89,6 +89,9 @@ def test_demo_streets_through_osmnx(demo_layers):
     assert set(water.index.get_level_values("element")) == {"way"}
     signals = [n for n, d in graph.nodes(data=True) if d.get("highway") == "traffic_signals"]
     assert len(signals) >= 5
+    nodes = loaded.nodes
+    assert sorted(nodes.loc[nodes["highway"] == "traffic_signals", "osmid"]) == sorted(signals)
+    assert nodes.crs.to_epsg() == streets.crs.to_epsg() == 4547
     bridges = streets[streets.get("bridge", "").astype(str) == "yes"]
     assert len(bridges) == 2
     assert pyproj.CRS.from_user_input(graph.graph["crs"]).to_epsg() == 4547

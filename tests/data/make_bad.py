@@ -904,7 +904,7 @@ def outcome(folder: Path) -> tuple[str, str, str]:
     from cfplan.analysis.plan import load_plan
     from cfplan.layers.errors import InputError
     from cfplan.layers.load import load_layers
-    from cfplan.layers.streets import load_street_graph
+    from cfplan.layers.streets import load_street_network
 
     try:
         with warnings.catch_warnings():
@@ -918,7 +918,7 @@ def outcome(folder: Path) -> tuple[str, str, str]:
                 load_plan(folder / "plan.toml")
                 return "used", "", ""
             elif not (folder / "layers.toml").is_file():
-                load_street_graph(folder / "streets.osm")
+                load_street_network(folder / "streets.osm", crs="EPSG:4547")
                 return "used", "", ""
             else:
                 layers = load_layers(folder)
