@@ -13,6 +13,7 @@ from cfplan.layers.errors import CfplanError, InputError
 from cfplan.layers.i18n import msg, t
 from cfplan.layers.log import logger, text_of_record
 from cfplan.layers.text import Text
+from cfplan.maps.basemaps import TILE_CHOICES, tianditu_key
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 2, 64
 
@@ -48,9 +49,13 @@ HELP: dict[str, Text] = {
                  "language of messages and reports: zh (default) or en"),
     "indicators": Text("指标填报表（CSV/XLSX），默认取图层清单中的 indicators",
                        "indicators file (CSV/XLSX); default: the one named in layers.toml"),
-    "tiles": Text("可选底图：osm 或 tianditu（需联网；默认无底图）",
-                  "optional basemap: osm or tianditu (needs internet; default none)"),
-    "tk": Text("天地图 tk 密钥", "天地图 (Tianditu) tk key"),
+    "tiles": Text("底图：none（默认）、osm、tianditu（天地图矢量+注记）、tianditu-img（影像+注记）、"
+                  "amap（高德，GCJ-02：地图上各图层显示时偏移，导出数据不变）；需联网",
+                  "basemap: none (default), osm, tianditu (vector + labels), tianditu-img "
+                  "(imagery + labels), amap (AMap, GCJ-02: the map's layers are shifted for "
+                  "display, exports are not); needs internet"),
+    "tk": Text("天地图 tk 密钥（默认取环境变量 TIANDITU_KEY）",
+               "天地图 (Tianditu) tk key (default: the TIANDITU_KEY environment variable)"),
     "no_access": Text("跳过步行可达性计算", "skip walking accessibility"),
     "place": Text('在线下载路网的地名，如 "上街区, 郑州市"（需联网，替代清单中的路网文件）',
                   'download the street network online for a place, e.g. "上街区, 郑州市" '
@@ -94,7 +99,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--place", help=h("place"))
         p.add_argument("--graph-cache", help=h("cache"))
         if map_opts:
-            p.add_argument("--tiles", choices=("osm", "tianditu"), help=h("tiles"))
+            p.add_argument("--tiles", choices=TILE_CHOICES, default="none", help=h("tiles"))
             p.add_argument("--tianditu-key", default="", help=h("tk"))
         export_options(p)
 
@@ -238,16 +243,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     from cfplan.pipeline import STEPS, run, run_demo
 
     if args.command in ("demo", "run", "report"):
+        tiles = getattr(args, "tiles", "none")
+        if tiles.startswith("tianditu") and not tianditu_key(getattr(args, "tianditu_key", "")):
+            _echo(f"cfplan {args.command}: " + Text(
+                "天地图底图需要密钥：--tianditu-key KEY 或环境变量 TIANDITU_KEY",
+                "the 天地图 basemap needs a key: --tianditu-key KEY or TIANDITU_KEY").get(args.lang))
+            return EXIT_USAGE
         options = {"lang": args.lang, "indicators": args.indicators,
                    "access": not args.no_access, "place": args.place,
                    "graph_cache": args.graph_cache, "shp": args.shp,
                    "export_datum": args.export_datum}
         with _terminal(args.lang, steps=STEPS):
             if args.command == "demo":
-                run_demo(args.out, tiles=args.tiles, tianditu_key=args.tianditu_key, **options)
+                run_demo(args.out, tiles=tiles, tianditu_key=args.tianditu_key, **options)
             else:
                 run(args.layers, args.plan, args.out, write_map=args.command == "run",
-                    tiles=getattr(args, "tiles", None),
+                    tiles=tiles,
                     tianditu_key=getattr(args, "tianditu_key", ""), **options)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK

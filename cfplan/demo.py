@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
@@ -121,11 +122,12 @@ STREET_OFFSET = (12.0, 35.0)  # m from the street's centre line
 EDGE_CLEARANCE = 25.0  # m inside the unit's boundary
 # 小学 P05 (across 示范大道 from U26, the designed unsafe crossing) and 初中 M01 end the
 # demo's school routes: they stay at fixed spots.
-# The new play facilities of 丰收社区 (PL08) and 祥和社区 (PL09) stand in 阳光游园 (PK3) and
-# 星河公园 (PK4, planned): task 33b counts play facilities added in parks (1 now, 2 planned).
+# The new play facilities of 丰收社区 (PL08) and 祥和社区 (PL09) stand at 阳光游园 (PK3) and
+# 星河公园 (PK4, planned), 30 m off their edges: task 33b counts play facilities added in or at
+# parks (within 50 m): 1 now, 2 once planned. Off the edge, their glyphs stay clear of the parks'.
 FIXED_SITES = {"P05": (_centre(2, 4)[0] - 150, _centre(2, 4)[1] + 60),
                "M01": (_centre(2, 1)[0] + 150, _centre(2, 1)[1] + 150),
-               "PL08": (3045.0, 2055.0), "PL09": (1190.0, 3850.0)}
+               "PL08": (3045.0, 1980.0), "PL09": (1190.0, 3720.0)}  # 30 m off the park edge
 
 
 class _Sites:
@@ -147,7 +149,9 @@ class _Sites:
         self.streets = {code: [line for line in lines if line.intersects(poly)]
                         for code, poly in self.inner.items()}
         self.parks = shapely.union_all(parks) if parks else Polygon()
-        self.placed: list[tuple[float, float]] = list(FIXED_SITES.values())
+        # a park's glyph stands at its representative point: keep other glyphs clear of it
+        self.placed: list[tuple[float, float]] = list(FIXED_SITES.values()) + [
+            (p.representative_point().x, p.representative_point().y) for p in parks]
         self.by_kind: dict[str, list[tuple[float, float]]] = {
             "primary_school": [FIXED_SITES["P05"]], "middle_school": [FIXED_SITES["M01"]]}
 
@@ -235,6 +239,7 @@ class _Sites:
             raise AssertionError(f"no room for a park in {code}")
         best = max(found, key=lambda g: self.parks.distance(g.centroid))
         self.parks = self.parks.union(best)
+        self.placed.append((best.representative_point().x, best.representative_point().y))
         return best
 
     def fixed(self, fid: str) -> tuple[float, float]:
@@ -393,7 +398,7 @@ def streets_osm_xml(frame: _Frame) -> str:
 # --------------------------------------------------------------------------- facilities
 
 
-def _fac(fid: str, name: str, kind: str, x: float, y: float, **attrs: object) -> dict[str, object]:
+def _fac(fid: str, name: str, kind: str, x: float, y: float, /, **attrs: Any) -> dict[str, object]:
     rec: dict[str, object] = {"编号": fid, "名称": name, "类别": kind, "x": x, "y": y, "状态": "现状"}
     rec.update(attrs)
     return rec
@@ -483,7 +488,7 @@ def _point_facilities(units: list[Unit], sites: _Sites,
         recs.append(_fac(f"F{i + 1:02d}", f"{u.name}足球场", "足球场", *at(u.code),
                          年份=2025 if status == "规划" else 2018, 状态=status))
     # One-off facilities named in the plans.
-    singles = [
+    singles: list[tuple[str, str, str, str, dict[str, Any]]] = [
         ("H01", "区妇幼保健院", "医院", "U09", {"儿童友好": "是", "年份": 2024, "状态": "改建",
                                               "适儿化卫生间": "是"}),
         ("SL1", "第01小学小小科学家科技创新操作室", "小小科学家科技创新操作室", "U02",
@@ -643,6 +648,7 @@ def _childcare(units: list[Unit], sites: _Sites) -> list[dict[str, object]]:
 def _routes(units: list[Unit]) -> tuple[list[dict[str, object]], list[LineString]]:
     by_code = {u.code: u for u in units}
     pairs = [("R1", "U26", "P05"), ("R2", "U20", "P05"), ("R3", "U09", "M01")]
+    recs: list[dict[str, object]]
     targets = FIXED_SITES
     recs, geoms = [], []
     for rid, code, school in pairs:
@@ -808,7 +814,8 @@ def write_demo(out: str | Path) -> Path:
     units, unit_geoms = d.units, d.unit_geoms
     write_geojson(frame.gdf(d.unit_recs, unit_geoms), out / "units.geojson")
 
-    sd_recs, sd_geoms = [], []
+    sd_recs: list[dict[str, object]] = []
+    sd_geoms = []
     for code, name, _, _ in SUBDISTRICTS:
         parts = [g for u, g in zip(units, unit_geoms, strict=True) if u.subdistrict == code]
         sd_recs.append({"编码": code, "名称": name, "类型": "办事处"})
@@ -838,7 +845,7 @@ def write_demo(out: str | Path) -> Path:
 
     rows = []
     for r in (dict(r) for r in d.childcare):
-        lon, lat = frame.lonlat(r.pop("x"), r.pop("y"))
+        lon, lat = frame.lonlat(float(r.pop("x")), float(r.pop("y")))  # type: ignore[arg-type]
         glon, glat = wgs84_to_gcj02(lon, lat)
         rows.append(r | {"经度": f"{float(glon):.7f}", "纬度": f"{float(glat):.7f}"})
     text = pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")

@@ -39,9 +39,12 @@ from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, 
 from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import folium
 
     from cfplan.maps.figures import Figure
+    from cfplan.maps.plan_map import LayerBuilder
 
 STEPS = ("load", "streets", "access", "evaluate", "export", "map")
 
@@ -118,9 +121,22 @@ class Assessment:
         """Return the counts of targets by status in ``scenario``."""
         return headline(self.results, scenario=scenario)
 
-    def map(self, *, lang: str = "zh", tiles: str | None = None,
-            tianditu_key: str = "") -> folium.Map:
-        """Return the reviewer's map (a ``folium.Map``; it renders inline in Jupyter)."""
+    def map_layers(self) -> list[LayerBuilder]:
+        """Return the map layer builders of this assessment's optional results.
+
+        Each result that has a map layer (proposed sites, analysed school routes) adds its
+        builder here; :meth:`map` draws them in their layer group.
+        """
+        return []
+
+    def map(self, *, lang: str = "zh", tiles: str | None = None, tianditu_key: str = "",
+            extra_layers: Sequence[LayerBuilder] = ()) -> folium.Map:
+        """Return the reviewer's map (a ``folium.Map``; it renders inline in Jupyter).
+
+        ``tiles``: ``None``, ``"osm"``, ``"tianditu"``, ``"tianditu-img"`` or ``"amap"``
+        (GCJ-02: the display copy is shifted); ``extra_layers``: more layer builders
+        (:class:`cfplan.maps.plan_map.Overlay`), after :meth:`map_layers`.
+        """
         from cfplan.maps.plan_map import build_map
 
         return build_map(
@@ -128,7 +144,9 @@ class Assessment:
             streets=self.streets.lines if self.streets else None,
             water=self.streets.water if self.streets else None,
             service_areas=self.service_areas if self.access else None,
-            tiles=tiles, tianditu_key=tianditu_key)
+            coverage=self.coverage if self.access else None,
+            tiles=tiles, tianditu_key=tianditu_key,
+            extra_layers=[*self.map_layers(), *extra_layers])
 
     def write(self, out: str | Path, *, lang: str = "zh", map: bool = True,
               tiles: str | None = None, tianditu_key: str = "", shp: str | None = None,

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def _style() -> Iterator[None]:
     import matplotlib.pyplot as plt
 
     defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if k != "backend"}
-    with _DRAWING, plt.rc_context(defaults), plt.rc_context(
+    with _DRAWING, plt.rc_context(cast(Any, defaults)), plt.rc_context(
             {"font.family": [cjk_font()], "axes.unicode_minus": False, "font.size": 9,
              "figure.dpi": DPI}):
         yield

@@ -25,6 +25,9 @@ def _allowed(layers, plan) -> set[str]:
     for t in plan.targets:
         allowed.update([t.wording, t.title, t.item, t.id, t.lead, t.responsible])
     allowed.update([plan.name, plan.document])
+    from cfplan.layers.streets import load_streets
+
+    allowed.update(str(v) for v in load_streets(layers).lines["name"].dropna())  # OSM names
     from cfplan.analysis.indicators import read_indicators
 
     reported = read_indicators(layers.indicators)  # the bureau's own values (是/否 …)
