@@ -62,7 +62,7 @@ class ReadCount:
     layer: str
     file: str
     read: int
-    crs: str = ""  # the CRS the file was read in ("EPSG:4326", "EPSG:4547" …)
+    crs: str = ""  # the CRS the file was read in ("EPSG:4326 WGS 84" …; "lon/lat": a table)
     datum: str = "wgs84"  # its declared datum: wgs84, cgcs2000, gcj02, bd09 …
 
 

@@ -93,7 +93,8 @@ def _read_all(manifest: Manifest, state: _State) -> list[tuple[LayerSpec, gpd.Ge
     for spec in manifest.specs:
         frame = read_layer_file(spec, warnings=state.warnings)
         state.counts.append(ReadCount(spec.layer, spec.path.name, len(frame),
-                                      crs=crs_label(frame.crs), datum=spec.datum_key))
+                                      crs=crs_label(frame.crs) or "lon/lat",
+                                      datum=spec.datum_key))
         if len(frame) == 0:
             state.warnings.append(Text(f"{spec.path.name}：文件中没有要素",
                                        f"{spec.path.name}: the file has no features"))
