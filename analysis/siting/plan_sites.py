@@ -363,13 +363,13 @@ def _solve_kind(req: KindRequest, costs: LayerCosts, *, radius: float, time_limi
     best = _reachable_weight(costs, radius) / total if total > 0 else 1.0
     share = min(goal, best * (1 - 1e-9))
     lscp = LSCP(costs.cost, radius=radius, share=share, groups=groups,
-                required_groups=req.required, **options)  # type: ignore[arg-type]
+                required_groups=req.required, **options)
     result = lscp.solve(time_limit=time_limit)
     runs.append(run_record(req.kind, result, ids, radius_m=radius))
     if result.status != "infeasible" and req.count_needed > len(result.sites):
         mclp = MCLP(costs.cost, radius=radius, p=req.count_needed, at_least=req.count_needed,
                     groups=groups, required_groups=req.required,
-                    **options)  # type: ignore[arg-type]
+                    **options)
         result = mclp.solve(time_limit=time_limit, start=[int(j) for j in result.sites])
         runs.append(run_record(req.kind, result, ids, radius_m=radius))
     return _Solved(result, runs, best, goal)
@@ -464,8 +464,10 @@ def _value_after(t: Target, r: Result, n_new: int, served_codes: set[str],
     if t.metric == "accessibility":
         return share_after
     if t.metric in ("presence_per_unit", "capacity_per_unit"):
-        n = len(r.extra.get("names", {})) or int(r.extra.get("units", 0) or 0)
-        now = set(r.extra.get("names", {})) - set(r.failing)
+        names = r.extra.get("names", {})
+        codes = set(names) if isinstance(names, dict) else set()
+        n = len(codes)
+        now = codes - set(r.failing)
         return (len(now) + len(set(r.failing) & served_codes)) / n if n else None
     return None
 
@@ -635,12 +637,12 @@ def single_model(
         total = float(costs.weights.sum())
         best = _reachable_weight(costs, radius) / total if total > 0 else 1.0
         solver = LSCP(costs.cost, radius=radius, share=min(share or 1.0, best * (1 - 1e-9)),
-                      **options)  # type: ignore[arg-type]
+                      **options)
     elif model == "mclp":
         solver = MCLP(costs.cost, radius=radius, p=int(k or 1), **options)  # type: ignore[arg-type]
     else:
         solver = PMedian(costs.cost, p=int(k or 1), unassigned_cost=reach,
-                         **options)  # type: ignore[arg-type]
+                         **options)
     result = solver.solve(time_limit=time_limit)
     new_pop, new_kids = _newly_reached(costs, radius, result.sites, demand)
     req = KindRequest(kind)
