@@ -169,6 +169,7 @@ def document(
     plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
     figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
+    advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
 ) -> object:
     """Build the report as a python-docx ``Document`` (nothing written).
 
@@ -176,7 +177,8 @@ def document(
     in both scenarios with the gap and the 牵头单位/责任单位, the parts beyond the numbered
     items, cross-checks of reported values, the per-办事处 summary, the shortfall lists
     (what each failing target lacks, and the targets each unit fails), the national
-    standards' walking checks, the figures, the assumptions and the input accounting.
+    standards' walking checks, the 建设建议 (``advice``: heading and intro, then per target
+    its label and sentence), the figures, the assumptions and the input accounting.
 
     Returns
     -------
@@ -285,6 +287,14 @@ def document(
               "the headline.")
         _targets_table(doc, std, lang, responsible=False)
 
+    if advice is not None and advice[1]:
+        (heading, intro), items = advice
+        doc.add_heading(heading, level=1)
+        _para(doc, intro)
+        for target, text in items:
+            doc.add_heading(target, level=2)
+            doc.add_paragraph(text, style="List Bullet")
+
     if figures:
         doc.add_heading("图" if zh else "Figures", level=1)
         for f in figures:
@@ -309,6 +319,7 @@ def write_docx(
     plan: Plan, layers: LayerSet, results: list[Result], path: str | Path, *,
     lang: str = "zh", figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
+    advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
 ) -> Path:
     """Write ``report.docx`` (see :func:`document`), atomically and deterministically.
 
@@ -318,7 +329,7 @@ def write_docx(
         The path written.
     """
     doc = document(plan, layers, results, lang=lang, figures=figures, coverage=coverage,
-                   warnings=warnings)
+                   warnings=warnings, advice=advice)
     buf = io.BytesIO()
     doc.save(buf)  # type: ignore[attr-defined]
     return atomic_write_bytes(path, fixed_zip(buf.getvalue()))

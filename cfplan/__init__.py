@@ -10,6 +10,7 @@ The public API, in the manner of ``osmnx``::
     result.gaps()                                        # failing units as polygons
     result.write("out")                                  # every file of a run
     result.map()                                         # the folium map
+    result.site().sites                                  # where to build (GeoDataFrame)
 
 Names are imported on first use, so ``import cfplan.geo`` stays light.
 """
@@ -28,6 +29,7 @@ _EXPORTS = {
     "demo_assessment": "cfplan.pipeline",
     "run": "cfplan.pipeline",
     "run_demo": "cfplan.pipeline",
+    "site_plan": "cfplan.pipeline",
     "LayerSet": "cfplan.layers.load",
     "load_layers": "cfplan.layers.load",
     "facilities_from_osm_file": "cfplan.layers.osm_tags",
@@ -69,6 +71,7 @@ __all__ = [
     "run",
     "run_batch",
     "run_demo",
+    "site_plan",
     "street_graph",
 ]
 
@@ -97,4 +100,4 @@ if TYPE_CHECKING:
     from cfplan.layers.osm_tags import facilities_from_osm_file
     from cfplan.layers.streets import Streets, load_streets, street_graph
     from cfplan.layers.text import Text
-    from cfplan.pipeline import Assessment, assess, demo_assessment, run, run_demo
+    from cfplan.pipeline import Assessment, assess, demo_assessment, run, run_demo, site_plan

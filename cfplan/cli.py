@@ -31,6 +31,22 @@ HELP: dict[str, Text] = {
     "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
                      "check a plan file and a layer folder without analysing them: every "
                      "warning, and where any error lies"),
+    # cfplan site
+    "site": Text("选址：为未达标目标求解最少新建设施及其位置（默认示范区对照经开区方案）",
+                 "siting: the fewest new facilities, and where, that meet the not-met targets "
+                 "(default: the demo district against the 经开区 plan)"),
+    "scenario": Text("固定哪一情景的现有设施：current（现状，默认）或 planned（规划完成后）",
+                     "which facilities are fixed: current (default) or planned"),
+    "kind": Text("只对这一类设施运行一个模型（配合 --model）", "run one model for this kind (with --model)"),
+    "model": Text("模型：lscp（最少设施全覆盖）、mclp（k 处覆盖最多）、pmedian（k 处步行总距离最短）",
+                  "model: lscp (fewest sites for full coverage), mclp (k sites covering the "
+                  "most), pmedian (k sites minimising the total walk)"),
+    "k": Text("mclp / pmedian 的新建数量", "new sites for mclp / pmedian"),
+    "radius": Text("覆盖半径（米，步行），默认取该类设施的标准半径", "coverage radius (m, walking); default: "
+                   "the kind's standard radius"),
+    "spacing": Text("生成候选点的最小间距（米，默认 100）", "spacing of generated candidates (m, default 100)"),
+    "time_limit": Text("每个模型的求解时限（秒，默认 60）", "time limit per model (s, default 60)"),
+    "no_map": Text("不输出地图", "do not write the map"),
     # cfplan batch
     "batch": Text("在 Dask 上批量运行多个区县（jobs.toml），输出城市汇总与总览地图",
                   "run many districts (jobs.toml) on Dask: a city summary and overview map"),
@@ -117,6 +133,21 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--plan", required=True, help=h("plan"))
         p.add_argument("--out", required=True, help=h("out"))
         common(p, map_opts=name == "run")
+    p = sub.add_parser("site", help=h("site"), description=h("site"))
+    p.add_argument("--layers", help=h("layers"))
+    p.add_argument("--plan", help=h("plan"))
+    p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--scenario", choices=("current", "planned"), default="current",
+                   help=h("scenario"))
+    p.add_argument("--kind", help=h("kind"))
+    p.add_argument("--model", choices=("lscp", "mclp", "pmedian"), help=h("model"))
+    p.add_argument("--k", type=int, help=h("k"))
+    p.add_argument("--radius", type=float, help=h("radius"))
+    p.add_argument("--spacing", type=float, default=100.0, help=h("spacing"))
+    p.add_argument("--time-limit", type=float, default=60.0, help=h("time_limit"))
+    p.add_argument("--graph-cache", help=h("cache"))
+    p.add_argument("--no-map", action="store_true", help=h("no_map"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("batch", help=h("batch"), description=h("batch"))
     p.add_argument("--jobs", required=True, help=h("jobs"))
     p.add_argument("--out", required=True, help=h("out"))
@@ -262,6 +293,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                     tianditu_key=getattr(args, "tianditu_key", ""), **options)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
+    if args.command == "site":
+        return _site(args)
     if args.command == "batch":
         from cfplan.batch import run_batch
 
@@ -282,6 +315,66 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args)
     return EXIT_USAGE  # pragma: no cover
+
+
+def _site(args: argparse.Namespace) -> int:
+    """Plan-driven siting (every not-met target), or one model with --kind and --model."""
+    from cfplan.demo import DEMO_DIR
+    from cfplan.pipeline import assess
+
+    def usage(zh: str, en: str) -> int:
+        _echo("cfplan site: " + Text(zh, en).get(args.lang))
+        return EXIT_USAGE
+
+    if (args.layers is None) != (args.plan is None):
+        return usage("--layers 与 --plan 须同时给出（都不给则用示范区）",
+                     "give both --layers and --plan (or neither, for the demo)")
+    if (args.kind is None) != (args.model is None):
+        return usage("--kind 与 --model 须同时给出", "give both --kind and --model")
+    if args.model in ("mclp", "pmedian") and not args.k:
+        return usage(f"--model {args.model} 需要 --k", f"--model {args.model} needs --k")
+    if args.kind is not None:
+        from cfplan.layers.kinds import FACILITY_KINDS
+
+        if args.kind not in FACILITY_KINDS:
+            return usage(f"未知设施类别「{args.kind}」", f"unknown kind {args.kind!r}")
+    out = Path(args.out)
+    with _terminal(args.lang, steps=("load", "streets", "access", "evaluate", "siting",
+                                     "export", "map")):
+        result = assess(args.layers or DEMO_DIR, args.plan or "jingkai",
+                        graph_cache=args.graph_cache)
+        if args.kind is not None:
+            import json
+
+            from cfplan.analysis.siting.plan_sites import SITE_COLUMNS, run_record
+            from cfplan.geo.io import atomic_write_text, write_geojson
+
+            solved, sites = result.site_model(args.kind, args.model, k=args.k,
+                                              radius_m=args.radius, scenario=args.scenario,
+                                              spacing_m=args.spacing,
+                                              time_limit=args.time_limit)
+            write_geojson(sites, out / "sites.geojson", columns=list(SITE_COLUMNS))
+            record = {"scenario": args.scenario, "runs": [run_record(args.kind, solved)]}
+            atomic_write_text(out / "siting.json", json.dumps(
+                record, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+            _echo(Text(f"{solved.model}：{solved.status}，目标值 {solved.objective:g}，界 "
+                       f"{solved.bound:g}，间隙 {solved.gap:.2%}，新建 {len(sites)} 处",
+                       f"{solved.model}: {solved.status}, objective {solved.objective:g}, "
+                       f"bound {solved.bound:g}, gap {solved.gap:.2%}, {len(sites)} new "
+                       "sites").get(args.lang))
+        else:
+            from cfplan.analysis.siting.plan_sites import advice
+
+            siting = result.site(scenario=args.scenario, spacing_m=args.spacing,
+                                 time_limit=args.time_limit)
+            result.write(out, lang=args.lang, map=not args.no_map)
+            for target, text in advice(siting, result.plan, lang=args.lang):
+                _echo(f"  {target}{'：' if args.lang == 'zh' else ': '}{text}")
+    for name in ("sites.geojson", "siting.json", "siting_targets.csv", "tradeoff.csv",
+                 "figures/tradeoff.png", "report.md", "map.html"):
+        if (out / name).is_file():
+            print(out / name)
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:

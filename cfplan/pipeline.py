@@ -33,6 +33,7 @@ from cfplan.demo import DEMO_DIR
 from cfplan.geo.io import EXPORT_DATUMS, atomic_write_bytes
 from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS
 from cfplan.layers import log
+from cfplan.layers.errors import CfplanError
 from cfplan.layers.i18n import msg
 from cfplan.layers.load import LayerSet, load_layers
 from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, street_source
@@ -43,10 +44,27 @@ if TYPE_CHECKING:
 
     import folium
 
+    from cfplan.analysis.siting.plan_sites import SitingPlan
+    from cfplan.analysis.siting.result import SitingResult
     from cfplan.maps.figures import Figure
     from cfplan.maps.plan_map import LayerBuilder
 
 STEPS = ("load", "streets", "access", "evaluate", "export", "map")
+
+
+class NoStreetsError(CfplanError):
+    """Siting was asked for without a walking network (no ``[streets]``, or access skipped)."""
+
+    TEXT = Text("选址需要步行路网：在图层清单中写明 [streets]，且不要跳过可达性计算（--no-access）",
+                "siting needs the walking network: name [streets] in the manifest and do not "
+                "skip walking access (--no-access)")
+
+    def message(self, *, lang: str = "zh") -> str:
+        """Return the message in ``lang``."""
+        return self.TEXT.get(lang)
+
+    def __str__(self) -> str:
+        return self.TEXT.zh
 
 
 @dataclass(eq=False)
@@ -72,6 +90,9 @@ class Assessment:
     routes
         The school-route summary the ``route_safety`` targets read (columns
         :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`), when routes were computed.
+    siting
+        The proposed sites, once :meth:`site` has run (then ``write``, ``map`` and the
+        report include them).
     """
 
     plan: Plan
@@ -82,6 +103,7 @@ class Assessment:
     access: ScenarioCoverage | None = None
     warnings: list[Text] = field(default_factory=list)
     routes: pd.DataFrame | None = None
+    siting: SitingPlan | None = None
 
     @property
     def units(self) -> gpd.GeoDataFrame:
@@ -127,7 +149,68 @@ class Assessment:
         Each result that has a map layer (proposed sites, analysed school routes) adds its
         builder here; :meth:`map` draws them in their layer group.
         """
+        if self.siting is not None and len(self.siting.sites):
+            from cfplan.maps.siting_map import siting_layers
+
+            return [siting_layers(self.siting)]
         return []
+
+    def _walk_inputs(self) -> ScenarioCoverage:
+        if self.access is None or self.streets is None:
+            raise NoStreetsError
+        return self.access
+
+    def site(self, *, scenario: str = "current", kinds: Sequence[str] | None = None,
+             spacing_m: float = 100.0, time_limit: float = 60.0,
+             metric: str = "walking") -> SitingPlan:
+        """Propose the fewest new sites that close the plan's not-met targets (建设建议).
+
+        Every not-met target siting can close (``presence_per_unit``, ``count``,
+        ``accessibility``, ``capacity_per_unit``) becomes constraints of one exact model per
+        kind; the facilities of ``scenario`` are kept. Candidates: ``[layers.candidates]``,
+        else street nodes inside each unit ``spacing_m`` apart, never in water. The result
+        is kept as :attr:`siting` (``write`` then writes ``sites.geojson``, ``siting.json``,
+        ``siting_targets.csv``, ``tradeoff.csv`` and ``figures/tradeoff.png``; the map and
+        the report gain it).
+
+        Returns
+        -------
+        cfplan.analysis.siting.plan_sites.SitingPlan
+            ``sites`` (GeoDataFrame, metric CRS), ``outcomes``, ``runs``, ``tradeoff``,
+            ``service_areas``.
+        """
+        from cfplan.analysis.siting.plan_sites import propose_sites
+
+        access = self._walk_inputs()
+        assert self.streets is not None
+        log.info(Text("选址：求解新建设施的最少数量与位置", "siting: the fewest new sites and where"),
+                 step="siting")
+        self.siting = propose_sites(
+            self.plan, self.layers, self.results, network=access.network,
+            demand=access.demand, scenario=scenario, water=self.streets.water,
+            spacing_m=spacing_m, metric=metric, time_limit=time_limit,  # type: ignore[arg-type]
+            kinds=kinds)
+        return self.siting
+
+    def site_model(self, kind: str, model: str, *, k: int | None = None,
+                   radius_m: float | None = None, scenario: str = "current",
+                   spacing_m: float = 100.0, time_limit: float = 60.0
+                   ) -> tuple[SitingResult, gpd.GeoDataFrame]:
+        """Run one model (``lscp``, ``mclp`` or ``pmedian``) for ``kind`` on these layers.
+
+        Returns
+        -------
+        tuple
+            The :class:`cfplan.siting.SitingResult` and the sites (GeoDataFrame, metric CRS).
+        """
+        from cfplan.analysis.siting.plan_sites import single_model
+
+        access = self._walk_inputs()
+        assert self.streets is not None
+        return single_model(self.layers, network=access.network, demand=access.demand,
+                            kind=kind, model=model, k=k, radius_m=radius_m,  # type: ignore[arg-type]
+                            scenario=scenario, water=self.streets.water, spacing_m=spacing_m,
+                            time_limit=time_limit)
 
     def map(self, *, lang: str = "zh", tiles: str | None = None, tianditu_key: str = "",
             extra_layers: Sequence[LayerBuilder] = ()) -> folium.Map:
@@ -177,6 +260,11 @@ class Assessment:
             files += write_access_tables(self.access, out)
             sections = access_section(self.access, self.layers, lang=lang)
         coverage = self.access.coverage if self.access is not None else None
+        if self.siting is not None:
+            from cfplan.analysis.siting.export import advice_section, write_siting
+
+            files += write_siting(self.siting, out, lang=lang)
+            sections = advice_section(self.siting, self.plan, lang=lang) + sections
         files += write_report(self.plan, self.layers, self.results, out, lang=lang,
                               extra_sections=sections, warnings=self.warnings,
                               coverage=coverage)
@@ -211,9 +299,15 @@ class Assessment:
         """
         from cfplan.maps.figures import report_figures
 
-        return report_figures(self.plan, self.layers, self.results,
-                              coverage=self.coverage if self.access is not None else None,
-                              lang=lang)
+        figures = report_figures(self.plan, self.layers, self.results,
+                                 coverage=self.coverage if self.access is not None else None,
+                                 lang=lang)
+        if self.siting is not None:
+            from cfplan.maps.siting_figure import tradeoff_figure
+
+            chart = tradeoff_figure(self.siting.tradeoff, lang=lang)
+            figures += [chart] if chart is not None else []
+        return figures
 
     def write_document(self, out: str | Path, *, lang: str = "zh") -> list[Path]:
         """Write ``report.docx`` and its figures as ``figures/*.png`` into ``out``.
@@ -228,10 +322,17 @@ class Assessment:
         out = Path(out)
         figures = self.figures(lang=lang)
         files = [atomic_write_bytes(out / "figures" / f"{f.name}.png", f.png) for f in figures]
+        advice = None
+        if self.siting is not None:
+            from cfplan.analysis.siting.export import advice_heading
+            from cfplan.analysis.siting.plan_sites import advice as site_advice
+
+            advice = (advice_heading(self.siting, lang=lang),
+                      site_advice(self.siting, self.plan, lang=lang))
         files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
                                 lang=lang, figures=figures,
                                 coverage=self.coverage if self.access is not None else None,
-                                warnings=self.warnings))
+                                warnings=self.warnings, advice=advice))
         return files
 
     def __repr__(self) -> str:
@@ -367,6 +468,35 @@ def run(
     return result
 
 
+def site_plan(
+    layers: LayerSet | str | Path = DEMO_DIR,
+    plan: Plan | str | Path = "jingkai",
+    *,
+    scenario: str = "current",
+    kinds: Sequence[str] | None = None,
+    spacing_m: float = 100.0,
+    time_limit: float = 60.0,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    graph_cache: str | Path | None = None,
+) -> Assessment:
+    """Assess a district and propose where to build (:meth:`Assessment.site`); the demo by default.
+
+    With ``out``, every output is written there (:meth:`Assessment.write`: the siting
+    files, the report with its 建设建议 section and the map with 建议选址).
+
+    Returns
+    -------
+    Assessment
+        With :attr:`Assessment.siting` set (``.siting.sites`` is a GeoDataFrame).
+    """
+    result = assess(layers, plan, graph_cache=graph_cache)
+    result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit)
+    if out is not None:
+        result.write(out, lang=lang)
+    return result
+
+
 def run_demo(out: str | Path, **kwargs: object) -> Assessment:
     """Run the planner on the embedded demo district against the 经开区 plan.
 
@@ -389,4 +519,4 @@ def demo_assessment(**kwargs: object) -> Assessment:
     return assess(DEMO_DIR, "jingkai", **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["STEPS", "Assessment", "assess", "demo_assessment", "run", "run_demo"]
+__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "run", "run_demo", "site_plan"]

@@ -58,6 +58,10 @@ class LayerSet:
     warnings: list[Text]
     in_china: bool = True
     datums: dict[str, str] = field(default_factory=dict)
+    candidates: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    """Candidate sites of ``[layers.candidates]`` (候选地块/候选点) with ``fid``, ``name``,
+    ``kind`` (None: any kind), ``capacity``, ``unit`` (code of the unit holding it, or None);
+    empty when the manifest names none (siting then generates candidates)."""
 
     @property
     def crs_label(self) -> str:
@@ -248,6 +252,7 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
     facilities = clip_margin(combined("facilities"), "facilities")
     facilities = _finish_facilities(facilities, units, rejected, warnings)
     entrances = clip_margin(combined("entrances"), "entrances")
+    candidates = _finish_candidates(clip_margin(combined("candidates"), "candidates"), units)
     official = outline.official_outline(manifest) if china else None
     if official is not None:
         warnings.extend(outline.outline_warnings(
@@ -256,7 +261,7 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
             datums=state.datums))
     used = {"units": units, "subdistricts": subdistricts, "facilities": facilities,
             "entrances": entrances, "district": district, "buildings": combined("buildings"),
-            "school_routes": combined("school_routes")}
+            "school_routes": combined("school_routes"), "candidates": candidates}
     state.used = used
     return LayerSet(
         name=manifest.name, name_en=manifest.name_en, crs=crs, district=district,
@@ -266,7 +271,7 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         streets=manifest.streets, indicators=manifest.indicators, synthetic=manifest.synthetic,
         accounting=accounting_table(state.counts, used, rejected, state.repairs),
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
-        datums=state.datums,
+        datums=state.datums, candidates=candidates,
     )
 
 
@@ -367,6 +372,28 @@ def _finish_facilities(
     fac["year"] = fac["year"].astype("Int64")
     fac["capacity"] = fac["capacity"].astype(float)
     return fac.sort_values("fid", ignore_index=True)
+
+
+def _finish_candidates(candidates: gpd.GeoDataFrame, units: gpd.GeoDataFrame
+                       ) -> gpd.GeoDataFrame:
+    """Give candidates an id (file stem and row where none) and the unit holding each.
+
+    A candidate on a unit boundary goes to the smaller unit code, as facilities do.
+    """
+    cand = candidates.copy()
+    if cand.empty:
+        cand["unit"] = pd.Series(dtype=object)
+        return cand
+    stems = cand["_file"].map(lambda f: Path(str(f)).stem)
+    generated = stems + "-" + cand["_row"].astype(int).astype(str).str.zfill(4)
+    cand["fid"] = cand["fid"].where(cand["fid"].notna(), generated)
+    pts = gpd.GeoDataFrame(geometry=cand.geometry.representative_point(), crs=cand.crs)
+    ordered = units[["code", "geometry"]].sort_values("code")
+    joined = gpd.sjoin(pts, ordered, predicate="dwithin", distance=0.01, how="left")
+    joined = joined.sort_values("code").groupby(level=0)["code"].first()
+    cand["unit"] = joined.reindex(cand.index).to_numpy()
+    cand["capacity"] = cand["capacity"].astype(float)
+    return cand.reset_index(drop=True)
 
 
 def subdistrict_label(code: str, subdistricts: gpd.GeoDataFrame) -> str:

@@ -16,7 +16,10 @@ from cfplan.layers.schema import SCHEMAS
 from cfplan.layers.text import Text
 
 MANIFEST_NAME = "layers.toml"
-SINGLE_LAYERS = ("district", "subdistricts", "units", "entrances", "buildings", "school_routes")
+SINGLE_LAYERS = ("district", "subdistricts", "units", "entrances", "buildings", "school_routes",
+                 "candidates")
+# Chinese names accepted for a layer table: [layers.候选地块] is [layers.candidates].
+LAYER_ALIASES = {"候选地块": "candidates", "候选点": "candidates"}
 DATUMS = ("wgs84", "cgcs2000", "epsg4326", "epsg4490", "gcj02", "bd09")
 SECTIONS = ("district", "layers", "facilities", "streets", "indicators")
 DISTRICT_KEYS = ("name", "name_en", "margin_m", "synthetic", "boundary")
@@ -183,8 +186,9 @@ def _spec(folder: Path, layer: str, table: dict[str, object], where: str,
         raise InputError(
             str(manifest), Text(f"{where} 的 kind「{kind}」不是已知设施类别",
                                 f"{where}: {kind!r} is not a known facility kind") + hint,
-            Text(f"kind 只用于 [[facilities]]；可用类别：{', '.join(FACILITY_KINDS)}",
-                 f"kind is for [[facilities]] only; known kinds: {', '.join(FACILITY_KINDS)}"),
+            Text(f"kind 只用于 [[facilities]] 与 [layers.candidates]；可用类别：{', '.join(FACILITY_KINDS)}",
+                 f"kind is for [[facilities]] and [layers.candidates] only; known kinds: "
+                 f"{', '.join(FACILITY_KINDS)}"),
             field="kind",
         )
     _check_spec_values(layer, table, where, manifest)
@@ -282,7 +286,8 @@ def read_manifest(folder: str | Path) -> Manifest:
     district = _table(data, "district", path)
     _unknown_keys("[district]", set(district), DISTRICT_KEYS, path)
     specs: list[LayerSpec] = []
-    for layer, table in _table(data, "layers", path).items():
+    for name, table in _table(data, "layers", path).items():
+        layer = LAYER_ALIASES.get(name, name)
         if layer not in SINGLE_LAYERS:
             raise InputError(
                 str(path), Text(f"未知图层 [layers.{layer}]", f"unknown layer [layers.{layer}]")
@@ -292,7 +297,7 @@ def read_manifest(folder: str | Path) -> Manifest:
                      "[[facilities]]"),
                 field=layer,
             )
-        where = f"[layers.{layer}]"
+        where = f"[layers.{name}]"
         specs.append(_spec(folder, layer, _table({where: table}, where, path), where, path))
     facilities = data.get("facilities", [])
     if not isinstance(facilities, list):
@@ -382,6 +387,7 @@ def _text(table: dict[str, object], key: str, where: str, manifest: Path) -> str
 
 __all__ = [
     "DATUMS",
+    "LAYER_ALIASES",
     "MANIFEST_NAME",
     "SINGLE_LAYERS",
     "LayerSpec",

@@ -108,6 +108,16 @@ SCHEMAS: dict[str, LayerSchema] = {
             "fid",
         ),
         LayerSchema(
+            "candidates", "候选地块/候选点", ("Point", "MultiPoint", *_POLY),
+            (
+                Field("fid", "str", False, ("编号", "地块编号", "候选编号", "id", "ID")),
+                Field("name", "str", False, ("名称", "地块名称", "NAME")),
+                Field("kind", "kind", False, ("类别", "设施类别", "拟建类别", "KIND")),
+                Field("capacity", "float", False, ("托位", "托位数", "容量", "学位", "CAPACITY")),
+            ),
+            "fid",
+        ),
+        LayerSchema(
             "entrances", "公园出入口", ("Point",),
             (Field("facility", "str", True, ("设施编号", "公园编号", "所属设施")),),
             None,

@@ -269,7 +269,7 @@ def check_values(layer: str, values: dict[str, object]) -> Problem | None:
         if isinstance(kids, int | float) and isinstance(pop, int | float) and kids > pop:
             return "children", Text(f"儿童人口 {kids} 大于总人口 {pop}",
                                     f"children {kids} exceed the population {pop}")
-    if layer == "facilities":
+    if layer in ("facilities", "candidates"):
         cap = values.get("capacity")
         if isinstance(cap, int | float) and cap < 0:
             return "capacity", Text(f"容量为负数 {cap}", f"negative capacity {cap}")

@@ -53,7 +53,7 @@ STREET_STYLE = {
 GROUPS = (
     ("basemap", "底图", "Basemap"), ("admin", "行政区划", "Boundaries"),
     ("facilities", "设施", "Facilities"), ("access", "可达性", "Walking access"),
-    ("siting", "选址", "Proposed sites"), ("routes", "上下学路径", "School routes"),
+    ("siting", "建议选址", "Proposed sites"), ("routes", "上下学路径", "School routes"),
     ("gaps", "缺口", "Gaps"),
 )
 CLUSTER_OPTIONS = {"maxClusterRadius": 45, "disableClusteringAtZoom": 16}

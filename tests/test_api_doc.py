@@ -24,12 +24,17 @@ def test_the_api_page_runs_as_one_session(capsys):
     assert {"29", "22b"} <= set(session["gaps"]["target_id"])
     assert "folium" in type(session["m"]).__module__
     assert any(p.name == "report.md" for p in session["files"])
+    siting = session["siting"]
+    assert sorted(siting.sites["subdistrict_name"][siting.sites["kind"] == "protection_station"]
+                  ) == ["望湖办事处", "白杨办事处"]
+    assert session["best"].objective == 8.0
 
 
 def test_the_public_names_are_documented():
     import cfplan
 
     text = DOC.read_text(encoding="utf-8")
-    for name in ("load_layers", "load_plan", "assess", "run", "InputError", "builtin_plans"):
+    for name in ("load_layers", "load_plan", "assess", "run", "InputError", "builtin_plans",
+                 "site_plan"):
         assert f"cfplan.{name}" in text, name
     assert set(cfplan.__all__) <= set(dir(cfplan))

@@ -144,11 +144,18 @@ def test_tiny_time_limit_is_never_called_optimal() -> None:
 
 
 def test_node_limit_is_reported() -> None:
-    cost, weights = hard_instance()
-    result = MCLP.from_cost_matrix(cost, 12.0, 15, weights).solve(max_nodes=1, presolve=False)
-    assert result.status in {"node_limit", "optimal"}
-    if result.status == "node_limit":
-        assert result.gap > 0
+    # an instance whose root node does not close the gap (seed and sizes found by search)
+    rng = np.random.default_rng(4)
+    demand, cand = rng.uniform(0, 100, (600, 2)), rng.uniform(0, 100, (120, 2))
+    cost = np.hypot(*(demand[:, None, :] - cand[None, :, :]).transpose(2, 0, 1))
+    weights = rng.integers(1, 50, len(demand)).astype(float)
+    result = MCLP.from_cost_matrix(cost, 18.0, 8, weights).solve(max_nodes=1, presolve=False)
+    assert result.status == "node_limit" and not result.optimal
+    assert result.gap > 0 and result.bound > result.objective
+    assert len(result.sites) == 8
+    exact = MCLP.from_cost_matrix(cost, 18.0, 8, weights).solve()
+    assert exact.status == "optimal"
+    assert result.objective <= exact.objective <= result.bound + 1e-6
 
 
 def test_results_carry_existing_coverage() -> None:

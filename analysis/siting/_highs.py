@@ -9,6 +9,8 @@ incumbent is reported as ``time_limit``, never as optimal.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -112,9 +114,32 @@ class MipOutcome:
 
 
 @cache
+def _quiet_banner() -> None:
+    """Create the process's first ``Highs`` with standard output closed.
+
+    HiGHS prints its banner when the first instance of a process is made, before any
+    option (``output_flag``) can be set; it would land among a command's printed paths.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _new_highs() -> highspy.Highs:
+    _quiet_banner()
+    return highspy.Highs()
+
+
+@cache
 def solver_name() -> str:
     """Return ``"highs <version>"`` of the HiGHS build in use."""
-    return f"highs {highspy.Highs().version()}"
+    return f"highs {_new_highs().version()}"
 
 
 def relative_gap(objective: float, bound: float) -> float:
@@ -161,7 +186,7 @@ def with_upper(mip: Mip, columns: np.ndarray, value: float) -> Mip:
 
 
 def _highs(mip: Mip, *, integer: bool, log: bool) -> highspy.Highs:
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", bool(log))
     rows = mip.rows
     h.passModel(

@@ -21,7 +21,7 @@ def _forced(groups: np.ndarray | None, required: Sequence[object],
     open_groups = [g for g in required if g not in met]
     if not open_groups:
         return None
-    return np.isin(groups, open_groups)
+    return np.isin(groups, np.asarray(open_groups, dtype=object))
 
 
 def greedy_cover(
@@ -81,7 +81,8 @@ def greedy_cover(
     queue = [int(j) for j in initial][:limit]
     while len(picked) < limit and allowed.any():
         forced = _forced(groups, required, picked)
-        n_open = 0 if forced is None else len(set(required) - set(groups[picked].tolist()))
+        n_open = 0 if forced is None or groups is None else len(
+            set(required) - set(groups[picked].tolist()))
         if queue:
             j = queue.pop(0)
             if forced is not None and limit - len(picked) <= n_open and not forced[j]:
@@ -162,7 +163,8 @@ def greedy_median(
         saving = np.bincount(col, weights=weight[row] * np.maximum(current[row] - cost.data, 0),
                              minlength=n_cols)
         forced = _forced(groups, required, picked)
-        n_open = 0 if forced is None else len(set(required) - set(groups[picked].tolist()))
+        n_open = 0 if forced is None or groups is None else len(
+            set(required) - set(groups[picked].tolist()))
         mask = allowed & forced if forced is not None and budget - len(
             picked) <= n_open else allowed
         if not mask.any() or (forced is None and not (saving[mask] > 1e-12).any()):
@@ -233,7 +235,7 @@ def improve_cover(
                 g = groups[j]
                 if g in required and sum(groups[c] == g for c in chosen) == 1:
                     delta[a, groups != g] = -np.inf
-        a, k = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        a, k = (int(v) for v in np.unravel_index(int(np.argmax(delta)), delta.shape))
         if not delta[a, k] > 1e-9:
             break
         chosen[a] = int(k)

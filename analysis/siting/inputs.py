@@ -111,7 +111,7 @@ def layer_costs(
         mode: DistanceMode = "walking"
     elif metric == "euclidean":
         site_xy = _xy(candidates.geometry.to_numpy())
-        if n_e:
+        if existing is not None and n_e:
             site_xy = np.vstack([site_xy, _xy(existing.geometry.to_numpy())])
         cost = straight_line_costs(_xy(demand.geometry.to_numpy()), site_xy,
                                    max_distance_m=max_distance_m)
