@@ -32,6 +32,9 @@ spopt's build times varied 2-4 s on the small size)::
     size            cfplan total (sets + shrink + build + LP + MIP)   spopt + CBC           spopt + HiGHS
     2,000 x 300     0.34 s  optimal 47,476 (sets 0.22 s, solve 0.09)  4.0 + 0.23 s (12.5x)  4.2 + 1.8 s (17.6x)
     10,000 x 1,000  14.6 s  optimal 225,908 (sets 0.73, solve 13.7)   56 + 61 s (8.0x)      64 + 49 s (7.7x)
+    later, quieter (same code):
+    2,000 x 300     0.14 s  optimal 47,476                             2.6 + 0.15 s (19.2x)  2.5 + 0.47 s (21x)
+    10,000 x 1,000  6.7 s   optimal 225,908 (sets 0.53, solve 6.0)    48 + 56 s (15.6x)     49 + 28 s (11.6x)
 
 All objectives agree. The 10x goal is met on the small size only; on the large one cfplan is
 7.7x faster than the fastest spopt run and solves to proven optimality in under 30 s. The
