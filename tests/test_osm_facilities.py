@@ -112,7 +112,7 @@ def test_helsinki_every_feature_of_interest_is_read_used_or_rejected(helsinki):
     elements, _, _ = plain_read(HELSINKI)
     assert len(elements) == 42
     acc = helsinki.accounting.set_index("file").loc["Helsinki.osm.pbf"]
-    assert acc.tolist() == ["facilities", 42, 26, 4, 16]
+    assert acc.tolist() == ["facilities", "EPSG:4326 WGS 84", "wgs84", 42, 26, 4, 16]
     assert acc["read"] == acc["used"] + acc["rejected"]
     fac = helsinki.facilities[helsinki.facilities["_file"] == "Helsinki.osm.pbf"]
     rejected = _rejected(helsinki, "Helsinki.osm.pbf")
@@ -201,7 +201,7 @@ def test_test_pbf_counts(tmp_path):
         warnings.simplefilter("ignore")
         layers = load_layers(layer_folder(tmp_path / "t", TEST_PBF))
     acc = layers.accounting.set_index("file").loc["test.osm.pbf"]
-    assert acc.tolist() == ["facilities", 8, 4, 1, 4]
+    assert acc.tolist() == ["facilities", "EPSG:4326 WGS 84", "wgs84", 8, 4, 1, 4]
     assert Counter(layers.facilities["kind"]) == {"kindergarten": 1, "childcare": 1,
                                                   "play_facility": 1, "park": 1}
     rejected = _rejected(layers, "test.osm.pbf")
