@@ -20,12 +20,15 @@ from cfplan.analysis.report import (
     cross_check_table,
     gap_text,
     headline_table,
+    hotspot_table,
     per_unit_table,
+    routes_section,
     side_by_side,
     summary_table,
     target_rows,
 )
 from cfplan.analysis.report_style import STATUS_FILL, label, localise
+from cfplan.analysis.routes import SchoolRoutes
 from cfplan.geo.io import atomic_write_bytes, fixed_zip
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.load import LayerSet
@@ -168,7 +171,7 @@ def _targets_table(doc: object, wide: pd.DataFrame, lang: str, *, responsible: b
 def document(
     plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
     figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
-    warnings: Sequence[Text] | None = None,
+    warnings: Sequence[Text] | None = None, routes: SchoolRoutes | None = None,
 ) -> object:
     """Build the report as a python-docx ``Document`` (nothing written).
 
@@ -176,7 +179,8 @@ def document(
     in both scenarios with the gap and the 牵头单位/责任单位, the parts beyond the numbered
     items, cross-checks of reported values, the per-办事处 summary, the shortfall lists
     (what each failing target lacks, and the targets each unit fails), the national
-    standards' walking checks, the figures, the assumptions and the input accounting.
+    standards' walking checks, the routes to school (with ``routes``: the top hotspots),
+    the figures, the assumptions and the input accounting.
 
     Returns
     -------
@@ -285,6 +289,15 @@ def document(
               "the headline.")
         _targets_table(doc, std, lang, responsible=False)
 
+    if routes is not None:
+        section = routes_section(routes, lang=lang)
+        doc.add_heading(section[0].removeprefix("## "), level=1)
+        _para(doc, section[2])
+        if not routes.hotspots.empty:
+            table = hotspot_table(routes, lang=lang)
+            add_table(doc, table, list(table.columns))
+        _para(doc, section[-2], size=8)
+
     if figures:
         doc.add_heading("图" if zh else "Figures", level=1)
         for f in figures:
@@ -308,7 +321,7 @@ def document(
 def write_docx(
     plan: Plan, layers: LayerSet, results: list[Result], path: str | Path, *,
     lang: str = "zh", figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
-    warnings: Sequence[Text] | None = None,
+    warnings: Sequence[Text] | None = None, routes: SchoolRoutes | None = None,
 ) -> Path:
     """Write ``report.docx`` (see :func:`document`), atomically and deterministically.
 
@@ -318,7 +331,7 @@ def write_docx(
         The path written.
     """
     doc = document(plan, layers, results, lang=lang, figures=figures, coverage=coverage,
-                   warnings=warnings)
+                   warnings=warnings, routes=routes)
     buf = io.BytesIO()
     doc.save(buf)  # type: ignore[attr-defined]
     return atomic_write_bytes(path, fixed_zip(buf.getvalue()))

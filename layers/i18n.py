@@ -23,6 +23,7 @@ MESSAGES: dict[str, Text] = {
     "progress.streets": Text("读取路网 {file}", "Loading street network {file}"),
     "progress.evaluate": Text("评估规划目标：{plan}", "Evaluating plan targets: {plan}"),
     "progress.access": Text("计算步行可达性", "Computing walking accessibility"),
+    "progress.routes": Text("分析上下学路径", "Analysing the routes to school"),
     "progress.map": Text("绘制交互地图", "Drawing the interactive map"),
     "progress.export": Text("导出 GeoJSON 与报告", "Exporting GeoJSON and reports"),
     "progress.done": Text("完成，输出在 {out}", "Done; output in {out}"),

@@ -36,7 +36,9 @@ class LayerSet:
 
     Every GeoDataFrame is in :attr:`crs` (metres). Facilities of every kind share one
     frame with a ``kind`` column. ``accounting`` holds one row per input file with
-    read = used + rejected.
+    read = used + rejected. ``school_districts`` (学区 polygons) and ``gates`` (校门 points),
+    each with the ``school`` they belong to, are optional (empty when not given);
+    ``route_rules`` is the manifest's ``[routes]`` table.
     """
 
     name: str
@@ -58,6 +60,9 @@ class LayerSet:
     warnings: list[Text]
     in_china: bool = True
     datums: dict[str, str] = field(default_factory=dict)
+    school_districts: gpd.GeoDataFrame | None = None
+    gates: gpd.GeoDataFrame | None = None
+    route_rules: dict[str, object] = field(default_factory=dict)
 
     @property
     def crs_label(self) -> str:
@@ -254,7 +259,9 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
             datums=state.datums))
     used = {"units": units, "subdistricts": subdistricts, "facilities": facilities,
             "entrances": entrances, "district": district, "buildings": combined("buildings"),
-            "school_routes": combined("school_routes")}
+            "school_routes": combined("school_routes"),
+            "school_districts": combined("school_districts"),
+            "gates": clip_margin(combined("gates"), "gates")}
     state.used = used
     return LayerSet(
         name=manifest.name, name_en=manifest.name_en, crs=crs, district=district,
@@ -264,7 +271,8 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         streets=manifest.streets, indicators=manifest.indicators, synthetic=manifest.synthetic,
         accounting=accounting_table(state.counts, used, rejected, state.repairs),
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
-        datums=state.datums,
+        datums=state.datums, school_districts=used["school_districts"], gates=used["gates"],
+        route_rules=dict(manifest.route_rules),
     )
 
 
