@@ -41,6 +41,7 @@ __all__ = [
     "SCHOOL_KINDS",
     "UNIT_METRIC_COLUMNS",
     "SchoolRoutes",
+    "route_schools",
     "school_routes",
 ]
 
@@ -520,33 +521,101 @@ def school_routes(
         Routes, metrics per demand point, unit and school, hotspots, catchments, gates,
         school zones and planned routes scored; lengths in metres, times in minutes.
     """
-    from cfplan.layers.text import Text
-
     net = network.network if isinstance(network, Streets) else network
-    base = route_rules(getattr(layers, "route_rules", None) or None)
+    try:
+        base = route_rules(getattr(layers, "route_rules", None) or None)
+    except ValueError as exc:
+        from cfplan.layers.errors import InputError
+        from cfplan.layers.text import Text
+
+        raise InputError("layers.toml", Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
+                         Text("键名与取值见 RouteRules（README 上下学路径一节）",
+                              "see RouteRules for the keys and values (README, routes to "
+                              "school)"), field="routes") from exc
     if isinstance(rules, RouteRules):
         base = rules
     elif rules:
         base = route_rules(rules, base=base)
-    rules = base
-    kinds = tuple(kinds) if kinds is not None else rules.kinds
-    warnings: list[Text] = []
+    kinds = tuple(kinds) if kinds is not None else base.kinds
     fac = layers.facilities
     planned_lines = layers.school_routes if not layers.school_routes.empty else None
-    extra_kinds = ()
+    extra_kinds: tuple[str, ...] = ()
     if planned_lines is not None and "school" in planned_lines.columns:
         named = set(planned_lines["school"].dropna().astype(str))
         extra_kinds = tuple(sorted(set(fac.loc[fac["fid"].astype(str).isin(named), "kind"])
                                    - set(kinds)))
     sure, _ = select(fac, (*kinds, *extra_kinds), Filters(), scenario=scenario)
-    schools = fac[sure].reset_index(drop=True)
-    gates = _school_points(schools, getattr(layers, "gates", None))
-    crs = layers.crs
     if demand is None:
         units = layers.units.copy()
         units["children"] = units["children"].fillna(0.0)
         demand = demand_points(units, spacing_m=spacing_m,
                                buildings=layers.buildings if not layers.buildings.empty else None)
+    names = dict(zip(layers.units["code"].astype(str), layers.units["name"].astype(str),
+                     strict=True))
+    return route_schools(net, fac[sure], demand, kinds=kinds, rules=base,
+                         gates=getattr(layers, "gates", None),
+                         districts=getattr(layers, "school_districts", None),
+                         planned=planned_lines, unit_names=names, spacing_m=spacing_m,
+                         detail=detail, scenario=scenario)
+
+
+def route_schools(
+    network: StreetNetwork,
+    schools: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    kinds: Iterable[str] | None = None,
+    rules: RouteRules | None = None,
+    gates: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    planned: gpd.GeoDataFrame | None = None,
+    unit_names: Mapping[str, str] | None = None,
+    spacing_m: float = 100.0,
+    detail: bool = True,
+    scenario: str = "current",
+) -> SchoolRoutes:
+    """Route demand points to schools on a network: the engine of :func:`school_routes`.
+
+    Parameters
+    ----------
+    network
+        The walking network (metric CRS).
+    schools
+        Schools to route to: ``fid``, ``name``, ``kind`` and Point (or Polygon) geometry, in
+        the network CRS.
+    demand
+        Demand points: ``unit`` (unit code), ``children`` and Point geometry.
+    kinds
+        Kinds that get catchments (default ``rules.kinds``); schools of other kinds are
+        only reached by planned routes.
+    rules
+        Route rules (default :data:`cfplan.analysis.routes_config.DEFAULT_RULES`).
+    gates, districts, planned
+        Optional ``gates`` (points with ``school``), ``school_districts`` (polygons with
+        ``school``) and planned routes (lines with ``school``, ``route_id``, ``name``,
+        ``unit_code``).
+    unit_names
+        Unit code → name for the tables.
+    spacing_m
+        Demand grid spacing (m), for the catchment cells.
+    detail, scenario
+        As for :func:`school_routes`.
+
+    Returns
+    -------
+    SchoolRoutes
+        See :func:`school_routes`.
+    """
+    from cfplan.layers.text import Text
+
+    net = network
+    rules = rules or route_rules()
+    kinds = tuple(kinds) if kinds is not None else rules.kinds
+    warnings: list[Text] = []
+    schools = schools.reset_index(drop=True)
+    planned_lines = planned if planned is not None and not planned.empty else None
+    gates = _school_points(schools, gates)
+    crs = network.crs
     demand = demand.reset_index(drop=True)
     gate_pts = gates.geometry.to_numpy()
     gate_snap = snap_points(net, gate_pts)
@@ -555,7 +624,6 @@ def school_routes(
     target_pts = demand.geometry.to_numpy()
     target = snap_points(net, target_pts)
     t_side = point_sides(net, target, target_pts)
-    districts = getattr(layers, "school_districts", None)
     p_point, p_school, p_source = _catchments(net, demand, target, schools, gates, gate_snap,
                                               districts, kinds)
     g = _build(net, rules, gate_snap, gate_side, gate_school)
@@ -578,8 +646,7 @@ def school_routes(
     flow_value: list[np.ndarray] = []
     flow_zone: list[np.ndarray] = []
     safe_unsig_arcs: list[tuple[int, np.ndarray]] = []
-    unit_name = dict(zip(layers.units["code"].astype(str), layers.units["name"].astype(str),
-                         strict=True))
+    unit_name = dict(unit_names or {})
     dropped = 0
     for j in range(len(schools)):
         code = str(schools.at[j, "fid"])

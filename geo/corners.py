@@ -50,7 +50,7 @@ class CornerGraph:
     network
         The street network it was built from.
     corner_node
-        Node of each corner, shape ``(2m,)``.
+        Node of each corner, shape ``(2m + dead ends,)``.
     side_corners
         Corners that the sides of each edge join, shape ``(m, 2, 2)``: ``[edge, side, end]``
         with ``side`` :data:`LEFT`/:data:`RIGHT` (looking from ``u`` to ``v``) and ``end`` 0 at
@@ -77,7 +77,7 @@ class CornerGraph:
 
     @property
     def n_corners(self) -> int:
-        """Number of corners (twice the edges)."""
+        """Number of corners (twice the edges, plus one per dead end)."""
         return len(self.corner_node)
 
     @property
@@ -144,13 +144,21 @@ def corner_graph(network: StreetNetwork) -> CornerGraph:
     side_corners[:, RIGHT, 0], side_corners[:, RIGHT, 1] = pos[prev[hu]], pos[hv]
     ring = d >= 2
     h_ring = np.flatnonzero(ring)
+    # a dead end gets a second corner: its two sides meet only by crossing the street there
+    h_end = np.flatnonzero(~ring)
+    extra = 2 * m + np.arange(len(h_end))
+    at_u = h_end % 2 == 0
+    side_corners[h_end[at_u] // 2, RIGHT, 0] = extra[at_u]
+    side_corners[h_end[~at_u] // 2, LEFT, 1] = extra[~at_u]
+    h_cross = np.concatenate([h_ring, h_end])
     edges = np.arange(m)
-    arc_a = np.concatenate([side_corners[:, :, 0].ravel(), pos[prev[h_ring]]])
-    arc_b = np.concatenate([side_corners[:, :, 1].ravel(), pos[h_ring]])
-    arc_edge = np.concatenate([np.repeat(edges, 2), h_ring // 2])
-    arc_side = np.concatenate([np.tile([LEFT, RIGHT], m), np.full(len(h_ring), -1)])
-    arc_node = np.concatenate([np.full(2 * m, -1), node[h_ring]])
-    return CornerGraph(network, node[order], side_corners, arc_a, arc_b, arc_edge, arc_side,
+    arc_a = np.concatenate([side_corners[:, :, 0].ravel(), pos[prev[h_ring]], pos[h_end]])
+    arc_b = np.concatenate([side_corners[:, :, 1].ravel(), pos[h_ring], extra])
+    arc_edge = np.concatenate([np.repeat(edges, 2), h_cross // 2])
+    arc_side = np.concatenate([np.tile([LEFT, RIGHT], m), np.full(len(h_cross), -1)])
+    arc_node = np.concatenate([np.full(2 * m, -1), node[h_cross]])
+    corner_node = np.concatenate([node[order], node[h_end]])
+    return CornerGraph(network, corner_node, side_corners, arc_a, arc_b, arc_edge, arc_side,
                        arc_node)
 
 
