@@ -225,3 +225,85 @@ def test_demo_xinghe_road_has_no_sidewalk_metres(demo_routes):
     river = ORIGIN[0] + RIVER_X
     assert len(shortest) and (shortest.geometry.bounds["maxx"] > river).all()
     assert demo_routes.schools["no_sidewalk_m"].max() > 0
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_run_writes_the_routes_folder(demo_run, demo_out, tmp_path):
+    import json
+
+    from cfplan.analysis.routes_output import HOTSPOT_COLUMNS, write_routes
+
+    folder = demo_out / "routes"
+    names = {p.name for p in folder.iterdir()}
+    assert {"routes.geojson", "route_metrics.csv", "hotspots.geojson", "hotspots.csv",
+            "planned_routes.csv", "planned_routes.geojson", "schools.csv"} <= names
+    metrics = pd.read_csv(folder / "route_metrics.csv", encoding="utf-8-sig")
+    assert list(metrics.columns) == list(UNIT_METRIC_COLUMNS)
+    hot = pd.read_csv(folder / "hotspots.csv", encoding="utf-8-sig")
+    assert list(hot.columns) == [*HOTSPOT_COLUMNS, "lon", "lat"]
+    assert hot.iloc[0]["road_name"] == "示范大道"
+    fc = json.loads((folder / "hotspots.geojson").read_text(encoding="utf-8"))
+    kinds = {f["properties"]["kind"]: f["geometry"]["type"] for f in fc["features"]}
+    assert kinds == {"crossing": "Point", "segment": "LineString"}
+    lines = json.loads((folder / "routes.geojson").read_text(encoding="utf-8"))
+    lon, lat = lines["features"][0]["geometry"]["coordinates"][0]
+    assert 113 < lon < 115 and 34 < lat < 35 and len(str(lon).split(".")[1]) <= 7
+    assert {f["properties"]["route"] for f in lines["features"]} == {"shortest", "safe"}
+    # the same routes write the same bytes
+    again = write_routes(demo_run.routes, tmp_path)
+    for path in again:
+        assert path.read_bytes() == (folder / path.name).read_bytes(), path.name
+    # the report names the top hotspot, the targets read the routes
+    report = (demo_out / "report.md").read_text(encoding="utf-8")
+    assert "## 上下学路径" in report and "| 1 | 过街 | 示范大道 |" in report
+    assert demo_run.route_summary is not None
+    assert set(demo_run.route_summary["scenario"]) == {"current", "planned"}
+
+
+def test_routes_section_in_english_and_the_map_layers(demo_run):
+    from cfplan.analysis.report import routes_section
+    from cfplan.maps.plan_map import offline_html
+
+    lines = routes_section(demo_run.routes, lang="en")
+    assert lines[0] == "## Routes to school"
+    assert any("| 1 | crossing | 示范大道 | arterial crossed with no signal" in x for x in lines)
+    html = offline_html(demo_run.map(lang="en"))
+    for label in ("Shortest routes to school (by risk)", "Safe routes to school",
+                  "School gates", "Hotspot crossings (sized by children)", "School zones"):
+        assert label in html, label
+
+
+def test_cli_routes_alone(tmp_path):
+    from cfplan import DEMO_DIR
+    from cfplan.cli import build_parser, main
+
+    assert main(["routes", "--layers", str(DEMO_DIR), "--out", str(tmp_path),
+                 "--lang", "en"]) == 0
+    assert (tmp_path / "routes" / "route_metrics.csv").is_file()
+    assert not (tmp_path / "report.md").exists()
+    args = build_parser().parse_args(["demo", "--no-routes"])
+    assert args.no_routes
+
+
+def test_manifest_routes_table_overrides_the_rules(tmp_path):
+    import shutil
+
+    from cfplan import DEMO_DIR, InputError, load_layers, school_routes
+
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, folder)
+    manifest = folder / "layers.toml"
+    base = manifest.read_text(encoding="utf-8")
+    manifest.write_text(base + "\n[routes]\nunsignalised_crossing_m = 0\nlong_crossing_penalty_m"
+                        " = 0\nno_sidewalk_factor = 0\nfast_zone_factor = 0\n", encoding="utf-8")
+    layers = load_layers(folder)
+    assert layers.route_rules["unsignalised_crossing_m"] == 0
+    r = school_routes(layers, kinds=("primary_school",))
+    assert r.rules.unsignalised_crossing_m == 0
+    pts = r.points
+    assert np.allclose(pts["length_m_safe"], pts["length_m_shortest"])
+    manifest.write_text(base + "\n[routes]\nsignal_penalty = 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="signal_penalty"):
+        school_routes(load_layers(folder))
