@@ -11,20 +11,13 @@ import pandas as pd
 from cfplan.analysis.routes_config import RouteRules
 from cfplan.geo.corners import LEFT, RIGHT, CornerGraph
 from cfplan.geo.street_network import StreetNetwork
+from cfplan.layers.streets import tag_column
 
 __all__ = ["ArcHazards", "EdgeHazards", "arc_hazards", "edge_hazards", "parse_speed"]
 
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NO = ("no", "none")
 _YES = ("yes", "separate", "both")
-
-
-def _tag(frame: pd.DataFrame | None, key: str, n: int) -> np.ndarray:
-    if frame is None or key not in frame.columns:
-        return np.full(n, None, dtype=object)
-    values = frame[key].astype(object).to_numpy(copy=True)
-    values[pd.isna(values)] = None
-    return values
 
 
 def parse_speed(value: object) -> float:
@@ -102,7 +95,7 @@ class EdgeHazards:
 def _sides(tags: pd.DataFrame | None, m: int) -> np.ndarray:
     """Sidewalk per side from ``sidewalk``, ``sidewalk:both``, ``sidewalk:left``/``right``."""
     out = np.full((m, 2), -1, dtype=np.int64)
-    main = _tag(tags, "sidewalk", m)
+    main = tag_column(tags, "sidewalk", m)
     for i, value in enumerate(main.tolist()):
         if value is None:
             continue
@@ -117,7 +110,7 @@ def _sides(tags: pd.DataFrame | None, m: int) -> np.ndarray:
             out[i] = (0, 1)
     for key, cols in (("sidewalk:both", (LEFT, RIGHT)), ("sidewalk:left", (LEFT,)),
                       ("sidewalk:right", (RIGHT,))):
-        values = _tag(tags, key, m)
+        values = tag_column(tags, key, m)
         for i in np.flatnonzero(pd.notna(values)).tolist():
             v = str(values[i]).lower()
             if v in _YES:
@@ -141,14 +134,14 @@ def edge_hazards(network: StreetNetwork, rules: RouteRules) -> EdgeHazards:
     m, n = network.n_edges, network.n_nodes
     tags = network.edge_tags
     highway = np.array([str(v).split(";")[0] if v is not None else "residential"
-                        for v in _tag(tags, "highway", m)], dtype=object)
-    name = np.array([str(v) if v is not None else "" for v in _tag(tags, "name", m)],
+                        for v in tag_column(tags, "highway", m)], dtype=object)
+    name = np.array([str(v) if v is not None else "" for v in tag_column(tags, "name", m)],
                     dtype=object)
     footway = np.isin(highway, list(rules.footway_highways))
-    speed = np.array([parse_speed(v) for v in _tag(tags, "maxspeed", m)])
+    speed = np.array([parse_speed(v) for v in tag_column(tags, "maxspeed", m)])
     default_speed = np.array([rules.maxspeed_for(h) for h in highway])
     speed = np.where(np.isnan(speed), default_speed, speed)
-    lanes = np.array([_first_number(v) for v in _tag(tags, "lanes", m)])
+    lanes = np.array([_first_number(v) for v in tag_column(tags, "lanes", m)])
     lanes = np.where(np.isnan(lanes), [rules.lanes_for(h) for h in highway], lanes)
     lanes = np.where(footway, 0.0, lanes)
     arterial = (np.isin(highway, list(rules.arterial_highways))
@@ -161,14 +154,14 @@ def edge_hazards(network: StreetNetwork, rules: RouteRules) -> EdgeHazards:
     walkway = (sidewalk == 1) | footway[:, None]
     fast = (speed > rules.zone_speed_kmh) & ~footway
     ntags = network.node_tags
-    nh = _tag(ntags, "highway", n)
-    nc = _tag(ntags, "crossing", n)
-    ns = _tag(ntags, "traffic_signals", n)
-    ni = _tag(ntags, "crossing:island", n)
+    nh = tag_column(ntags, "highway", n)
+    nc = tag_column(ntags, "crossing", n)
+    ns = tag_column(ntags, "traffic_signals", n)
+    ni = tag_column(ntags, "crossing:island", n)
     signalised = (nh == "traffic_signals") | (nc == "traffic_signals") | pd.notna(ns)
     island = (ni == "yes") | (nc == "island")
     # a crossing way tagged crossing=traffic_signals signals the nodes it touches
-    ec = _tag(tags, "crossing", m)
+    ec = tag_column(tags, "crossing", m)
     signal_edges = np.flatnonzero(ec == "traffic_signals")
     signalised[network.edge_u[signal_edges]] = True
     signalised[network.edge_v[signal_edges]] = True
