@@ -36,6 +36,7 @@ difference. The last line reads ``ratio_vs_osmnx=R agree=yes|no``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -47,8 +48,6 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import itertools
 
 from access import CRS, peak_rss_mb, synthetic_network
 
