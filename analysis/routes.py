@@ -41,6 +41,7 @@ __all__ = [
     "SCHOOL_KINDS",
     "UNIT_METRIC_COLUMNS",
     "SchoolRoutes",
+    "layer_rules",
     "route_schools",
     "school_routes",
 ]
@@ -470,6 +471,26 @@ def _weighted(frame: pd.DataFrame, keys: list[str], cols: list[str], weight: str
     return out.reset_index()
 
 
+def layer_rules(layers: LayerSet) -> RouteRules:
+    """Return the route rules of a layer set: the defaults with its ``[routes]`` table applied.
+
+    Raises
+    ------
+    cfplan.InputError
+        Naming ``layers.toml`` ``[routes]`` when a key is unknown or a value is not usable.
+    """
+    try:
+        return route_rules(getattr(layers, "route_rules", None) or None)
+    except ValueError as exc:
+        from cfplan.layers.errors import InputError
+        from cfplan.layers.text import Text
+
+        raise InputError("layers.toml", Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
+                         Text("键名与取值见 RouteRules（README 上下学路径一节）",
+                              "see RouteRules for the keys and values (README, routes to "
+                              "school)"), field="routes") from exc
+
+
 def school_routes(
     layers: LayerSet,
     network: StreetNetwork | Streets,
@@ -522,16 +543,7 @@ def school_routes(
         school zones and planned routes scored; lengths in metres, times in minutes.
     """
     net = network.network if isinstance(network, Streets) else network
-    try:
-        base = route_rules(getattr(layers, "route_rules", None) or None)
-    except ValueError as exc:
-        from cfplan.layers.errors import InputError
-        from cfplan.layers.text import Text
-
-        raise InputError("layers.toml", Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
-                         Text("键名与取值见 RouteRules（README 上下学路径一节）",
-                              "see RouteRules for the keys and values (README, routes to "
-                              "school)"), field="routes") from exc
+    base = layer_rules(layers)
     if isinstance(rules, RouteRules):
         base = rules
     elif rules:

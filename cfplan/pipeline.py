@@ -29,8 +29,8 @@ from cfplan.analysis.report import (
     write_access_tables,
     write_report,
 )
-from cfplan.analysis.routes import SCHOOL_KINDS, SchoolRoutes
-from cfplan.analysis.routes_config import RouteRules, route_rules
+from cfplan.analysis.routes import SCHOOL_KINDS, SchoolRoutes, layer_rules
+from cfplan.analysis.routes_config import RouteRules
 from cfplan.analysis.routes_output import write_routes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
@@ -364,8 +364,7 @@ def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
     """Routes as things stand, and the route summary of both scenarios (None: no school)."""
     from cfplan.analysis.routes import school_routes
 
-    base = route_rules(layers.route_rules or None) if not isinstance(rules, RouteRules) \
-        else rules
+    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
     asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
     kinds = tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
     fac = layers.facilities

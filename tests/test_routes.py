@@ -307,3 +307,20 @@ def test_manifest_routes_table_overrides_the_rules(tmp_path):
     manifest.write_text(base + "\n[routes]\nsignal_penalty = 3\n", encoding="utf-8")
     with pytest.raises(InputError, match="signal_penalty"):
         school_routes(load_layers(folder))
+
+
+def test_hostile_road_names_stay_inert(tmp_path):
+    from cfplan.analysis.report import routes_section
+    from cfplan.analysis.routes_output import write_routes
+
+    net = _network(loop=False)
+    evil = "=HYPERLINK(\"x\")<script>|**"
+    net.edge_tags["name"] = net.edge_tags["name"].astype(object)
+    net.edge_tags.loc[net.edge_tags["highway"] == "primary", "name"] = evil
+    r = _route(net)
+    assert r.hotspots.iloc[0]["road_name"] == evil
+    text = "\n".join(routes_section(r, lang="zh"))
+    assert "<script>" not in text and "&lt;script&gt;" in text and "\\|" in text
+    write_routes(r, tmp_path)
+    csv = (tmp_path / "routes" / "hotspots.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in csv
