@@ -76,7 +76,7 @@ class SchoolRoutes:
         One line per unit × school × route (``shortest``, ``safe``): the route of the unit's
         most central demand point in the catchment, from home to the school gate, with its
         metrics (:data:`METRICS`), ``children`` (the unit's children of the school's age in
-        the catchment), ``crossed_roads`` (unsignalised arterial crossings, by road name) and
+        the catchment), ``crossed_roads`` (unsignalised arterial crossings, by road name, ``;``-separated) and
         ``signalised_roads``.
     points
         One row per demand point routed: ``point``, ``unit``, ``school_code``, ``kind``,
@@ -450,7 +450,7 @@ def _crossed(net: _Net, arcs: list[int]) -> tuple[str, str]:
             e = int(graph.arc_edge[k])
             name = hz.name[e] or hz.highway[e]
             (sig if net.arcs.signalised[k] else unsig).append(name)
-    return "、".join(unsig), "、".join(sig)
+    return ";".join(unsig), ";".join(sig)
 
 
 # --------------------------------------------------------------------------- the analysis

@@ -59,7 +59,8 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                      (t("步行", "Walk"), f"{r.minutes:.0f} min"),
                      (t("无信号灯穿越干路", "Unsignalised arterial crossings"),
                       f"{r.unsignalised_crossings:.0f}"),
-                     (t("穿越道路", "Roads crossed unsignalised"), r.crossed_roads),
+                     (t("无信号灯穿越的道路", "Roads crossed unsignalised"),
+                      str(r.crossed_roads).replace(";", t("、", ", "))),
                      (t("无人行道", "No sidewalk"), f"{r.no_sidewalk_m:.0f} m"),
                      (t("风险", "Risk"), f"{r.risk:.1f}")] for r in sub.itertuples()]
             styles: list[dict[str, object]] | None
@@ -91,7 +92,7 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                 routes.gates, names=list(routes.gates["school_code"]),
                 rows=[[(t("类型", "Kind"), gate_kind.get(g, g))]
                       for g in routes.gates["gate"]],
-                glyph=("门", "#7048e8")), legend=(("#7048e8", t("校门", "school gate")),))
+                glyph=(t("门", "G"), "#7048e8")), legend=(("#7048e8", t("校门", "school gate")),))
         hot = routes.hotspots
         if not hot.empty:
             top = float(hot["children"].max())

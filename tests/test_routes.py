@@ -187,9 +187,9 @@ def test_demo_u26_crosses_shifan_avenue_unsignalised_and_the_safe_route_does_not
     u26 = lines[(lines["unit_code"] == "U26") & (lines["school_code"] == "P05")]
     shortest = u26[u26["route"] == "shortest"].iloc[0]
     safe = u26[u26["route"] == "safe"].iloc[0]
-    assert "示范大道" in shortest["crossed_roads"].split("、")
+    assert "示范大道" in shortest["crossed_roads"].split(";")
     assert shortest["unsignalised_crossings"] >= 1
-    assert "示范大道" not in safe["crossed_roads"].split("、")
+    assert "示范大道" not in safe["crossed_roads"].split(";")
     assert safe["unsignalised_crossings"] == 0
     assert "示范大道" in safe["signalised_roads"]
     assert safe["length_m"] > shortest["length_m"]
