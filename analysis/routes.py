@@ -172,16 +172,16 @@ def _school_points(schools: gpd.GeoDataFrame, gates: gpd.GeoDataFrame | None
 def _catchments(network: StreetNetwork, demand: gpd.GeoDataFrame, target: Snapped,
                 schools: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, gate_snap: Snapped,
                 districts: gpd.GeoDataFrame | None, kinds: Iterable[str]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Assign demand points to a school per kind: its 学区, else the nearest by walking.
 
     Returns
     -------
     tuple
-        ``point``, ``school`` (row in ``schools``) and ``source`` (``district``/``nearest``)
-        of each assignment.
+        ``point``, ``school`` (row in ``schools``), ``source`` (``district``/``nearest``) and
+        the centre-line walking distance (m; NaN for 学区 points) of each assignment.
     """
-    points, assigned, sources = [], [], []
+    points, assigned, sources, dists = [], [], [], []
     fids = schools["fid"].astype(str).to_numpy()
     kind_col = schools["kind"].astype(str).to_numpy()
     for kind in kinds:
@@ -190,6 +190,7 @@ def _catchments(network: StreetNetwork, demand: gpd.GeoDataFrame, target: Snappe
             continue
         school = np.full(len(demand), -1, dtype=np.int64)
         source = np.full(len(demand), "nearest", dtype=object)
+        dist = np.full(len(demand), np.nan)
         if districts is not None and not districts.empty and "school" in districts.columns:
             own = districts[districts["school"].astype(str).isin(fids[members])]
             if not own.empty:
@@ -208,14 +209,17 @@ def _catchments(network: StreetNetwork, demand: gpd.GeoDataFrame, target: Snappe
             near = nearest_source(network, gate_snap.with_owner(
                 gates["school"].to_numpy(np.int64)).take(mine), target.take(rest))
             school[rest] = np.where(np.isfinite(near.distance), near.owner, -1)
+            dist[rest] = near.distance
         ok = np.flatnonzero(school >= 0)
         points.append(ok)
         assigned.append(school[ok])
         sources.append(source[ok])
+        dists.append(dist[ok])
     if not points:
         empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0, dtype=object)
-    return np.concatenate(points), np.concatenate(assigned), np.concatenate(sources)
+        return empty, empty, np.empty(0, dtype=object), np.empty(0)
+    return (np.concatenate(points), np.concatenate(assigned), np.concatenate(sources),
+            np.concatenate(dists))
 
 
 # --------------------------------------------------------------------------- the searches
@@ -636,7 +640,7 @@ def route_schools(
     target_pts = demand.geometry.to_numpy()
     target = snap_points(net, target_pts)
     t_side = point_sides(net, target, target_pts)
-    p_point, p_school, p_source = _catchments(net, demand, target, schools, gates, gate_snap,
+    p_point, p_school, p_source, p_dist = _catchments(net, demand, target, schools, gates, gate_snap,
                                               districts, kinds)
     g = _build(net, rules, gate_snap, gate_side, gate_school)
     zones_geom = [shapely.union_all(shapely.buffer(gate_pts[gate_school == j],
@@ -671,20 +675,31 @@ def route_schools(
             continue
         zone = zones_geom[j]
         zone_edges, zone_len = _zone_lengths(net, g.hazards, zone)
-        values = g.values.copy()
+        zone_col = np.zeros(len(g.values))  # this school's zone metres per arc
         side_arcs = 2 * zone_edges
         for side in (0, 1):
-            values[side_arcs + side, ZONE] = zone_len
+            zone_col[side_arcs + side] = zone_len
         gates_j = np.flatnonzero(gate_school == j)
         v_mine = np.flatnonzero(np.isin(g.gate_arc_gate, gates_j))
+        in_zone = set(zone_edges.tolist())
         for v in v_mine.tolist():
             e = int(g.gate_arc_edge[v])
-            if e in set(zone_edges.tolist()):
-                values[g.graph.n_arcs + v, ZONE] = _substring_zone(
+            if e in in_zone:
+                zone_col[g.graph.n_arcs + v] = _substring_zone(
                     net, e, float(g.gate_arc_from[v]), float(g.gate_arc_to[v]), zone)
-        costs = {"shortest": values[:, LEN], "safe": _safe_cost(values, rules)}
+
+        def values(arcs: np.ndarray, zone_col: np.ndarray = zone_col) -> np.ndarray:
+            out = g.values[arcs]
+            out[:, ZONE] = zone_col[arcs]
+            return out
+
+        costs = {"shortest": g.values[:, LEN],
+                 "safe": g.base_safe + rules.fast_zone_factor * zone_col}
         piece_costs = {"shortest": lambda vals: vals[:, LEN],
                        "safe": lambda vals: _safe_cost(vals, rules)}
+        near = p_dist[mine]
+        limits = {"shortest": 1.5 * float(near.max()) + 300.0
+                  if len(near) and np.isfinite(near).all() and not lines_j else np.inf}
         sub = target.take(pts)
         sub_side = t_side[pts]
         columns: dict[str, Any] = {
@@ -693,11 +708,22 @@ def route_schools(
             "children": children[pts] * share[j]}
         searches: dict[str, tuple[CornerSearch, _Ends]] = {}
         for kind in ROUTE_KINDS:
-            result = search(g.structure, costs[kind], j)
-            acc = accumulate(result, values)
-            ends = _ends(g, net, result, acc, sub, sub_side, gate_snap, gate_side, gates_j,
-                         piece_costs[kind], zone, zone_edges)
+            limit = limits.get(kind, np.inf)
+            while True:
+                result = search(g.structure, costs[kind], j, limit=limit)
+                acc = accumulate(result, values)
+                ends = _ends(g, net, result, acc, sub, sub_side, gate_snap, gate_side,
+                             gates_j, piece_costs[kind], zone, zone_edges)
+                if np.isfinite(limit) and not np.isfinite(ends.cost).all():
+                    limit = np.inf  # the bound was too tight: search again, unbounded
+                    continue
+                break
             searches[kind] = (result, ends)
+            if kind == "shortest" and len(ends.cost) and np.isfinite(ends.cost).all() \
+                    and not lines_j:
+                # the safe route costs at most what the shortest route costs with penalties
+                limits["safe"] = float(_safe_cost(ends.values, rules).max()) * (1 + 1e-9) \
+                    + 1e-6
             for metric, col in _derived(ends.values, rules).items():
                 columns[f"{metric}_{kind}"] = col
         frame = pd.DataFrame(columns)
@@ -711,7 +737,7 @@ def route_schools(
         np.add.at(node_w, ends.node[joined & ok], w[joined & ok])
         flow = subtree_sums(result, node_w)
         reached = np.flatnonzero(result.arc >= 0)
-        arc_flow = np.zeros(len(values))
+        arc_flow = np.zeros(len(g.values))
         np.add.at(arc_flow, result.arc[reached], flow[reached])
         # home and gate pieces count on their street side
         piece_arc = 2 * sub.edge + sub_side
@@ -724,7 +750,7 @@ def route_schools(
         flow_arc.append(real)
         flow_school.append(np.full(len(real), j))
         flow_value.append(arc_flow[real])
-        flow_zone.append(values[real, ZONE])
+        flow_zone.append(zone_col[real])
         # the safe routes' unsignalised crossings (places used)
         s_result, s_ends = searches["safe"]
         s_w = np.zeros(g.structure.n_nodes)
@@ -992,7 +1018,7 @@ def _catchment_frame(schools: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, points
 
 
 def _score_planned(g: _Net, network: StreetNetwork, rules: RouteRules, line_row: pd.Series,
-                   j: int, code: str, values: np.ndarray, costs: Mapping[str, np.ndarray],
+                   j: int, code: str, values: Any, costs: Mapping[str, np.ndarray],
                    piece_costs: Mapping[str, Any], gate_snap: Snapped, gate_side: np.ndarray,
                    gates_j: np.ndarray, gate_pts: np.ndarray, zone: object,
                    zone_edges: np.ndarray) -> tuple[list[dict[str, Any]], list[object]]:
@@ -1017,11 +1043,11 @@ def _score_planned(g: _Net, network: StreetNetwork, rules: RouteRules, line_row:
     frac = np.clip(inside / np.maximum(network.geometry_length, 1e-9), 0, 1)
     graph = g.graph
     a_n = graph.n_arcs
-    off = np.zeros(len(values))
+    off = np.zeros(len(g.values))
     side = ~graph.is_crossing
     off[:a_n][side] = 1 - frac[graph.arc_edge[side]]
     off[a_n:] = 1 - frac[g.gate_arc_edge]
-    follow_cost = values[:, LEN] * (1 + MATCH_FACTOR * off)
+    follow_cost = g.values[:, LEN] * (1 + MATCH_FACTOR * off)
     t_frac = 1 - frac[target.edge]
 
     def follow_piece(vals: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ centre-line distances.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,6 +208,8 @@ class CornerStructure:
         Arc of each entry: ``0..A-1`` the graph's arcs, ``A + k`` virtual arc ``k``.
     indptr
         CSR row pointer.
+    keys
+        ``row * n_nodes + col`` of each entry (sorted), to find the entry of a tree arc.
     """
 
     graph: CornerGraph
@@ -215,6 +218,7 @@ class CornerStructure:
     col: np.ndarray
     arc: np.ndarray
     indptr: np.ndarray
+    keys: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -262,7 +266,7 @@ def corner_structure(graph: CornerGraph, *, virtual_from: np.ndarray,
     np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
     dtype = np.int32 if max(n, len(col)) < np.iinfo(np.int32).max else np.int64
     return CornerStructure(graph, n_virtual, row, col.astype(dtype), arc,
-                           indptr.astype(dtype))
+                           indptr.astype(dtype), row * np.int64(n) + col)
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,7 +312,7 @@ def search(structure: CornerStructure, arc_cost: np.ndarray, source: int, *,
         # the cheapest entry pred -> node (parallel entries: take the cheapest of them)
         p, c = pred[reached], reached
         n = structure.n_nodes
-        keys = structure.row * n + structure.col.astype(np.int64)
+        keys = structure.keys
         want = p * n + c
         lo = np.searchsorted(keys, want, side="left")
         hi = np.searchsorted(keys, want, side="right")
@@ -327,40 +331,50 @@ def search(structure: CornerStructure, arc_cost: np.ndarray, source: int, *,
     return CornerSearch(cost, pred, arc)
 
 
-def accumulate(result: CornerSearch, arc_values: np.ndarray) -> np.ndarray:
+def accumulate(result: CornerSearch, arc_values: np.ndarray | Callable[[np.ndarray], np.ndarray]
+               ) -> np.ndarray:
     """Sum per-arc values along the tree path from the source to every node.
 
-    Pointer jumping: about log2(path length) vectorised steps.
+    Pointer jumping over the reached nodes only: about log2(path length) vectorised steps.
 
     Parameters
     ----------
     result
         A search.
     arc_values
-        Values per arc, shape ``(A + virtual arcs, k)`` (or ``(…,)``).
+        Values per arc, shape ``(A + virtual arcs, k)`` (or ``(…,)``), or a function that
+        returns the values (shape ``(len(arcs), k)``) of an array of arcs.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(n_nodes, k)``: the sums along each node's path (0 at the source and where
-        unreached).
+        Shape ``(n_nodes, k)`` (or ``(n_nodes,)``): the sums along each node's path (0 at the
+        source and where unreached).
     """
-    values = np.asarray(arc_values, dtype=np.float64)
-    flat = values.ndim == 1
+    reached = np.flatnonzero(result.arc >= 0)
+    if callable(arc_values):
+        rows = np.asarray(arc_values(result.arc[reached]), dtype=np.float64)
+    else:
+        rows = np.asarray(arc_values, dtype=np.float64)[result.arc[reached]]
+    flat = rows.ndim == 1
     if flat:
-        values = values[:, None]
-    reached = result.arc >= 0
-    total = np.zeros((len(result.pred), values.shape[1]))
-    total[reached] = values[result.arc[reached]]
-    anc = result.pred.copy()
-    while True:
-        live = np.flatnonzero(anc >= 0)
-        if not len(live):
-            break
+        rows = rows[:, None]
+    # compact: reached nodes 1..r, the source and the unreached 0 (their sums stay 0)
+    index = np.zeros(len(result.pred), dtype=np.int64)
+    index[reached] = np.arange(1, len(reached) + 1)
+    total = np.zeros((len(reached) + 1, rows.shape[1]))
+    total[1:] = rows
+    anc = np.zeros(len(reached) + 1, dtype=np.int64)
+    anc[1:] = index[result.pred[reached]]
+    live = np.flatnonzero(anc > 0)
+    while len(live):
         nxt = anc[live]
         total[live] += total[nxt]
         anc[live] = anc[nxt]
-    return total[:, 0] if flat else total
+        live = live[anc[live] > 0]
+    out = np.zeros((len(result.pred), rows.shape[1]))
+    out[reached] = total[1:]
+    return out[:, 0] if flat else out
 
 
 def subtree_sums(result: CornerSearch, weight: np.ndarray) -> np.ndarray:
@@ -375,8 +389,7 @@ def subtree_sums(result: CornerSearch, weight: np.ndarray) -> np.ndarray:
         Shape ``(n_nodes,)``.
     """
     flow = np.asarray(weight, dtype=np.float64).copy()
-    depth = accumulate(result, np.ones(int(result.arc.max()) + 1 if (result.arc >= 0).any()
-                                       else 0)).astype(np.int64)
+    depth = accumulate(result, lambda arcs: np.ones(len(arcs))).astype(np.int64)
     nodes = np.flatnonzero(result.pred >= 0)
     nodes = nodes[np.argsort(-depth[nodes], kind="stable")]
     bounds = np.flatnonzero(np.diff(depth[nodes])) + 1
