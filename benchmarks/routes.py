@@ -26,7 +26,11 @@ Timed, in one process, on the same network:
   skipped: only the length is summed). Only the shortest route: OSMnx has no notion of a
   street's sides or crossings, so no safe route or crossing counts. It runs on a random
   sample of ``--peer-homes`` homes (300 by default; each takes about 0.1 s at 10,000 nodes)
-  and its time per home is scaled to all homes: the ratio is of that scaled time.
+  and its time per home is scaled to all homes: the ratio is of that scaled time;
+* networkx's own one-search-per-school: ``networkx.single_source_dijkstra(G, school)`` with
+  paths, once per school, read at its homes (all homes; shortest only): the same algorithm
+  as cfplan's, in pure Python, on the centre-line graph (half the nodes of the corner
+  graph), without any of the metrics.
 
 Agreement: with crossings of zero width (``lane_width_m=0``) cfplan's shortest street metres
 equal the OSMnx route lengths; the check runs on that configuration and reports the largest
@@ -129,6 +133,22 @@ def osmnx_lengths(g, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:  #
     return out
 
 
+def networkx_per_school(g, schools: gpd.GeoDataFrame, rows: pd.DataFrame,  # noqa: ANN001
+                        demand: gpd.GeoDataFrame) -> np.ndarray:
+    """One ``networkx.single_source_dijkstra`` per school, paths to all its homes (m)."""
+    import networkx as nx
+
+    out = np.full(len(rows), np.nan)
+    home = demand["node"].to_numpy()[rows["point"].to_numpy()]
+    node_of = dict(zip(schools["fid"], schools["node"], strict=True))
+    codes = rows["school_code"].to_numpy()
+    for code in dict.fromkeys(codes):
+        mine = np.flatnonzero(codes == code)
+        dist, _paths = nx.single_source_dijkstra(g, node_of[code], weight="length")
+        out[mine] = [dist.get(h, np.nan) for h in home[mine].tolist()]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nodes", type=int, default=10_000)
@@ -184,6 +204,14 @@ def main() -> None:
           f"peak RSS {peak_rss_mb():8.0f} MB", flush=True)
     print(f"    {sample_time / len(rows) * 1000:.1f} ms per home: {ox_time:.1f} s for all "
           f"{len(flat.points):,} homes (scaled)")
+    start = time.perf_counter()
+    per_school = networkx_per_school(g, schools, flat.points, demand)
+    nx_time = time.perf_counter() - start
+    print(f"  networkx single_source_dijkstra per school    {nx_time:9.3f} s   "
+          f"(paths to all {len(flat.points):,} homes, shortest only)", flush=True)
+    diff_nx = np.abs(flat.points["street_m_shortest"].to_numpy() - per_school)
+    print(f"  ratio_vs_networkx_per_school={nx_time / cf_time:.1f} "
+          f"(max |diff| {np.nanmax(diff_nx):.2e} m)")
     diff = np.abs(rows["street_m_shortest"].to_numpy() - lengths)
     ok = bool(np.nanmax(diff) < 1e-6) if len(diff) else True
     print(f"  max |cfplan - osmnx| route length: {np.nanmax(diff) if len(diff) else 0:.2e} m")
