@@ -525,8 +525,10 @@ def markdown_report(
                  else "read = used + rejected. Rejected features and reasons: rejected.csv / "
                  "rejected.geojson.")
     lines.append("")
-    lines += _md_table(layers.accounting, ["图层", "文件", "读取", "采用", "修复", "剔除"] if zh
-                       else ["layer", "file", "read", "used", "repaired", "rejected"])
+    lines += _md_table(layers.accounting, ["图层", "文件", "坐标系", "坐标基准", "读取", "采用",
+                                           "修复", "剔除"] if zh
+                       else ["layer", "file", "CRS", "datum", "read", "used", "repaired",
+                             "rejected"])
     lines.append("")
     warnings = layers.warnings if warnings is None else warnings
     if warnings:
@@ -551,7 +553,7 @@ SHEETS = {"headline": Text("总览", "Headline"), "targets": Text("目标", "Tar
           "targets_long": Text("目标明细", "Targets by scenario"),
           "subdistricts": Text("办事处汇总", "Subdistricts"), "units": Text("社区村", "Units"),
           "cross_checks": Text("填报核对", "Cross-checks"),
-          "accounting": Text("数据核算", "Accounting")}
+          "accounting": Text("数据核算", "Accounting"), "about": Text("说明", "About")}
 _XLSX_WIDE = ("id", "domain", "section", "item", "wording", "target", "status_current",
               "value_current", "status_planned", "value_planned", "gap", "cross_check", "lead",
               "responsible", "assumption")
@@ -583,8 +585,30 @@ def xlsx_sheets(plan: Plan, layers: LayerSet, results: list[Result], *, lang: st
     sheets = {"headline": headline_, "targets": wide, "targets_long": long,
               "subdistricts": summary, "units": units,
               "cross_checks": cross_check_table(plan, results, lang=lang),
-              "accounting": layers.accounting}
+              "accounting": layers.accounting, "about": about_table(plan, layers, lang=lang)}
     return {SHEETS[k].get(lang): localise(v, lang=lang) for k, v in sheets.items()}
+
+
+def about_table(plan: Plan, layers: LayerSet, *, lang: str = "zh") -> pd.DataFrame:
+    """Return what the report is of: plan, district, analysis CRS (the XLSX's last sheet).
+
+    Each input file's own CRS and datum are in the accounting sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item, value``.
+    """
+    zh = lang == "zh"
+    rows = [("规划" if zh else "Plan", plan.name if zh else plan.name_en),
+            ("区域" if zh else "District", layers.name if zh else layers.name_en),
+            ("分析坐标系" if zh else "Analysis CRS", layers.crs_label),
+            ("各图层坐标系与坐标基准" if zh else "Each layer's CRS and datum",
+             "见“数据核算”表" if zh else "see the Accounting sheet")]
+    if layers.synthetic:
+        rows.append(("合成数据" if zh else "Synthetic data",
+                     "示范区不是真实地点" if zh else "the demo district is not a real place"))
+    return pd.DataFrame(rows, columns=["item", "value"])
 
 
 def write_report(

@@ -41,6 +41,7 @@ LABELS: dict[str, Text] = {
     "fails_current": Text("现状未达标", "Fails now"),
     "fails_planned": Text("规划完成后未达标", "Fails once planned"),
     "layer": Text("图层", "Layer"), "file": Text("文件", "File"), "read": Text("读取", "Read"),
+    "crs": Text("坐标系", "CRS"), "datum": Text("坐标基准", "Datum"),
     "used": Text("采用", "Used"), "repaired": Text("修复", "Repaired"),
     "rejected": Text("剔除", "Rejected"), "units": Text("社区/村数", "Units"),
     "population": Text("人口", "Population"), "children": Text("儿童", "Children"),

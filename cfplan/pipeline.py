@@ -315,7 +315,8 @@ def assess(
         layers = load_layers(layers)
     for row in layers.accounting.itertuples(index=False):
         log.info(msg("progress.layer", layer=row.layer, file=row.file, read=row.read,
-                     used=row.used, repaired=row.repaired, rejected=row.rejected))
+                     used=row.used, repaired=row.repaired, rejected=row.rejected,
+                     crs=row.crs, datum=row.datum))
     log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
     warnings = list(layers.warnings) + absent_kind_warnings(plan, layers)
     for w in warnings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyproj
 import shapely
@@ -195,3 +197,18 @@ def to_wgs84(
         return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
     msg = f"unknown coordinate datum {datum!r}: use wgs84, cgcs2000, gcj02 or bd09"
     raise ValueError(msg)
+
+
+def crs_label(crs: Any) -> str:
+    """Return a CRS as ``EPSG:4547 CGCS2000 / 3-degree Gauss-Kruger CM 114E``.
+
+    Returns
+    -------
+    str
+        ``EPSG:<code> <name>``; the name alone when it has no EPSG code; ``""`` for none.
+    """
+    if crs is None:
+        return ""
+    crs = pyproj.CRS.from_user_input(crs)
+    code = crs.to_epsg()
+    return f"EPSG:{code} {crs.name}" if code else crs.name

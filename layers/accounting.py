@@ -12,7 +12,7 @@ from cfplan.geo.crs import WGS84
 from cfplan.layers.schema import is_missing
 from cfplan.layers.text import Text
 
-ACCOUNTING_COLUMNS = ["layer", "file", "read", "used", "repaired", "rejected"]
+ACCOUNTING_COLUMNS = ["layer", "file", "crs", "datum", "read", "used", "repaired", "rejected"]
 REJECTED_COLUMNS = ["layer", "file", "row", "feature", "field", "reason"]
 
 
@@ -62,6 +62,8 @@ class ReadCount:
     layer: str
     file: str
     read: int
+    crs: str = ""  # the CRS the file was read in ("EPSG:4326 WGS 84" …; "lon/lat": a table)
+    datum: str = "wgs84"  # its declared datum: wgs84, cgcs2000, gcj02, bd09 …
 
 
 def feature_label(row: pd.Series) -> str:
@@ -135,7 +137,8 @@ def accounting_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``layer, file, read, used, repaired, rejected``.
+        Columns ``layer, file, crs, datum, read, used, repaired, rejected`` (``crs``: the
+        CRS the file was read in; ``datum``: the datum it was declared in).
 
     Raises
     ------
@@ -151,7 +154,8 @@ def accounting_table(
                      else set(frame.loc[frame["_file"] == name, "_row"].astype(int)))
         rows_rejected = [r.row for r in rejected if r.layer == count.layer and r.file == name]
         rows_repaired = {r.row for r in repairs if r.layer == count.layer and r.file == name}
-        rows.append({"layer": count.layer, "file": name, "read": count.read,
+        rows.append({"layer": count.layer, "file": name, "crs": count.crs,
+                     "datum": count.datum, "read": count.read,
                      "used": len(rows_used), "repaired": len(rows_repaired & rows_used),
                      "rejected": len(rows_rejected)})
         lost = count.read - len(rows_used) - len(rows_rejected)

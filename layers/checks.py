@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Union
 
 import geopandas as gpd
 import numpy as np
@@ -33,15 +34,23 @@ def compass(dx: float, dy: float) -> tuple[str, str]:
     return _COMPASS_ZH[sector], _COMPASS_EN[sector]
 
 
-def _street_geoms(street_lines: gpd.GeoSeries | ArrayLike) -> NDArray[np.object_]:
+StreetLines = Union["gpd.GeoSeries", ArrayLike, shapely.STRtree]
+
+
+def street_index(street_lines: StreetLines) -> shapely.STRtree:
+    """Return a spatial index over the non-empty street lines (an index is returned as is).
+
+    Build it once when many point sets are measured against the same streets.
+    """
+    if isinstance(street_lines, shapely.STRtree):
+        return street_lines
     geoms = np.asarray(getattr(street_lines, "values", street_lines), dtype=object)
-    keep = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
-    return geoms[keep] if len(geoms) else geoms
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else []
+    return shapely.STRtree(geoms[keep] if len(geoms) else geoms)
 
 
-def distance_to_streets(
-    points: gpd.GeoSeries | ArrayLike, street_lines: gpd.GeoSeries | ArrayLike
-) -> NDArray[np.float64]:
+def distance_to_streets(points: gpd.GeoSeries | ArrayLike, street_lines: StreetLines
+                        ) -> NDArray[np.float64]:
     """Return each point's distance to the nearest street line (in the lines' units).
 
     Parameters
@@ -49,7 +58,7 @@ def distance_to_streets(
     points
         Point geometries in a metric CRS.
     street_lines
-        Street line geometries in the same CRS.
+        Street line geometries in the same CRS, or their :func:`street_index`.
 
     Returns
     -------
@@ -57,10 +66,9 @@ def distance_to_streets(
         Distances; ``inf`` for every point when there are no streets.
     """
     pts = np.asarray(getattr(points, "values", points), dtype=object)
-    lines = _street_geoms(street_lines)
-    if len(lines) == 0 or len(pts) == 0:
+    tree = street_index(street_lines)
+    if len(tree) == 0 or len(pts) == 0:
         return np.full(len(pts), np.inf)
-    tree = shapely.STRtree(lines)
     _, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     return np.asarray(dist, dtype=float)
 
@@ -76,7 +84,7 @@ DECOY_ANGLES = tuple(range(30, 360, 30))  # degrees: the GCJ-02 shift turned to 
 
 
 def _beats_decoys(pts: gpd.GeoSeries, moved: gpd.GeoSeries,
-                  street_lines: gpd.GeoSeries | ArrayLike, raw: np.ndarray, fixed: np.ndarray,
+                  street_lines: StreetLines, raw: np.ndarray, fixed: np.ndarray,
                   *, margin: float = 0.85, quantile: float = 90.0) -> bool:
     """Whether undoing GCJ-02 brings the points closer to the lines than any shift like it.
 
@@ -100,7 +108,7 @@ def _beats_decoys(pts: gpd.GeoSeries, moved: gpd.GeoSeries,
 
 def gcj_offset_warning(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
-    street_lines: gpd.GeoSeries | ArrayLike,
+    street_lines: StreetLines,
     *,
     layer: str = "",
     min_points: int = 5,
@@ -195,7 +203,7 @@ def gcj_offset_warning(
     )
 
 
-def datum_warnings(facilities: gpd.GeoDataFrame, street_lines: gpd.GeoSeries | ArrayLike, *,
+def datum_warnings(facilities: gpd.GeoDataFrame, street_lines: StreetLines, *,
                    in_china: bool = True) -> list[Text]:
     """Warn, per facility file, when its points sit off the streets by a GCJ-02-like offset.
 
@@ -237,7 +245,7 @@ def boundary_points(polygons: gpd.GeoSeries, *, spacing_m: float = BOUNDARY_SPAC
 
 
 def polygon_datum_warnings(
-    polygons: Mapping[str, gpd.GeoDataFrame], lines: gpd.GeoSeries | ArrayLike, *,
+    polygons: Mapping[str, gpd.GeoDataFrame], lines: StreetLines, *,
     datums: Mapping[str, str] | None = None, in_china: bool = True,
     against: Text = STREETS, min_share: float = 0.6,
 ) -> list[Text]:

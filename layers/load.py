@@ -11,7 +11,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from cfplan.geo.crs import choose_metric_crs, in_china
+from cfplan.geo.crs import choose_metric_crs, crs_label, in_china
 from cfplan.layers import checks, outline
 from cfplan.layers.accounting import (
     ReadCount,
@@ -67,8 +67,7 @@ class LayerSet:
     @property
     def crs_label(self) -> str:
         """The analysis CRS as ``EPSG:4547 CGCS2000 / 3-degree Gauss-Kruger CM 114E``."""
-        code = self.crs.to_epsg()
-        return f"EPSG:{code} {self.crs.name}" if code else self.crs.name
+        return crs_label(self.crs)
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,9 @@ def _read_all(manifest: Manifest, state: _State) -> list[tuple[LayerSpec, gpd.Ge
     out = []
     for spec in manifest.specs:
         frame = read_layer_file(spec, warnings=state.warnings)
-        state.counts.append(ReadCount(spec.layer, spec.path.name, len(frame)))
+        state.counts.append(ReadCount(spec.layer, spec.path.name, len(frame),
+                                      crs=crs_label(frame.crs) or "lon/lat",
+                                      datum=spec.datum_key))
         if len(frame) == 0:
             state.warnings.append(Text(f"{spec.path.name}：文件中没有要素",
                                        f"{spec.path.name}: the file has no features"))
@@ -109,7 +110,8 @@ def _read_all(manifest: Manifest, state: _State) -> list[tuple[LayerSpec, gpd.Ge
         out.append((spec, _reject_out_of_range(gdf, spec.layer, state.rejected)))
     if manifest.boundary is not None:  # [district] boundary = "cnmaps": the official outline
         spec, gdf = outline.district_from_outline(manifest)
-        state.counts.append(ReadCount(spec.layer, spec.path.name, len(gdf)))
+        state.counts.append(ReadCount(spec.layer, spec.path.name, len(gdf),
+                                      crs=crs_label(gdf.crs), datum="wgs84"))
         state.datums[spec.path.name] = "wgs84"
         out.append((spec, gdf))
     return out

@@ -320,8 +320,9 @@ def street_datum_warnings(layers: LayerSet, street_lines: gpd.GeoSeries | ArrayL
         One warning per suspicious file.
     """
     polygons = {name: getattr(layers, name) for name in checks.POLYGON_LAYERS}
-    return (checks.datum_warnings(layers.facilities, street_lines, in_china=layers.in_china)
-            + checks.polygon_datum_warnings(polygons, street_lines, datums=layers.datums,
+    index = checks.street_index(street_lines)  # one index for every shifted point set
+    return (checks.datum_warnings(layers.facilities, index, in_china=layers.in_china)
+            + checks.polygon_datum_warnings(polygons, index, datums=layers.datums,
                                             in_china=layers.in_china))
 
 

@@ -294,7 +294,8 @@ def test_accounting_identity_over_the_whole_corpus():
     for case in LAYER_CASES:
         layers = loaded(case)
         acc = layers.accounting
-        assert list(acc.columns) == ["layer", "file", "read", "used", "repaired", "rejected"]
+        assert list(acc.columns) == ["layer", "file", "crs", "datum", "read", "used", "repaired",
+                                     "rejected"]
         assert (acc["read"] == acc["used"] + acc["rejected"]).all(), case
         assert (acc["repaired"] <= acc["used"]).all(), case
         frames = {"units": layers.units, "facilities": layers.facilities,
@@ -308,7 +309,8 @@ def test_accounting_identity_over_the_whole_corpus():
 
 def test_features_read_are_counted_from_the_files():
     acc = loaded("far_away").accounting.set_index("file")
-    assert acc.loc["facilities.geojson"].tolist() == ["facilities", 10, 8, 0, 2]
+    assert acc.loc["facilities.geojson"].tolist() == ["facilities", "EPSG:4326 WGS 84", "wgs84",
+                                                      10, 8, 0, 2]
     assert acc.loc["units.geojson", "read"] == 4
 
 
@@ -424,7 +426,7 @@ def test_cli_rejected_case_writes_accounting_and_rejections(tmp_path):
 def test_osm_features_of_interest_are_all_counted():
     acc = loaded("osm_unmapped_features").accounting.set_index("file")
     # 5 elements carry a tag of interest (the cafe does not): 2 used, 3 rejected
-    assert acc.loc["pois.osm"].tolist() == ["facilities", 5, 2, 1, 3]
+    assert acc.loc["pois.osm"].tolist() == ["facilities", "EPSG:4326 WGS 84", "wgs84", 5, 2, 1, 3]
     fac = loaded("osm_unmapped_features").facilities.set_index("fid")
     assert fac["kind"].to_dict() == {"osm-node-1": "kindergarten", "osm-node-2": "primary_school"}
     reason = next(r for r in loaded("osm_unmapped_features").rejected if r.row == 3).reason
@@ -445,7 +447,7 @@ def test_osm_clipped_areas_keep_the_part_inside():
     import shapely
 
     layers = loaded("osm_clipped_areas")
-    assert layers.accounting.set_index("file").loc["pois.osm"].tolist() == [
+    assert layers.accounting.set_index("file").loc["pois.osm"].drop(["crs", "datum"]).tolist() == [
         "facilities", 6, 3, 2, 3]
     fac = layers.facilities.set_index("fid")
     assert sorted(fac.index) == ["osm-relation-40", "osm-way-30", "osm-way-34"]

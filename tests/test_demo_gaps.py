@@ -169,7 +169,13 @@ def test_outputs_parse_back(demo_run, demo_out):
     u14 = units[units["code"] == "U14"].iloc[0]
     assert "29" not in u14["fails_current"] and "37a" in u14["fails_current"]
     xlsx = pd.read_excel(out / "report.xlsx", sheet_name=None)
-    assert list(xlsx) == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算"]
+    assert list(xlsx) == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算",
+                          "说明"]
+    about = dict(zip(xlsx["说明"]["项目"], xlsx["说明"]["数值"], strict=True))
+    assert about["分析坐标系"] == "EPSG:4547 CGCS2000 / 3-degree Gauss-Kruger CM 114E"
+    acc = xlsx["数据核算"].set_index("文件")
+    assert acc.loc["childcare.csv", "坐标基准"] == "gcj02"
+    assert acc.loc["subdistricts.shp", "坐标系"].startswith("EPSG:")
     assert len(xlsx["目标"]) == 109
     assert set(xlsx["目标"]["现状"]) <= {"达成", "未达成", "未知", "未评估"}
     md = (out / "report.md").read_text(encoding="utf-8")
@@ -255,3 +261,23 @@ def test_facilities_spread_through_their_units(demo_layers):
     assert np.hypot(p05.x - ORIGIN[0] - FIXED_SITES["P05"][0],
                     p05.y - ORIGIN[1] - FIXED_SITES["P05"][1]) < 0.01
     assert (pts.set_index("fid").loc["P05", "unit"], FIXED_SITES["P05"]) == ("U27", (2100, 4110))
+
+
+def test_communities_against_villages_beyond_the_river(demo_run):
+    """The README's walking-access line: the 26 社区 against 望湖办事处's 8 villages (current)."""
+    cov = demo_run.coverage
+    units = demo_run.layers.units.set_index("code")
+    rows = cov[(cov["scenario"] == "current") & (cov["level"] == "unit")]
+    rows = rows.assign(unit_type=rows["area"].map(units["unit_type"]),
+                       sub=rows["area"].map(units["subdistrict"]))
+
+    def share(kind: str, mask: pd.Series) -> float:
+        x = rows[(rows["kind"] == kind) & mask]
+        return round(100 * x["covered_children"].sum() / x["children"].sum(), 1)
+
+    towns = rows["unit_type"] == "community"
+    villages = (rows["unit_type"] == "village") & (rows["sub"] == "S5")
+    assert towns[rows["kind"] == "park"].sum() == 26 and villages[rows["kind"] == "park"].sum() == 8
+    kinds = ("park", "primary_school", "kindergarten", "play_facility")
+    assert [share(k, towns) for k in kinds] == [82.1, 74.8, 63.3, 65.1]
+    assert [share(k, villages) for k in kinds] == [1.4, 3.7, 3.2, 0.3]

@@ -319,3 +319,31 @@ def test_hostile_names_show_literally(hostile_page):
         return out;}})()""")
     assert len(shown) >= 3 and all(EVIL_IMG in t for t in shown)  # a street, a unit, a 办事处
     no_injection(page)
+
+
+CJK = "[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]"
+
+
+def test_english_map_in_the_browser(demo_run, tmp_path):
+    """``--lang en``: the page's own words are English; Chinese only in names and plan wording."""
+    import re
+
+    out = tmp_path / "map.html"
+    save_map(demo_run.map(lang="en"), out)
+    with Chromium(width=1600, height=1000) as browser:
+        browser.open(out)
+        browser.wait_for("document.querySelectorAll('.leaflet-marker-icon').length > 0")
+        clean(browser)
+        assert browser.eval("document.title") == (
+            "Demo district (synthetic) · Zhengzhou Economic-Technological Development Zone"
+            " child-friendly city work plan · child-friendly facility coverage map")
+        layers = browser.eval("document.getElementById('cf-layers').textContent")
+        assert layers.startswith("Layers") and "Facilities · Child-friendly public services" in layers
+        assert not re.search(CJK, layers)  # group and kind labels: all ours, all English
+        assert "Synthetic data: the demo district" in browser.eval("document.body.textContent")
+        select_target(browser, "标准5 ", "current")
+        text = open_unit_popup(browser, "U35")
+        assert "周庄村" in text  # the unit's name stays as it is
+        assert "not met" in text and "0.0%" in text
+        assert "未达成" not in text and "现状" not in text
+        clean(browser)

@@ -78,7 +78,8 @@ def test_gap_column_flags_both_scenarios(demo_run):
 
 def test_xlsx_reads_like_an_office_document(demo_out):
     wb = load_workbook(demo_out / "report.xlsx")
-    assert wb.sheetnames == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算"]
+    assert wb.sheetnames == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算",
+                             "说明"]
     ws = wb["目标"]
     heads = [c.value for c in ws[1]]
     assert heads[:6] == ["目标编号", "领域", "部分", "项目", "规划原文", "目标"]
