@@ -35,7 +35,7 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
     """Return a layer builder drawing ``routes`` in the map's 上下学路径 group.
 
     Entries: the shortest routes coloured by risk (on), the safe routes (dashed, off),
-    school gates, the school zones (GA/T 1215 radius) and the hotspots as circles sized by
+    school gates (those of a ``gates`` layer, as dots), the school zones (GA/T 1215 radius) and the hotspots as circles sized by
     the children whose shortest route passes (largest first in the popup's rank).
 
     Returns
@@ -85,14 +85,15 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                                         style={"color": "#7048e8", "weight": 1,
                                                "fillOpacity": 0.08}),
                           show=False)
-        if not routes.gates.empty:
-            gate_kind = {"gate": t("校门", "gate"), "school": t("学校（无校门图层）",
-                                                                "school (no gate layer)")}
+        gates = routes.gates[routes.gates["gate"] == "gate"] if not routes.gates.empty \
+            else routes.gates
+        if not gates.empty:  # schools without a gate layer are on the map already
             yield Overlay("routes", t("校门", "School gates"), ctx.geo_layer(
-                routes.gates, names=list(routes.gates["school_code"]),
-                rows=[[(t("类型", "Kind"), gate_kind.get(g, g))]
-                      for g in routes.gates["gate"]],
-                glyph=(t("门", "G"), "#7048e8")), legend=(("#7048e8", t("校门", "school gate")),))
+                gates, names=list(gates["school_code"]),
+                rows=[[(t("类型", "Kind"), t("校门", "gate"))]] * len(gates),
+                style={"radius": 5, "color": "#7048e8", "fillColor": "#7048e8",
+                       "fillOpacity": 0.9, "weight": 1}),
+                legend=(("#7048e8", t("校门", "school gate")),))
         hot = routes.hotspots
         if not hot.empty:
             top = float(hot["children"].max())
