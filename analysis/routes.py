@@ -79,7 +79,8 @@ class SchoolRoutes:
         the catchment), ``crossed_roads`` (unsignalised arterial crossings, by road name, ``;``-separated) and
         ``signalised_roads``.
     points
-        One row per demand point routed: ``point``, ``unit``, ``school_code``, ``kind``,
+        One row per demand point and school routed (GeoDataFrame of the demand points):
+        ``point`` (row of the demand point), ``unit``, ``school_code``, ``kind``,
         ``catchment`` (``district`` or ``nearest``), ``children`` and each metric for each
         route as ``<metric>_<route>``.
     units
@@ -117,7 +118,7 @@ class SchoolRoutes:
     """
 
     routes: gpd.GeoDataFrame
-    points: pd.DataFrame
+    points: gpd.GeoDataFrame
     units: pd.DataFrame
     schools: pd.DataFrame
     hotspots: gpd.GeoDataFrame
@@ -800,9 +801,11 @@ def route_schools(
         warnings.append(Text(f"{dropped} 个需求点无法沿路网到达其学校，未计入上下学路径",
                              f"{dropped} demand points cannot reach their school along the "
                              "streets; left out of the school routes"))
-    points = (pd.concat(point_frames, ignore_index=True) if point_frames
-              else pd.DataFrame(columns=["point", "unit", "school_code", "kind", "catchment",
-                                         "children"]))
+    table = (pd.concat(point_frames, ignore_index=True) if point_frames
+             else pd.DataFrame({c: [] for c in ("point", "unit", "school_code", "kind",
+                                                "catchment", "children")}))
+    points = gpd.GeoDataFrame(table, geometry=target_pts[table["point"].to_numpy(np.int64)],
+                              crs=crs)
     routes = gpd.GeoDataFrame(route_rows, geometry=route_geoms, crs=crs) if route_rows else \
         gpd.GeoDataFrame({"unit_code": [], "school_code": [], "route": []}, geometry=[],
                          crs=crs)
