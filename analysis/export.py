@@ -20,6 +20,10 @@ from cfplan.layers.load import LayerSet
 UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")
 
 
+def _or_empty(gdf: gpd.GeoDataFrame | None, crs: object) -> gpd.GeoDataFrame:
+    return gdf if gdf is not None else gpd.GeoDataFrame(geometry=[], crs=crs)
+
+
 def _public(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cols = [c for c in gdf.columns if not c.startswith("_")]
     return gdf[cols]
@@ -95,7 +99,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
 
 
 # Input layers that are left out of the exports when a district has none.
-OPTIONAL_LAYERS = ("entrances", "buildings", "school_routes")
+OPTIONAL_LAYERS = ("entrances", "buildings", "school_routes", "school_districts", "gates")
 
 
 def export_frames(
@@ -106,7 +110,7 @@ def export_frames(
 
     ``layers/<name>`` for each input layer as used (``district, subdistricts, units,
     facilities`` with ``kind_label`` in ``lang``, and ``entrances, buildings,
-    school_routes`` when present); ``results/units_coverage``, ``results/gaps`` and
+    school_routes, school_districts, gates`` when present); ``results/units_coverage``, ``results/gaps`` and
     ``results/<name>`` for each ``extra`` frame; ``rejected`` (every rejected feature,
     geometry missing where it had none). Numbers are rounded to their meaning
     (:func:`cfplan.analysis.rounding.round_by_meaning`). GeoJSON, GeoPackage and
@@ -123,6 +127,8 @@ def export_frames(
             kind_label=layers.facilities["kind"].map(lambda k: kind_label(k, lang=lang))),
         "entrances": layers.entrances, "buildings": layers.buildings,
         "school_routes": layers.school_routes,
+        "school_districts": _or_empty(layers.school_districts, layers.crs),
+        "gates": _or_empty(layers.gates, layers.crs),
     }
     frames = {f"layers/{name}": _public(gdf) for name, gdf in inputs.items()
               if not (name in OPTIONAL_LAYERS and gdf.empty)}

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pandas as pd
 
 from cfplan.analysis.access import WALK_SPEED_M_PER_MIN
@@ -17,6 +18,7 @@ from cfplan.analysis.plan import DOMAINS_EN, SECTIONS_EN, Plan, Target, unit_tex
 from cfplan.analysis.report_style import label as col_label
 from cfplan.analysis.report_style import localise, office_style
 from cfplan.analysis.rounding import round_by_meaning
+from cfplan.analysis.routes import SchoolRoutes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
 from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
@@ -735,3 +737,105 @@ def write_access_tables(cov: ScenarioCoverage, out: str | Path) -> list[Path]:
     """
     out = Path(out) / "results"
     return [write_csv(df, out / f"{name}.csv") for name, df in access_tables(cov).items()]
+
+
+HAZARD_TEXT: dict[str, Text] = {
+    "unsignalised": Text("无信号灯穿越干路", "arterial crossed with no signal"),
+    "long_no_island": Text("过街距离长且无安全岛", "long crossing with no refuge island"),
+    "no_sidewalk": Text("无人行道", "no sidewalk"),
+    "fast_in_zone": Text("校园周边限速高于 30 km/h", "faster than 30 km/h near a school"),
+}
+"""Labels of the hotspot ``hazard`` keys (joined with ``+`` in the data)."""
+
+
+def hazard_text(hazard: object, *, lang: str = "zh") -> str:
+    """Return a hotspot's ``hazard`` keys (``unsignalised+long_no_island``) as words."""
+    parts = [HAZARD_TEXT[k].get(lang) if k in HAZARD_TEXT else k
+             for k in str(hazard or "").split("+") if k]
+    return ("、" if lang == "zh" else "; ").join(parts)
+
+
+def hotspot_table(routes: SchoolRoutes, *, lang: str = "zh", top: int = 10) -> pd.DataFrame:
+    """Return the top hotspots of the school routes as a report table (headers in ``lang``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rank, kind, road, hazard, children whose shortest route passes, risk and schools.
+    """
+    zh = lang == "zh"
+    hot = routes.hotspots.head(top)
+    kind = {"crossing": "过街" if zh else "crossing", "segment": "路段" if zh else "segment"}
+    unnamed = "（无名道路）" if zh else "(unnamed road)"
+    return pd.DataFrame({
+        "排名" if zh else "Rank": hot["rank"].astype(int).to_numpy(),
+        "类型" if zh else "Kind": [kind.get(k, k) for k in hot["kind"]],
+        "道路" if zh else "Road": [str(n) or unnamed for n in hot["road_name"]],
+        "隐患" if zh else "Hazard": [hazard_text(h, lang=lang) for h in hot["hazard"]],
+        "途经儿童" if zh else "Children": [f"{c:.0f}" for c in hot["children"]],
+        "风险" if zh else "Risk": [f"{r:.1f}" for r in hot["risk"]],
+        "学校" if zh else "Schools": [str(s).replace(",", "、" if zh else ", ")
+                                    for s in hot["schools"]],
+    })
+
+
+def routes_section(routes: SchoolRoutes, *, lang: str = "zh") -> list[str]:
+    """Return the report's 上下学路径 (routes to school) section as Markdown lines.
+
+    The children routed, how many of their shortest routes cross an arterial with no signal
+    and what the safe routes cost in detour; then the top hotspots (places for 护学岗,
+    signals or crossings) and the rules' sources.
+    """
+    zh = lang == "zh"
+    pts = routes.points
+    lines = ["## 上下学路径" if zh else "## Routes to school", ""]
+    if pts.empty:
+        lines += ["没有可分析的学校或需求点。" if zh else "No school or demand point to route.", ""]
+        return lines
+    kids = pts["children"].to_numpy()
+    total = float(kids.sum())
+    unsafe = float(kids[pts["unsignalised_crossings_shortest"].to_numpy() > 0].sum())
+    avoided = float(kids[(pts["unsignalised_crossings_shortest"].to_numpy() > 0)
+                         & (pts["unsignalised_crossings_safe"].to_numpy() == 0)].sum())
+    detour = (float(np.average(pts["length_m_safe"], weights=kids))
+              / max(float(np.average(pts["length_m_shortest"], weights=kids)), 1e-9)
+              if total > 0 else float("nan"))
+    schools = int(routes.schools["school_code"].nunique())
+    share = unsafe / total if total > 0 else 0.0
+    if zh:
+        lines.append(f"{schools} 所学校、约 {total:.0f} 名适龄儿童（按 0–17 岁儿童的学龄段比例）的上学路线："
+                     f"最短路线无信号灯穿越干路的约 {unsafe:.0f} 人（{_pct(share)}），"
+                     f"其中 {avoided:.0f} 人有不穿越的安全路线；安全路线平均长 "
+                     f"{(detour - 1) * 100:.0f}%。")
+    else:
+        lines.append(f"Routes to {schools} schools for about {total:.0f} children of school age "
+                     f"(their age groups' share of the 0-17s): about {unsafe:.0f} "
+                     f"({_pct(share)}) walk a shortest route that crosses an arterial with no "
+                     f"signal, {avoided:.0f} of them have a safe route that does not; safe "
+                     f"routes are {(detour - 1) * 100:.0f}% longer on average.")
+    lines.append("")
+    if routes.hotspots.empty:
+        lines += ["最短路线上没有隐患点。" if zh else "No hotspot on the shortest routes.", ""]
+    else:
+        lines.append("隐患点（按途经儿童 × 风险排序，可设护学岗、信号灯或过街设施）：" if zh else
+                     "Hotspots (by children passing × risk: places for a crossing guard, a "
+                     "signal or a crossing):")
+        lines.append("")
+        table = hotspot_table(routes, lang=lang)
+        lines += _md_table(table, list(table.columns))
+        lines.append("")
+    r = routes.rules
+    lines.append(
+        f"规则：校园周边 {r.zone_radius_m:.0f} m、限速 {r.zone_speed_kmh:.0f} km/h（GA/T 1215-2014）；"
+        f"无信号灯穿越干路按绕行 {r.unsignalised_crossing_m:.0f} m 计，长距离过街（>"
+        f"{r.long_crossing_m:.0f} m 或 ≥{r.long_crossing_lanes} 车道）无安全岛按 "
+        f"{r.long_crossing_penalty_m:.0f} m 计，无人行道每米按 {1 + r.no_sidewalk_factor:.0f} m 计"
+        "（假设值，可在 layers.toml 的 [routes] 中调整）。明细见 routes/ 目录。" if zh else
+        f"Rules: school zone {r.zone_radius_m:.0f} m, {r.zone_speed_kmh:.0f} km/h (GA/T "
+        f"1215-2014); an arterial crossed with no signal weighs as a {r.unsignalised_crossing_m:.0f}"
+        f" m detour, a long crossing (> {r.long_crossing_m:.0f} m or ≥ {r.long_crossing_lanes} "
+        f"lanes) with no island as {r.long_crossing_penalty_m:.0f} m, a metre with no sidewalk as "
+        f"{1 + r.no_sidewalk_factor:.0f} m (assumptions, adjustable under [routes] in "
+        "layers.toml). Details in the routes/ folder.")
+    lines.append("")
+    return lines

@@ -20,12 +20,15 @@ from cfplan.analysis.report import (
     cross_check_table,
     gap_text,
     headline_table,
+    hotspot_table,
     per_unit_table,
+    routes_section,
     side_by_side,
     summary_table,
     target_rows,
 )
 from cfplan.analysis.report_style import STATUS_FILL, label, localise
+from cfplan.analysis.routes import SchoolRoutes
 from cfplan.geo.io import atomic_write_bytes, fixed_zip
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.load import LayerSet
@@ -170,6 +173,7 @@ def document(
     figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
     advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+    routes: SchoolRoutes | None = None,
 ) -> object:
     """Build the report as a python-docx ``Document`` (nothing written).
 
@@ -178,7 +182,8 @@ def document(
     items, cross-checks of reported values, the per-办事处 summary, the shortfall lists
     (what each failing target lacks, and the targets each unit fails), the national
     standards' walking checks, the 建设建议 (``advice``: heading and intro, then per target
-    its label and sentence), the figures, the assumptions and the input accounting.
+    its label and sentence), the routes to school (with ``routes``: the top hotspots), the
+    figures, the assumptions and the input accounting.
 
     Returns
     -------
@@ -295,6 +300,15 @@ def document(
             doc.add_heading(target, level=2)
             doc.add_paragraph(text, style="List Bullet")
 
+    if routes is not None:
+        section = routes_section(routes, lang=lang)
+        doc.add_heading(section[0].removeprefix("## "), level=1)
+        _para(doc, section[2])
+        if not routes.hotspots.empty:
+            table = hotspot_table(routes, lang=lang)
+            add_table(doc, table, list(table.columns))
+        _para(doc, section[-2], size=8)
+
     if figures:
         doc.add_heading("图" if zh else "Figures", level=1)
         for f in figures:
@@ -320,6 +334,7 @@ def write_docx(
     lang: str = "zh", figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
     advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+    routes: SchoolRoutes | None = None,
 ) -> Path:
     """Write ``report.docx`` (see :func:`document`), atomically and deterministically.
 
@@ -329,7 +344,7 @@ def write_docx(
         The path written.
     """
     doc = document(plan, layers, results, lang=lang, figures=figures, coverage=coverage,
-                   warnings=warnings, advice=advice)
+                   warnings=warnings, advice=advice, routes=routes)
     buf = io.BytesIO()
     doc.save(buf)  # type: ignore[attr-defined]
     return atomic_write_bytes(path, fixed_zip(buf.getvalue()))

@@ -30,6 +30,10 @@ _EXPORTS = {
     "run": "cfplan.pipeline",
     "run_demo": "cfplan.pipeline",
     "site_plan": "cfplan.pipeline",
+    "run_routes": "cfplan.pipeline",
+    "school_routes": "cfplan.pipeline",
+    "SchoolRoutes": "cfplan.analysis.routes",
+    "RouteRules": "cfplan.analysis.routes_config",
     "LayerSet": "cfplan.layers.load",
     "load_layers": "cfplan.layers.load",
     "facilities_from_osm_file": "cfplan.layers.osm_tags",
@@ -57,6 +61,8 @@ __all__ = [
     "LayerSet",
     "Plan",
     "Result",
+    "RouteRules",
+    "SchoolRoutes",
     "Streets",
     "Target",
     "Text",
@@ -71,6 +77,8 @@ __all__ = [
     "run",
     "run_batch",
     "run_demo",
+    "run_routes",
+    "school_routes",
     "site_plan",
     "street_graph",
 ]
@@ -93,6 +101,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from cfplan.analysis.evaluate import Result, evaluate_plan
     from cfplan.analysis.plan import Plan, Target, builtin_plans, load_plan
+    from cfplan.analysis.routes import SchoolRoutes
+    from cfplan.analysis.routes_config import RouteRules
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
     from cfplan.layers.errors import CfplanError, InputError
@@ -100,4 +110,13 @@ if TYPE_CHECKING:
     from cfplan.layers.osm_tags import facilities_from_osm_file
     from cfplan.layers.streets import Streets, load_streets, street_graph
     from cfplan.layers.text import Text
-    from cfplan.pipeline import Assessment, assess, demo_assessment, run, run_demo, site_plan
+    from cfplan.pipeline import (
+        Assessment,
+        assess,
+        demo_assessment,
+        run,
+        run_demo,
+        run_routes,
+        school_routes,
+        site_plan,
+    )

@@ -73,6 +73,11 @@ HELP: dict[str, Text] = {
     "tk": Text("天地图 tk 密钥（默认取环境变量 TIANDITU_KEY）",
                "天地图 (Tianditu) tk key (default: the TIANDITU_KEY environment variable)"),
     "no_access": Text("跳过步行可达性计算", "skip walking accessibility"),
+    "no_routes": Text("跳过上下学路径分析（不输出 routes/）",
+                      "skip the school-route analysis (no routes/ folder)"),
+    "routes": Text("只分析上下学路径：学区、最短与安全路线、路线指标、隐患点（输出 routes/）",
+                   "analyse the routes to school only: catchments, shortest and safe routes, "
+                   "route metrics, hotspots (writes routes/)"),
     "place": Text('在线下载路网的地名，如 "上街区, 郑州市"（需联网，替代清单中的路网文件）',
                   'download the street network online for a place, e.g. "上街区, 郑州市" '
                   "(needs internet; replaces the manifest's street file)"),
@@ -112,6 +117,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
         p.add_argument("--indicators", help=h("indicators"))
         p.add_argument("--no-access", action="store_true", help=h("no_access"))
+        p.add_argument("--no-routes", action="store_true", help=h("no_routes"))
         p.add_argument("--place", help=h("place"))
         p.add_argument("--graph-cache", help=h("cache"))
         if map_opts:
@@ -148,6 +154,12 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p.add_argument("--graph-cache", help=h("cache"))
     p.add_argument("--no-map", action="store_true", help=h("no_map"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    p = sub.add_parser("routes", help=h("routes"), description=h("routes"))
+    p.add_argument("--layers", required=True, help=h("layers"))
+    p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    p.add_argument("--place", help=h("place"))
+    p.add_argument("--graph-cache", help=h("cache"))
     p = sub.add_parser("batch", help=h("batch"), description=h("batch"))
     p.add_argument("--jobs", required=True, help=h("jobs"))
     p.add_argument("--out", required=True, help=h("out"))
@@ -281,7 +293,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 "the 天地图 basemap needs a key: --tianditu-key KEY or TIANDITU_KEY").get(args.lang))
             return EXIT_USAGE
         options = {"lang": args.lang, "indicators": args.indicators,
-                   "access": not args.no_access, "place": args.place,
+                   "access": not args.no_access, "routes": not args.no_routes,
+                   "place": args.place,
                    "graph_cache": args.graph_cache, "shp": args.shp,
                    "export_datum": args.export_datum}
         with _terminal(args.lang, steps=STEPS):
@@ -295,6 +308,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "site":
         return _site(args)
+    if args.command == "routes":
+        from cfplan.pipeline import run_routes
+
+        with _terminal(args.lang):
+            run_routes(args.layers, args.out, place=args.place, graph_cache=args.graph_cache)
+        _print_outputs(Path(args.out) / "routes", args.lang)
+        return EXIT_OK
     if args.command == "batch":
         from cfplan.batch import run_batch
 

@@ -24,10 +24,14 @@ from cfplan.analysis.plan import Plan, load_plan
 from cfplan.analysis.report import (
     access_section,
     access_tables,
+    routes_section,
     targets_table,
     write_access_tables,
     write_report,
 )
+from cfplan.analysis.routes import SCHOOL_KINDS, SchoolRoutes, layer_rules
+from cfplan.analysis.routes_config import RouteRules
+from cfplan.analysis.routes_output import write_routes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
 from cfplan.geo.io import EXPORT_DATUMS, atomic_write_bytes
@@ -40,7 +44,7 @@ from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, 
 from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import folium
 
@@ -49,7 +53,7 @@ if TYPE_CHECKING:
     from cfplan.maps.figures import Figure
     from cfplan.maps.plan_map import LayerBuilder
 
-STEPS = ("load", "streets", "access", "evaluate", "export", "map")
+STEPS = ("load", "streets", "access", "routes", "evaluate", "export", "map")
 
 
 class NoStreetsError(CfplanError):
@@ -88,8 +92,13 @@ class Assessment:
     warnings
         Every warning of the load and the analysis, each in Chinese and English.
     routes
-        The school-route summary the ``route_safety`` targets read (columns
-        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`), when routes were computed.
+        The school routes as things stand (:class:`cfplan.analysis.routes.SchoolRoutes`:
+        routes, metrics per demand point, unit and school, hotspots, catchments), when
+        they were computed (streets and schools, and ``routes`` not turned off).
+    route_summary
+        The per-school summary the ``route_safety`` targets read (columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`, with ``scenario``), computed
+        or given to :func:`assess`.
     siting
         The proposed sites, once :meth:`site` has run (then ``write``, ``map`` and the
         report include them).
@@ -102,7 +111,8 @@ class Assessment:
     streets: Streets | None = None
     access: ScenarioCoverage | None = None
     warnings: list[Text] = field(default_factory=list)
-    routes: pd.DataFrame | None = None
+    routes: SchoolRoutes | None = None
+    route_summary: pd.DataFrame | None = None
     siting: SitingPlan | None = None
 
     @property
@@ -149,11 +159,16 @@ class Assessment:
         Each result that has a map layer (proposed sites, analysed school routes) adds its
         builder here; :meth:`map` draws them in their layer group.
         """
+        builders: list[LayerBuilder] = []
+        if self.routes is not None:
+            from cfplan.maps.routes_layer import routes_layer
+
+            builders.append(routes_layer(self.routes))
         if self.siting is not None and len(self.siting.sites):
             from cfplan.maps.siting_map import siting_layers
 
-            return [siting_layers(self.siting)]
-        return []
+            builders.append(siting_layers(self.siting))
+        return builders
 
     def _walk_inputs(self) -> ScenarioCoverage:
         if self.access is None or self.streets is None:
@@ -259,6 +274,9 @@ class Assessment:
         if self.access is not None:
             files += write_access_tables(self.access, out)
             sections = access_section(self.access, self.layers, lang=lang)
+        if self.routes is not None:
+            files += write_routes(self.routes, out)
+            sections += routes_section(self.routes, lang=lang)
         coverage = self.access.coverage if self.access is not None else None
         if self.siting is not None:
             from cfplan.analysis.siting.export import advice_section, write_siting
@@ -332,7 +350,7 @@ class Assessment:
         files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
                                 lang=lang, figures=figures,
                                 coverage=self.coverage if self.access is not None else None,
-                                warnings=self.warnings, advice=advice))
+                                warnings=self.warnings, advice=advice, routes=self.routes))
         return files
 
     def __repr__(self) -> str:
@@ -349,7 +367,8 @@ def assess(
     access: bool = True,
     place: str | None = None,
     graph_cache: str | Path | None = None,
-    routes: pd.DataFrame | None = None,
+    routes: pd.DataFrame | bool = True,
+    route_rules: RouteRules | Mapping[str, object] | None = None,
 ) -> Assessment:
     """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
@@ -371,9 +390,14 @@ def assess(
         built from the same street file and CRS, else rebuilt and written) or a
         ``.graphml`` file (read when it exists, else written).
     routes
-        A school-route summary (one row per school, the columns
-        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`) for the ``route_safety``
-        targets; without it they are not assessed.
+        ``True`` (default): analyse the routes to school when there are streets and schools
+        (:func:`cfplan.analysis.routes.school_routes`, both scenarios for the
+        ``route_safety`` targets); ``False``: skip them (the targets are not assessed); or a
+        school-route summary (one row per school, the columns
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS`) to evaluate instead.
+    route_rules
+        Overrides of the route rules (:class:`cfplan.analysis.routes_config.RouteRules`),
+        over the manifest's ``[routes]`` table.
 
     Returns
     -------
@@ -417,15 +441,46 @@ def assess(
             for w in coverage.warnings():
                 warnings.append(w)
                 log.warn(w)
+    school, summary = None, routes if isinstance(routes, pd.DataFrame) else None
+    if routes is True and streets is not None:
+        school, summary = _school_routes(layers, streets, plan, route_rules)
+        if school is not None:
+            for w in school.warnings:
+                warnings.append(w)
+                log.warn(w)
     evaluating = msg("progress.evaluate", plan="{plan}")
     log.info(Text(evaluating.zh.format(plan=plan.name), evaluating.en.format(plan=plan.name_en)),
              step="evaluate")
     results = evaluate_plan(plan, layers, indicators=table,
-                            coverage=coverage.coverage if coverage else None, routes=routes)
+                            coverage=coverage.coverage if coverage else None, routes=summary)
     for s in SCENARIOS:
         log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
                                                               **headline(results, scenario=s)))
-    return Assessment(plan, layers, results, table, streets, coverage, warnings, routes)
+    return Assessment(plan, layers, results, table, streets, coverage, warnings, school,
+                      summary)
+
+
+def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
+                   rules: RouteRules | Mapping[str, object] | None
+                   ) -> tuple[SchoolRoutes | None, pd.DataFrame | None]:
+    """Routes as things stand, and the route summary of both scenarios (None: no school)."""
+    from cfplan.analysis.routes import school_routes
+
+    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
+    asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
+    kinds = tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
+    fac = layers.facilities
+    if not fac["kind"].isin(kinds).any():
+        return None, None
+    log.info(msg("progress.routes"), step="routes")
+    summaries, current = [], None
+    for scenario in SCENARIOS:
+        result = school_routes(layers, streets, rules=rules, kinds=kinds, scenario=scenario,
+                               detail=scenario == "current")
+        if scenario == "current":
+            current = result
+        summaries.append(result.summary().assign(scenario=scenario))
+    return current, pd.concat(summaries, ignore_index=True)
 
 
 def run(
@@ -443,10 +498,12 @@ def run(
     graph_cache: str | Path | None = None,
     shp: str | None = None,
     export_datum: str = "wgs84",
+    routes: bool = True,
 ) -> Assessment:
     """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
 
-    ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`.
+    ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`; ``routes=False``
+    skips the school routes (no ``routes/`` folder).
 
     Returns
     -------
@@ -460,7 +517,7 @@ def run(
     """
     start = time.perf_counter()
     result = assess(layers_dir, plan_path, indicators=indicators, access=access, place=place,
-                    graph_cache=graph_cache)
+                    graph_cache=graph_cache, routes=routes)
     result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key,
                  shp=shp, export_datum=export_datum)
     log.info(msg("progress.done", out=str(out))
@@ -497,6 +554,82 @@ def site_plan(
     return result
 
 
+def school_routes(
+    layers: LayerSet | str | Path,
+    streets: Streets | None = None,
+    *,
+    rules: RouteRules | Mapping[str, object] | None = None,
+    kinds: Sequence[str] | None = None,
+    scenario: str = "current",
+    place: str | None = None,
+    graph_cache: str | Path | None = None,
+) -> SchoolRoutes:
+    """Analyse the routes to school of a district: catchments, routes, metrics, hotspots.
+
+    Parameters
+    ----------
+    layers
+        A :class:`LayerSet` or a layer folder (with ``layers.toml``).
+    streets
+        The walking network; loaded from the layers (or ``place``/``graph_cache``) when
+        omitted.
+    rules
+        Route rules or overrides (:class:`cfplan.analysis.routes_config.RouteRules`), over
+        the manifest's ``[routes]`` table.
+    kinds
+        School kinds (default: primary and junior middle schools).
+    scenario
+        ``current`` (built schools) or ``planned``.
+    place, graph_cache
+        As for :func:`assess`.
+
+    Returns
+    -------
+    cfplan.analysis.routes.SchoolRoutes
+        GeoDataFrames of routes, per-point, per-unit and per-school metrics, hotspots,
+        catchments, gates, school zones and planned routes scored (metric CRS).
+
+    Raises
+    ------
+    cfplan.InputError
+        On bad input, or when the layers have no street network.
+    """
+    from cfplan.analysis.routes import school_routes as analyse
+    from cfplan.layers.errors import InputError
+
+    if not isinstance(layers, LayerSet):
+        layers = load_layers(layers)
+    if streets is None:
+        streets = load_streets(layers, place=place, cache=graph_cache)
+    if streets is None:
+        raise InputError("layers.toml", Text("没有路网，无法分析上下学路径",
+                                             "no street network: school routes need one"),
+                         Text("在清单 [streets] 中给出 OSM 文件，或用 --place",
+                              "name an OSM file under [streets], or use --place"))
+    log.info(msg("progress.routes"), step="routes")
+    result = analyse(layers, streets, rules=rules, kinds=kinds, scenario=scenario)
+    for w in result.warnings:
+        log.warn(w)
+    return result
+
+
+def run_routes(layers_dir: str | Path | LayerSet, out: str | Path, *,
+               place: str | None = None, graph_cache: str | Path | None = None,
+               rules: RouteRules | Mapping[str, object] | None = None) -> SchoolRoutes:
+    """Analyse the routes to school and write ``routes/`` into ``out`` (``cfplan routes``).
+
+    Returns
+    -------
+    cfplan.analysis.routes.SchoolRoutes
+        The routes whose files were written (see
+        :func:`cfplan.analysis.routes_output.route_frames`).
+    """
+    result = school_routes(layers_dir, place=place, graph_cache=graph_cache, rules=rules)
+    write_routes(result, out)
+    log.info(msg("progress.done", out=str(Path(out) / "routes")))
+    return result
+
+
 def run_demo(out: str | Path, **kwargs: object) -> Assessment:
     """Run the planner on the embedded demo district against the 经开区 plan.
 
@@ -519,4 +652,5 @@ def demo_assessment(**kwargs: object) -> Assessment:
     return assess(DEMO_DIR, "jingkai", **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "run", "run_demo", "site_plan"]
+__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "run", "run_demo",
+           "run_routes", "school_routes", "site_plan"]

@@ -16,14 +16,15 @@ MESSAGES: dict[str, Text] = {
     # progress
     "progress.load": Text("读取图层", "Loading layers"),
     "progress.layer": Text(
-        "  {layer:<14} {file:<28} 读取 {read:>4}  采用 {used:>4}  修复 {repaired:>3}  剔除 {rejected:>3}"
+        "  {layer:<16} {file:<28} 读取 {read:>4}  采用 {used:>4}  修复 {repaired:>3}  剔除 {rejected:>3}"
         "  {crs}（{datum}）",
-        "  {layer:<14} {file:<28} read {read:>4}  used {used:>4}  repaired {repaired:>3}  "
+        "  {layer:<16} {file:<28} read {read:>4}  used {used:>4}  repaired {repaired:>3}  "
         "rejected {rejected:>3}  {crs} ({datum})"),
     "progress.crs": Text("分析坐标系：EPSG:{epsg} {name}", "Analysis CRS: EPSG:{epsg} {name}"),
     "progress.streets": Text("读取路网 {file}", "Loading street network {file}"),
     "progress.evaluate": Text("评估规划目标：{plan}", "Evaluating plan targets: {plan}"),
     "progress.access": Text("计算步行可达性", "Computing walking accessibility"),
+    "progress.routes": Text("分析上下学路径", "Analysing the routes to school"),
     "progress.map": Text("绘制交互地图", "Drawing the interactive map"),
     "progress.export": Text("导出 GeoJSON 与报告", "Exporting GeoJSON and reports"),
     "progress.done": Text("完成，输出在 {out}", "Done; output in {out}"),

@@ -36,7 +36,9 @@ class LayerSet:
 
     Every GeoDataFrame is in :attr:`crs` (metres). Facilities of every kind share one
     frame with a ``kind`` column. ``accounting`` holds one row per input file with
-    read = used + rejected.
+    read = used + rejected. ``school_districts`` (学区 polygons) and ``gates`` (校门 points),
+    each with the ``school`` they belong to, are optional (empty when not given);
+    ``route_rules`` is the manifest's ``[routes]`` table.
     """
 
     name: str
@@ -62,6 +64,9 @@ class LayerSet:
     """Candidate sites of ``[layers.candidates]`` (候选地块/候选点) with ``fid``, ``name``,
     ``kind`` (None: any kind), ``capacity``, ``unit`` (code of the unit holding it, or None);
     empty when the manifest names none (siting then generates candidates)."""
+    school_districts: gpd.GeoDataFrame | None = None
+    gates: gpd.GeoDataFrame | None = None
+    route_rules: dict[str, object] = field(default_factory=dict)
 
     @property
     def crs_label(self) -> str:
@@ -261,7 +266,9 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
             datums=state.datums))
     used = {"units": units, "subdistricts": subdistricts, "facilities": facilities,
             "entrances": entrances, "district": district, "buildings": combined("buildings"),
-            "school_routes": combined("school_routes"), "candidates": candidates}
+            "school_routes": combined("school_routes"), "candidates": candidates,
+            "school_districts": combined("school_districts"),
+            "gates": clip_margin(combined("gates"), "gates")}
     state.used = used
     return LayerSet(
         name=manifest.name, name_en=manifest.name_en, crs=crs, district=district,
@@ -271,7 +278,8 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         streets=manifest.streets, indicators=manifest.indicators, synthetic=manifest.synthetic,
         accounting=accounting_table(state.counts, used, rejected, state.repairs),
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
-        datums=state.datums, candidates=candidates,
+        datums=state.datums, candidates=candidates, school_districts=used["school_districts"],
+        gates=used["gates"], route_rules=dict(manifest.route_rules),
     )
 
 

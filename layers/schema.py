@@ -137,6 +137,22 @@ SCHEMAS: dict[str, LayerSchema] = {
             ),
             "route_id",
         ),
+        LayerSchema(
+            "school_districts", "学区", _POLY,
+            (
+                Field("school", "str", True, ("学校编号", "学校", "学校编码", "所属学校")),
+                Field("name", "str", False, ("名称", "学区名称")),
+            ),
+            None,
+        ),
+        LayerSchema(
+            "gates", "校门", ("Point",),
+            (
+                Field("school", "str", True, ("学校编号", "学校", "学校编码", "所属学校")),
+                Field("name", "str", False, ("名称", "校门名称")),
+            ),
+            None,
+        ),
     )
 }
 

@@ -179,7 +179,14 @@ def street_source(layers: LayerSet, *, place: str | None = None,
     return layers.streets.name if layers.streets is not None else None
 
 
-def _column(frame: pd.DataFrame | None, key: str, n: int) -> np.ndarray:
+def tag_column(frame: pd.DataFrame | None, key: str, n: int) -> np.ndarray:
+    """Return tag ``key`` of an edge or node tag table as objects, ``None`` where missing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n,)``; all ``None`` when the table or the column is absent.
+    """
     if frame is None or key not in frame.columns:
         return np.full(n, None, dtype=object)
     values = frame[key].astype(object).to_numpy(copy=True)
@@ -203,7 +210,7 @@ def street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
     if network.edge_tags is not None and "osmid" in network.edge_tags.columns:
         data["osmid"] = network.edge_tags["osmid"].to_numpy()
     for key in LINE_TAGS:
-        data[key] = _column(network.edge_tags, key, m)
+        data[key] = tag_column(network.edge_tags, key, m)
     data["length"] = network.edge_length
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(network.edge_geometry,
                                                          crs=network.crs))
@@ -221,7 +228,7 @@ def street_nodes(network: StreetNetwork) -> gpd.GeoDataFrame:
     """
     data: dict[str, object] = {"osmid": network.node_ids}
     for key in NODE_TAGS:
-        data[key] = _column(network.node_tags, key, network.n_nodes)
+        data[key] = tag_column(network.node_tags, key, network.n_nodes)
     return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(network.x, network.y),
                             crs=network.crs)
 
@@ -349,4 +356,5 @@ __all__ = [
     "street_nodes",
     "street_source",
     "streets_from_network",
+    "tag_column",
 ]

@@ -28,7 +28,9 @@ DESIGNED = {
     # 东风社区书房 no): 12 of 15.
     "23a": ("not_met", 12 / 15, (), "not_met", 12 / 15, ()),
     "23b": ("unknown", None, (), "unknown", None, ()),  # the demo has no 蝶湖公园
-    "24b": ("not_assessed", None, (), "not_assessed", None, ()),  # no school routes computed
+    # School routes (kindergartens, primary and junior middle schools): 95 of 206 schools
+    # shortest routes pass every check; once planned, 96 of 208.
+    "24b": ("not_met", 95 / 206, (), "not_met", 96 / 208, ()),
     "26": ("met", 1, (), "met", 1, ()),  # 区儿童活动中心, 区级
     "27": ("not_met", 2, (), "not_met", 3, ()),
     "28": ("met", 5, (), "met", 5, ()),
@@ -79,7 +81,8 @@ def test_shortfall_names_the_missing_stations(by_key):
 
 def test_corrected_readings_say_why(by_key):
     assert "蝶湖公园" in by_key[("23b", "current")].reason.zh
-    assert "上下学路径" in by_key[("24b", "current")].reason.zh
+    # the bureau reported the safety facilities complete: the school routes say otherwise
+    assert by_key[("24b", "current")].cross_check.zh == "填报为「是」（达成），但图层显示未达成"
     late = by_key[("重点工程1", "planned")].late.zh
     assert "第07小学（2026 年，未计入）" in late
     assert not by_key[("重点工程1", "current")].late
@@ -94,15 +97,15 @@ def test_item_headline(demo_run):
     """The plan's own 55 tasks counted by status; the 重点工程 … and standards apart."""
     cur = item_headline(demo_run.plan, demo_run.results, scenario="current")
     plan = item_headline(demo_run.plan, demo_run.results, scenario="planned")
-    assert cur[""] == {"total": 55, "met": 16, "partly_met": 6, "not_met": 27, "unknown": 6}
-    assert plan[""] == {"total": 55, "met": 18, "partly_met": 7, "not_met": 24, "unknown": 6}
+    assert cur[""] == {"total": 55, "met": 16, "partly_met": 6, "not_met": 28, "unknown": 5}
+    assert plan[""] == {"total": 55, "met": 18, "partly_met": 7, "not_met": 25, "unknown": 5}
     assert cur["重点工程"] == {"total": 7, "met": 1, "partly_met": 0, "not_met": 6, "unknown": 0}
     assert list(cur) == ["", "重点工程", "重大项目", "品牌活动"]
     items = item_statuses(demo_run.plan, demo_run.results, scenario="current")
     assert items["9"] == "partly_met"  # 9a, 9c met; 9b not met; 9d unknown
     assert items["22"] == "not_met"  # 22a; 22b is cfplan's reading and does not count
     assert items["23"] == "not_met"  # 23a not met, 23b unknown
-    assert items["24"] == "unknown"  # 24a not reported; 24b not assessed (no routes)
+    assert items["24"] == "not_met"  # 24a not reported; 24b not met (the school routes)
     assert "GB50180-4.0.4" not in items
 
 
@@ -139,8 +142,8 @@ def test_unreported_indicators_are_unknown(demo_run):
 def test_headline_counts(demo_run):
     cur = headline(demo_run.results, scenario="current")
     plan = headline(demo_run.results, scenario="planned")
-    assert cur == {"total": 109, "met": 28, "not_met": 60, "unknown": 20, "not_assessed": 1}
-    assert plan == {"total": 109, "met": 34, "not_met": 54, "unknown": 20, "not_assessed": 1}
+    assert cur == {"total": 109, "met": 28, "not_met": 61, "unknown": 20, "not_assessed": 0}
+    assert plan == {"total": 109, "met": 34, "not_met": 55, "unknown": 20, "not_assessed": 0}
 
 
 def test_outputs_parse_back(demo_run, demo_out):

@@ -97,7 +97,8 @@ def test_geopackage_holds_every_layer_feature_and_field(demo_run, demo_out, fram
     listed = {name: gtype for name, gtype in pyogrio.list_layers(path)}
     names = [layer_name(k) for k in frames]
     assert names == ["district", "subdistricts", "units", "facilities", "entrances",
-                     "school_routes", "units_coverage", "gaps", "service_areas", "rejected"]
+                     "school_routes", "school_districts", "gates", "units_coverage", "gaps",
+                     "service_areas", "rejected"]
     assert set(listed) == {*names, "access_coverage", "access_units"}
     for key, frame in frames.items():
         name = layer_name(key)

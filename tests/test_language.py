@@ -18,7 +18,8 @@ def _allowed(layers, plan) -> set[str]:
     """Chinese that may appear in English output: data values and the plan's verbatim text."""
     allowed = set()
     for gdf in (layers.units, layers.subdistricts, layers.facilities, layers.district,
-                layers.entrances, layers.school_routes):
+                layers.entrances, layers.school_routes, layers.school_districts,
+                layers.gates):
         for col in gdf.columns:
             if gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col]):
                 allowed.update(str(v) for v in gdf[col].dropna())

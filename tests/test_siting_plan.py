@@ -123,7 +123,9 @@ def test_outputs_files(siting, tmp_path):
 
 
 def test_map_layer_and_chart(assessed, siting):
-    assert len(assessed.map_layers()) == 1
+    # the school routes' layer, then the proposed sites'
+    assert [b.__qualname__.split(".")[0] for b in assessed.map_layers()] == [
+        "routes_layer", "siting_layers"]
     html = offline_html(assessed.map())
     for text in ("建议选址：未成年人保护工作站（2 处）", "建议选址服务范围：儿童之家", "建议新建儿童之家 #4"):
         assert text in html or json.dumps(text)[1:-1] in html, text

@@ -1,0 +1,134 @@
+"""The map's school-route layers: routes coloured by risk, gates, school zones and hotspots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from cfplan.analysis.report import hazard_text
+from cfplan.analysis.routes import SchoolRoutes
+from cfplan.maps.plan_map import LayerBuilder, MapContext, Overlay
+
+__all__ = ["RISK_COLORS", "risk_color", "routes_layer"]
+
+# Risk points (penalty metres / 100) of a route → colour, low to high.
+RISK_COLORS = ((0.0, "#2b8a3e"), (2.0, "#fab005"), (5.0, "#f76707"), (np.inf, "#c92a2a"))
+
+
+def risk_color(risk: float) -> str:
+    """Return the colour of a route's risk score: green (none) to red (5 points or more)."""
+    if not risk > 0:
+        return RISK_COLORS[0][1]
+    for limit, color in RISK_COLORS[1:]:
+        if risk < limit:
+            return color
+    return RISK_COLORS[-1][1]
+
+
+def _radius(children: float, top: float) -> float:
+    """Circle radius (px) of a hotspot: its area grows with the children passing."""
+    return float(4.0 + 14.0 * np.sqrt(max(children, 0.0) / max(top, 1e-9)))
+
+
+def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
+    """Return a layer builder drawing ``routes`` in the map's 上下学路径 group.
+
+    Entries: the shortest routes coloured by risk (on), the safe routes (dashed, off),
+    school gates (those of a ``gates`` layer, as dots), the school zones (GA/T 1215 radius) and the hotspots as circles sized by
+    the children whose shortest route passes (largest first in the popup's rank).
+
+    Returns
+    -------
+    Callable
+        ``builder(ctx) -> Iterator[Overlay]`` for :func:`cfplan.maps.plan_map.build_map`.
+    """
+
+    def build(ctx: MapContext) -> Iterator[Overlay]:
+        t = ctx.t
+        lines = routes.routes
+        for kind, label, show in (("shortest", t("最短上学路线（按风险着色）",
+                                                 "Shortest routes to school (by risk)"), True),
+                                  ("safe", t("安全上学路线", "Safe routes to school"), False)):
+            sub = lines[lines["route"] == kind] if not lines.empty else lines
+            if sub.empty:
+                continue
+            names = [f"{r.unit_name} → {r.school_name}" for r in sub.itertuples()]
+            rows = [[(t("儿童", "Children"), f"{r.children:.0f}"),
+                     (t("长度", "Length"), f"{r.length_m:.0f} m"),
+                     (t("步行", "Walk"), f"{r.minutes:.0f} min"),
+                     (t("无信号灯穿越干路", "Unsignalised arterial crossings"),
+                      f"{r.unsignalised_crossings:.0f}"),
+                     (t("无信号灯穿越的道路", "Roads crossed unsignalised"),
+                      str(r.crossed_roads).replace(";", t("、", ", "))),
+                     (t("无人行道", "No sidewalk"), f"{r.no_sidewalk_m:.0f} m"),
+                     (t("风险", "Risk"), f"{r.risk:.1f}")] for r in sub.itertuples()]
+            styles: list[dict[str, object]] | None
+            if kind == "shortest":
+                styles = [{"color": risk_color(float(r))} for r in sub["risk"]]
+                style: dict[str, object] = {"weight": 3, "opacity": 0.8}
+                legend = tuple((c, t(f"风险 < {lim:g}", f"risk < {lim:g}") if np.isfinite(lim)
+                                else t("风险 ≥ 5", "risk ≥ 5")) for lim, c in RISK_COLORS[1:])
+                legend = ((RISK_COLORS[0][1], t("无风险", "no risk")), *legend)
+            else:
+                styles = None
+                style = {"color": "#1c7ed6", "weight": 3, "dashArray": "6 5", "opacity": 0.8}
+                legend = (("#1c7ed6", t("安全路线", "safe route")),)
+            yield Overlay("routes", label, ctx.geo_layer(sub, names=names, rows=rows,
+                                                         styles=styles, style=style,
+                                                         lazy=not show),
+                          show=show, legend=legend)
+        if not routes.zones.empty:
+            yield Overlay("routes", t(f"校园周边 {routes.rules.zone_radius_m:.0f} m",
+                                      f"School zones ({routes.rules.zone_radius_m:.0f} m)"),
+                          ctx.geo_layer(routes.zones, names=list(routes.zones["school_code"]),
+                                        style={"color": "#7048e8", "weight": 1,
+                                               "fillOpacity": 0.08}),
+                          show=False)
+        gates = routes.gates[routes.gates["gate"] == "gate"] if not routes.gates.empty \
+            else routes.gates
+        if not gates.empty:  # schools without a gate layer are on the map already
+            yield Overlay("routes", t("校门", "School gates"), ctx.geo_layer(
+                gates, names=list(gates["school_code"]),
+                rows=[[(t("类型", "Kind"), t("校门", "gate"))]] * len(gates),
+                style={"radius": 5, "color": "#7048e8", "fillColor": "#7048e8",
+                       "fillOpacity": 0.9, "weight": 1}),
+                legend=(("#7048e8", t("校门", "school gate")),))
+        hot = routes.hotspots
+        if not hot.empty:
+            top = float(hot["children"].max())
+            points = hot[hot["kind"] == "crossing"]
+            segments = hot[hot["kind"] == "segment"]
+            unnamed = t("（无名道路）", "(unnamed road)")
+
+            def rows_of(frame: object) -> list[list[tuple[str, object]]]:
+                return [[(t("排名", "Rank"), int(r.rank)),
+                         (t("隐患", "Hazard"), hazard_text(r.hazard, lang=ctx.lang)),
+                         (t("途经儿童", "Children passing"), f"{r.children:.0f}"),
+                         (t("风险", "Risk"), f"{r.risk:.1f}"),
+                         (t("限速", "Speed limit"), f"{r.maxspeed:.0f} km/h"),
+                         (t("学校", "Schools"), r.schools)]
+                        for r in frame.itertuples()]  # type: ignore[attr-defined]
+
+            if not segments.empty:
+                yield Overlay("routes", t("隐患路段", "Hotspot segments"), ctx.geo_layer(
+                    segments, names=[r or unnamed for r in segments["road_name"]],
+                    rows=rows_of(segments),
+                    styles=[{"weight": 2 + 8 * float(np.sqrt(c / max(top, 1e-9)))}
+                            for c in segments["children"]],
+                    style={"color": "#e03131", "opacity": 0.7}))
+            if not points.empty:
+                yield Overlay("routes", t("隐患过街点（按途经儿童大小）",
+                                          "Hotspot crossings (sized by children)"),
+                              ctx.geo_layer(points, names=[r or unnamed
+                                                           for r in points["road_name"]],
+                                            rows=rows_of(points),
+                                            styles=[{"radius": _radius(float(c), top)}
+                                                    for c in points["children"]],
+                                            style={"color": "#c92a2a", "fillColor": "#fa5252",
+                                                   "fillOpacity": 0.6, "weight": 1},
+                                            searchable=True),
+                              legend=(("#fa5252", t("隐患点（越大途经儿童越多）",
+                                                    "hotspot (larger: more children)")),))
+
+    return build
