@@ -14,7 +14,7 @@ from cfplan.analysis.routes import UNIT_METRIC_COLUMNS, SchoolRoutes
 from cfplan.geo.crs import WGS84
 from cfplan.geo.io import write_csv, write_geojson
 
-__all__ = ["HOTSPOT_COLUMNS", "route_frames", "write_routes"]
+__all__ = ["GPKG_LAYERS", "HOTSPOT_COLUMNS", "route_frames", "write_routes"]
 
 HOTSPOT_COLUMNS = ("rank", "kind", "road_name", "hazard", "signalised", "maxspeed", "children",
                    "risk", "score", "schools")
@@ -35,6 +35,13 @@ def _round(frame: pd.DataFrame) -> pd.DataFrame:
                 out[col] = out[col].round(decimals)
                 break
     return out
+
+
+# The routes' geometry layers in cfplan.gpkg: file in routes/ -> GeoPackage layer name.
+GPKG_LAYERS = {"routes.geojson": "route_lines", "hotspots.geojson": "route_hotspots",
+               "planned_routes.geojson": "planned_routes_scored",
+               "catchments.geojson": "school_catchments", "gates.geojson": "school_gates",
+               "school_zones.geojson": "school_zones"}
 
 
 def route_frames(routes: SchoolRoutes) -> dict[str, pd.DataFrame]:

@@ -295,11 +295,37 @@ class Assessment:
                                   out / "map.html"))
         return files
 
+    def _result_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Return the school routes' and the proposed sites' layers for ``cfplan.gpkg``.
+
+        Keys are export paths whose last part is the GeoPackage layer name (``route_lines``,
+        ``route_hotspots``, ``planned_routes_scored``, ``school_catchments``,
+        ``school_gates``, ``school_zones``, ``proposed_sites``).
+        """
+        layers: dict[str, gpd.GeoDataFrame] = {}
+        if self.routes is not None:
+            from cfplan.analysis.routes_output import GPKG_LAYERS, route_frames
+
+            frames = route_frames(self.routes)
+            for file, name in GPKG_LAYERS.items():
+                frame = frames.get(file)
+                if isinstance(frame, gpd.GeoDataFrame):
+                    layers[f"routes/{name}"] = frame
+        if self.siting is not None:
+            from cfplan.analysis.siting.plan_sites import SITE_COLUMNS
+
+            sites = self.siting.sites
+            layers["siting/proposed_sites"] = sites[[c for c in SITE_COLUMNS if c in sites]
+                                                    + ["geometry"]]
+        return layers
+
     def _write_gis(self, out: Path, frames: dict[str, gpd.GeoDataFrame], *,
                    shp: str | None) -> list[Path]:
         """Write ``cfplan.gpkg`` and, when asked, the Shapefiles; log their warnings."""
         tables = access_tables(self.access) if self.access is not None else {}
-        files = [write_gis_geopackage(frames, out, tables=tables)]
+        # the routes' and sites' layers go into the GeoPackage only (hotspots mix points and
+        # lines, which a Shapefile cannot hold)
+        files = [write_gis_geopackage({**frames, **self._result_layers()}, out, tables=tables)]
         if shp:
             written, warnings = write_gis_shapefiles(frames, out, encoding=shp)
             files += written

@@ -99,7 +99,15 @@ def test_geopackage_holds_every_layer_feature_and_field(demo_run, demo_out, fram
     assert names == ["district", "subdistricts", "units", "facilities", "entrances",
                      "school_routes", "school_districts", "gates", "units_coverage", "gaps",
                      "service_areas", "rejected"]
-    assert set(listed) == {*names, "access_coverage", "access_units"}
+    routes = ["route_lines", "route_hotspots", "planned_routes_scored", "school_catchments",
+              "school_gates", "school_zones"]
+    assert set(listed) == {*names, *routes, "access_coverage", "access_units"}
+    # the school routes' layers, every feature (hotspots mix crossings and segments)
+    assert listed["route_hotspots"] == "Unknown"
+    for name, frame in (("route_lines", demo_run.routes.routes),
+                        ("route_hotspots", demo_run.routes.hotspots),
+                        ("school_zones", demo_run.routes.zones)):
+        assert pyogrio.read_info(path, layer=name)["features"] == len(frame) > 0, name
     for key, frame in frames.items():
         name = layer_name(key)
         info = pyogrio.read_info(path, layer=name)

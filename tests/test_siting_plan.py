@@ -170,3 +170,13 @@ def test_candidate_layer_loaded_with_units_and_kind(tmp_path):
     assert len(bad) == 1 and bad[0].field == "托位" and "负" in bad[0].reason.zh
     row = layers.accounting[layers.accounting["layer"] == "candidates"].iloc[0]
     assert (row["read"], row["used"], row["rejected"]) == (3, 2, 1)
+
+
+def test_proposed_sites_in_the_geopackage(assessed, siting, tmp_path):
+    import pyogrio
+
+    assessed._write_gis(tmp_path, {}, shp=None)
+    back = pyogrio.read_dataframe(tmp_path / "cfplan.gpkg", layer="proposed_sites")
+    assert len(back) == len(siting.sites) == 6
+    assert set(back.columns) == {*SITE_COLUMNS, "geometry"}
+    assert sorted(back["unit_name"]) == sorted(siting.sites["unit_name"])
