@@ -54,11 +54,12 @@ KEY_OUTPUTS = ("targets.csv", "report.md", "map.html", "layers/district.geojson"
 
 
 def district_fingerprint(job: DistrictJob, *, plan_path: Path | None, lang: str,
-                         access: bool) -> dict[str, object]:
+                         access: bool, routes: bool = True) -> dict[str, object]:
     """Return the content fingerprint of one district's run.
 
     It covers every file the layer manifest names (and the manifest), the plan file,
-    the indicators file, the output language, whether walking access is measured, and
+    the indicators file, the output language, whether walking access and school routes
+    are computed, and
     cfplan's version. Labels are relative to the layer folder, so a moved city folder
     keeps its fingerprints.
 
@@ -76,7 +77,7 @@ def district_fingerprint(job: DistrictJob, *, plan_path: Path | None, lang: str,
         files.append((label, path))
     files.append(("plan", plan_path))
     files.append(("indicators", job.indicators))
-    options = {"lang": lang, "access": access, "cfplan": cfplan.__version__,
+    options = {"lang": lang, "access": access, "routes": routes, "cfplan": cfplan.__version__,
                "record": RECORD_VERSION, "plan_name": job.plan if plan_path is None else ""}
     return input_fingerprint(files, options=options)
 
@@ -114,7 +115,7 @@ def _failure(exc: BaseException, lang: str) -> dict[str, object]:
 
 
 def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access: bool = True,
-                 force: bool = False) -> dict[str, object]:
+                 routes: bool = True, force: bool = False) -> dict[str, object]:
     """Run one district into ``out`` unless its recorded inputs are unchanged: one batch task.
 
     The district's fingerprint (:func:`district_fingerprint`) is compared with the one
@@ -149,7 +150,8 @@ def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access:
         error: BaseException | None = exc
     else:
         error = None
-    fingerprint = district_fingerprint(job, plan_path=plan_path, lang=lang, access=access)
+    fingerprint = district_fingerprint(job, plan_path=plan_path, lang=lang, access=access,
+                                       routes=routes)
     record = None if force else _read_record(record_path)
     if (record is not None and record.get("digest") == fingerprint["digest"]
             and (record.get("status") == "failed"
@@ -161,7 +163,8 @@ def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access:
     if error is None:
         try:
             assert plan is not None  # a plan that failed to load set ``error``
-            assessment = assess(job.layers, plan, indicators=job.indicators, access=access)
+            assessment = assess(job.layers, plan, indicators=job.indicators, access=access,
+                                routes=routes)
             assessment.write(out, lang=lang)
         except Exception as exc:  # one district's failure must not stop the city
             error = exc
@@ -224,6 +227,7 @@ def run_batch(
     force: bool = False,
     lang: str = "zh",
     access: bool = True,
+    routes: bool = True,
     processes: bool = True,
     progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -247,6 +251,8 @@ def run_batch(
         Language of the outputs and messages: ``"zh"`` or ``"en"``.
     access
         Measure walking access (needs each district's streets).
+    routes
+        Analyse each district's routes to school (``routes/``; needs streets and schools).
     processes
         LocalCluster workers as processes (true parallelism, the default) or threads.
     progress
@@ -282,7 +288,8 @@ def run_batch(
             batch = uuid.uuid4().hex[:8]
             futures = {
                 client.submit(run_district, job, out / job.name, lang=lang, access=access,
-                              force=force, key=f"cfplan-district-{batch}-{i}", pure=False): job
+                              routes=routes, force=force, key=f"cfplan-district-{batch}-{i}",
+                              pure=False): job
                 for i, job in enumerate(jobs)}
             bar = _bar(len(jobs)) if progress else None
             for done, future in enumerate(as_completed(futures), start=1):

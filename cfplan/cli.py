@@ -167,6 +167,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help=h("scheduler"))
     p.add_argument("--force", action="store_true", help=h("force"))
     p.add_argument("--no-access", action="store_true", help=h("no_access"))
+    p.add_argument("--no-routes", action="store_true", help=h("no_routes"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("template", help=h("template"), description=h("template"))
     p.add_argument("--plan", required=True, help=h("plan"))
@@ -321,7 +322,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         with _terminal(args.lang):
             summary = run_batch(args.jobs, args.out, workers=args.workers,
                                 scheduler=args.scheduler, force=args.force, lang=args.lang,
-                                access=not args.no_access)
+                                access=not args.no_access, routes=not args.no_routes)
         for name in ("overview.html", "summary.csv", "districts.csv", "summary.xlsx"):
             print(Path(args.out) / name)
         return EXIT_INPUT if (summary["status"] == "failed").any() else EXIT_OK

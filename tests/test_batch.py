@@ -13,12 +13,12 @@ import pytest
 
 from cfplan import run_batch
 from cfplan.analysis.plan import PLANS_DIR, load_plan
-from cfplan.batch import RECORD_NAME
+from cfplan.batch import RECORD_NAME, district_fingerprint, run_district
 from cfplan.cli import main
 from cfplan.demo import DEMO_DIR
 from cfplan.layers.errors import InputError
 from cfplan.layers.fingerprint import file_digest, manifest_files
-from cfplan.layers.jobs import read_jobs
+from cfplan.layers.jobs import DistrictJob, read_jobs
 from cfplan.pipeline import assess
 
 JOBS = """\
@@ -114,6 +114,19 @@ def test_fingerprint_follows_content_not_mtime(tmp_path):
     path.write_bytes(path.read_bytes() + b" ")
     assert file_digest(path) != before
     assert file_digest(layers / "nowhere.csv") == "missing"
+    # the options are part of it: turning the school routes off reruns the district
+    job = DistrictJob(name="d", layers=layers, plan="jingkai")
+    digests = {routes: district_fingerprint(job, plan_path=None, lang="zh", access=False,
+                                            routes=routes)["digest"] for routes in (True, False)}
+    assert digests[True] != digests[False]
+
+
+def test_a_district_without_routes_writes_no_routes_folder(tmp_path):
+    job = DistrictJob(name="d", layers=DEMO_DIR, plan="jingkai")
+    outcome = run_district(job, tmp_path / "d", access=False, routes=False)
+    assert outcome["status"] == "ok"
+    assert (tmp_path / "d" / "report.md").is_file()
+    assert not (tmp_path / "d" / "routes").exists()
 
 
 def test_each_district_runs_and_one_bad_input_fails_alone(first, city):
