@@ -51,14 +51,20 @@ _EXPORTS = {
     "Text": "cfplan.layers.text",
     "DEMO_DIR": "cfplan.demo",
     "run_batch": "cfplan.batch",
+    "LSCP": "cfplan.analysis.siting",
+    "MCLP": "cfplan.analysis.siting",
+    "PMedian": "cfplan.analysis.siting",
 }
 
 __all__ = [
     "DEMO_DIR",
+    "LSCP",
+    "MCLP",
     "Assessment",
     "CfplanError",
     "InputError",
     "LayerSet",
+    "PMedian",
     "Plan",
     "Result",
     "RouteRules",
@@ -103,6 +109,7 @@ if TYPE_CHECKING:
     from cfplan.analysis.plan import Plan, Target, builtin_plans, load_plan
     from cfplan.analysis.routes import SchoolRoutes
     from cfplan.analysis.routes_config import RouteRules
+    from cfplan.analysis.siting import LSCP, MCLP, PMedian
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
     from cfplan.layers.errors import CfplanError, InputError
