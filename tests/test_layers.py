@@ -162,3 +162,28 @@ def test_geopackage_layer_and_field_mapping(tmp_path, demo_layers):
     assert layers.units["population"].sum() == demo_layers.units["population"].sum()
     assert layers.units.geometry.area.sum() == pytest.approx(
         demo_layers.units.geometry.area.sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize(("wrong", "right"), [("[[facility]]", "[[facilities]]"),
+                                              ("[street]", "[streets]"),
+                                              ("[indicator]", "[indicators]")])
+def test_misspelled_manifest_sections_are_fatal_with_the_right_name(tmp_path, wrong, right):
+    """A mistyped top-level section would silently drop a whole layer: it stops the run."""
+    import shutil
+
+    from cfplan.cli import main
+    from cfplan.demo import DEMO_DIR
+    from cfplan.layers.errors import InputError
+    from cfplan.layers.load import load_layers
+
+    folder = tmp_path / "d"
+    shutil.copytree(DEMO_DIR, folder)
+    manifest = folder / "layers.toml"
+    text = manifest.read_text(encoding="utf-8")
+    assert right in text
+    manifest.write_text(text.replace(right, wrong), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_layers(folder)
+    assert f"不是已知的节；是否指 {right}？" in err.value.message(lang="zh")
+    assert f"did you mean {right}?" in err.value.message(lang="en")
+    assert main(["validate", "--layers", str(folder)]) == 2
