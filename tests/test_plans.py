@@ -307,3 +307,16 @@ def test_one_key_for_one_fact(tmp_path):
     chain = repeat.replace('id = "2"', 'id = "3"').replace('same_as = "1"', 'same_as = "2"')
     with pytest.raises(InputError, match="本身也是 same_as"):
         load_plan(_write_plan(tmp_path, one + "\n" + repeat + "\n" + chain))
+
+
+def test_misspelled_plan_section_is_fatal_with_the_right_name(tmp_path):
+    """``[[target]]`` for ``[[targets]]`` would silently drop a target: it stops with a hint."""
+    from cfplan.analysis.plan import PLANS_DIR
+
+    text = (PLANS_DIR / "shangjie.toml").read_text(encoding="utf-8")
+    path = tmp_path / "plan.toml"
+    path.write_text(text.replace("[[targets]]", "[[target]]", 1), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_plan(path)
+    assert "[[target]] 不是规划文件的已知节；是否指 targets？" in err.value.message(lang="zh")
+    assert main(["validate", "--plan", str(path)]) == 2
