@@ -315,7 +315,8 @@ def test_misspelled_plan_section_is_fatal_with_the_right_name(tmp_path):
 
     text = (PLANS_DIR / "shangjie.toml").read_text(encoding="utf-8")
     path = tmp_path / "plan.toml"
-    path.write_text(text.replace("[[targets]]", "[[target]]", 1), encoding="utf-8")
+    path.write_text(re.sub(r"^\[\[targets\]\]", "[[target]]", text, count=1, flags=re.M),
+                    encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_plan(path)
     assert "[[target]] 不是规划文件的已知节；是否指 targets？" in err.value.message(lang="zh")
