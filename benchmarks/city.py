@@ -1,9 +1,9 @@
 r"""Benchmark a whole ``cfplan run`` at city scale, stage by stage: time and peak memory.
 
-Reproduce (from the repository root, under the shared lock: this is a heavy job)::
+Reproduce (from the repository root, alone on the machine: this is a heavy job)::
 
     .venv/bin/pip install -e '.[bench]'
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/city.py \\
+    .venv/bin/python benchmarks/city.py \\
         --units 3000 --facilities 20000 --nodes 1000000
 
 The city is generated deterministically (``--seed``) into a cache folder

@@ -1,9 +1,9 @@
 """Benchmark the reviewer's map at city scale: file size and Chromium's time to draw it.
 
-Reproduce (from the repository root; heavy, so under the shared lock)::
+Reproduce (from the repository root; heavy, so alone on the machine)::
 
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/map.py
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/map.py --units 300 --facilities 2000
+    .venv/bin/python benchmarks/map.py
+    .venv/bin/python benchmarks/map.py --units 300 --facilities 2000
 
 A synthetic, deterministic city (seed 0): ``--units`` square 400 m units (3,000: a
 60 x 50 grid, 24 km x 20 km, 30 subdistricts) with 3,000-12,000 residents each; a street

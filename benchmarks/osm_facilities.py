@@ -3,7 +3,7 @@
 Reproduce (from the repository root)::
 
     .venv/bin/pip install -e '.[test]'
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/osm_facilities.py --nodes 1000000
+    .venv/bin/python benchmarks/osm_facilities.py --nodes 1000000
 
 The script writes a synthetic extract with pyosmium's writer: a square grid of ``--nodes``
 street nodes (about 50 m apart) joined by residential ways, and one facility per

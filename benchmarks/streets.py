@@ -1,11 +1,11 @@
 """Benchmark street loading: cfplan's array loader against OSMnx's graph_from_xml + project_graph.
 
-Reproduce (from the repository root; the big sizes under the shared lock)::
+Reproduce (from the repository root; the big sizes alone on the machine)::
 
     .venv/bin/pip install -e '.[test]'
     .venv/bin/python benchmarks/streets.py --nodes 100000
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/streets.py --nodes 1000000
-    flock /tmp/cfplan-heavy.lock .venv/bin/python benchmarks/streets.py   # 100k, then 1M
+    .venv/bin/python benchmarks/streets.py --nodes 1000000
+    .venv/bin/python benchmarks/streets.py   # 100k, then 1M
 
 Each size writes a synthetic street grid (``benchmarks/synthetic_osm.py``: jittered 80 m grid,
 6 % of block sides missing, a shape node on 35 % of them, rows and columns cut into tagged
