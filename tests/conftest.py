@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -113,3 +114,26 @@ def demo_run(_demo_output):
 def demo_out(_demo_output):
     """The folder the demo run wrote."""
     return _demo_output[1]
+
+
+def gcj02_point(lon: float, lat: float) -> tuple[float, float]:
+    """WGS-84 -> GCJ-02 by the published algorithm (Krasovsky 1940), one point at a time.
+
+    Written out here on its own, apart from ``cfplan.geo.crs``, so that the map's display
+    shift and the GCJ-02 exports are checked against a separate computation.
+    """
+    a, ee = 6378245.0, 0.00669342162296594323
+    x, y = lon - 105.0, lat - 35.0
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
+            + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
+            + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2 / 3)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
+            + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
+            + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3)
+    rad = lat / 180.0 * math.pi
+    magic = 1 - ee * math.sin(rad) ** 2
+    dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
+    dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
+    return lon + dlon, lat + dlat

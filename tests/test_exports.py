@@ -14,6 +14,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from conftest import gcj02_point
 from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point
@@ -267,25 +268,6 @@ def _coords(geometry: dict) -> np.ndarray:
     return np.array(shapely.get_coordinates(shapely.geometry.shape(geometry)))
 
 
-def _gcj_scalar(lon: float, lat: float) -> tuple[float, float]:
-    """GCJ-02 written out independently (the published formula, one point at a time)."""
-    a, ee = 6378245.0, 0.00669342162296594323
-    x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-            + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
-            + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2 / 3)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-            + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
-            + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3)
-    rad = lat / 180.0 * math.pi
-    magic = 1 - ee * math.sin(rad) ** 2
-    dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
-    dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
-    return lon + dlon, lat + dlat
-
-
 def test_gcj02_geojson_equals_the_conversion_of_the_wgs84_export(written, demo_out):
     out = written[0]
     gcj_files = sorted(out.rglob("*.gcj02.geojson"))
@@ -307,7 +289,7 @@ def test_gcj02_geojson_equals_the_conversion_of_the_wgs84_export(written, demo_o
             w, g = _coords(fw["geometry"]), _coords(fg["geometry"])
             lon, lat = wgs84_to_gcj02(w[:, 0], w[:, 1])
             assert np.array_equal(g, np.column_stack([np.round(lon, 7), np.round(lat, 7)]))
-            independent = np.array([_gcj_scalar(x, y) for x, y in w])
+            independent = np.array([gcj02_point(x, y) for x, y in w])
             assert np.abs(g - independent).max() < 2e-7  # rounding to 7 decimals
     units = json.loads((out / "layers/units.gcj02.geojson").read_text(encoding="utf-8"))
     w = _coords(json.loads((out / "layers/units.geojson").read_text())["features"][0]["geometry"])

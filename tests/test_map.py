@@ -8,7 +8,7 @@ import math
 import re
 
 import pytest
-from conftest import make_folder
+from conftest import gcj02_point, make_folder
 
 from cfplan.analysis.evaluate import evaluate_plan
 from cfplan.analysis.plan import PLANS_DIR, load_plan
@@ -95,26 +95,6 @@ def test_english_map(tmp_path):
 # --------------------------------------------------------------------------- 高德 (GCJ-02)
 
 
-def _gcj02(lon: float, lat: float) -> tuple[float, float]:
-    """WGS-84 -> GCJ-02 by the published algorithm (Krasovsky 1940), written out here on its
-    own so that the map's shift is checked against a separate computation."""
-    a, ee = 6378245.0, 0.00669342162296594323
-    x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-            + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
-            + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2 / 3)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
-            + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
-            + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3)
-    rad = lat / 180.0 * math.pi
-    magic = 1 - ee * math.sin(rad) ** 2
-    dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
-    dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
-    return lon + dlon, lat + dlat
-
-
 def tile_pixel(lon: float, lat: float, zoom: int) -> tuple[int, int]:
     """Web-Mercator global pixel (256-px tiles) of a lon/lat at ``zoom``."""
     n = 256 * 2 ** zoom
@@ -138,7 +118,7 @@ def test_amap_tiles_shift_the_display_copy_only(demo_run, tmp_path):
     amap = offline_html(demo_run.map(tiles="amap"))
     assert "webrd0{s}.is.autonavi.com" in amap
     shown = drawn_at(amap, "P05")
-    glon, glat = _gcj02(lon, lat)
+    glon, glat = gcj02_point(lon, lat)
     for zoom in (12, 16, 18):  # the same tile pixel as the independently computed GCJ-02 point
         assert tile_pixel(*shown, zoom) == tile_pixel(glon, glat, zoom)
     plain = drawn_at(offline_html(demo_run.map()), "P05")
