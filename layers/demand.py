@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["demand_points", "far_from_streets", "grid_points"]
+__all__ = ["demand_points", "far_from_streets", "grid_points", "holding_polygon"]
 
 _UNIT_COLUMNS = ("code", "subdistrict", "population", "children")
 
@@ -61,12 +61,27 @@ def grid_points(
         ranges.append(np.column_stack([ii.ravel(), jj.ravel()]))
     cells = np.unique(np.concatenate(ranges), axis=0) if ranges else np.empty((0, 2))
     points = shapely.points((cells + 0.5) * spacing_m)
+    point_i, poly_i = holding_polygon(points, polygons)
+    return points[point_i], poly_i
+
+
+def holding_polygon(points: np.ndarray, polygons: gpd.GeoDataFrame | gpd.GeoSeries
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the points that lie in some polygon, each with the first polygon holding it.
+
+    A point on the border of two polygons goes to the one at the lower position.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        Positions of those points (ascending) and of their polygon in ``polygons``.
+    """
     point_i, poly_i = polygons.sindex.query(points, predicate="intersects")
     order = np.lexsort((poly_i, point_i))
     point_i, poly_i = point_i[order], poly_i[order]
     first = np.ones(len(point_i), dtype=bool)
     first[1:] = point_i[1:] != point_i[:-1]
-    return points[point_i[first]], poly_i[first]
+    return point_i[first], poly_i[first]
 
 
 def demand_points(
@@ -118,12 +133,7 @@ def demand_points(
         if "floors" in buildings.columns:
             floors = pd.to_numeric(buildings["floors"], errors="coerce").to_numpy(np.float64)
             weight = weight * np.where(np.isfinite(floors) & (floors > 0), floors, 1.0)
-        b_i, u_i = geoms.sindex.query(rep, predicate="intersects")
-        order = np.lexsort((u_i, b_i))
-        b_i, u_i = b_i[order], u_i[order]
-        first = np.ones(len(b_i), dtype=bool)
-        first[1:] = b_i[1:] != b_i[:-1]
-        b_i, u_i = b_i[first], u_i[first]
+        b_i, u_i = holding_polygon(rep, geoms)
         w = weight[b_i]
         has_weight = np.bincount(u_i, weights=w, minlength=len(units)) > 0
         keep = has_weight[u_i]

@@ -8,6 +8,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from cfplan.geo.street_network import StreetNetwork
+from cfplan.layers.demand import holding_polygon
 
 __all__ = ["candidate_sites"]
 
@@ -54,12 +55,7 @@ def candidate_sites(
         raise ValueError(msg)
     units = units.reset_index(drop=True)
     points = shapely.points(network.x, network.y)
-    node_i, unit_i = units.sindex.query(points, predicate="intersects")
-    order = np.lexsort((unit_i, node_i))
-    node_i, unit_i = node_i[order], unit_i[order]
-    first = np.ones(len(node_i), dtype=bool)
-    first[1:] = node_i[1:] != node_i[:-1]
-    node_i, unit_i = node_i[first], unit_i[first]
+    node_i, unit_i = holding_polygon(points, units)
     if water is not None and len(water):
         geoms = np.asarray(water.geometry if isinstance(water, gpd.GeoDataFrame) else water)
         areas = geoms[np.isin(shapely.get_type_id(geoms), [shapely.GeometryType.POLYGON,
