@@ -489,7 +489,8 @@ def layer_rules(layers: LayerSet) -> RouteRules:
         from cfplan.layers.errors import InputError
         from cfplan.layers.text import Text
 
-        raise InputError("layers.toml", Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
+        raise InputError(str(getattr(layers, "manifest", None) or "layers.toml"),
+                         Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
                          Text("键名与取值见 RouteRules（README 上下学路径一节）",
                               "see RouteRules for the keys and values (README, routes to "
                               "school)"), field="routes") from exc

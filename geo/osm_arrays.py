@@ -129,6 +129,12 @@ def _parse_pbf(path: Path) -> tuple[dict[str, object], object]:
         nodes, ways, *_ = parse_osm_data(str(path), None, True, None, keep_metadata=False)
     except PBFException as exc:
         raise OSMFileError(str(exc)) from exc
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        # A cut-off or corrupt PBF fails deep in the decoder (protobuf DecodeError, zlib
+        # error, struct error ...): the file cannot be read, whatever the decoder says.
+        raise OSMFileError(f"{type(exc).__name__}: {exc}") from exc
     return nodes, ways
 
 

@@ -15,6 +15,7 @@ from cfplan.layers.text import EMPTY, Text
 
 CHECK_NAME = Text("检查清单中的文件名", "check the file name in the manifest")
 EXPORT_AGAIN = Text("重新导出该文件", "export the file again")
+NOT_FOUND = Text("文件不存在", "file not found")
 # Files GDAL opens beside a Shapefile's .shp: without .shx and .dbf it is not a Shapefile.
 SHAPEFILE_PARTS = (".shx", ".dbf")
 _KINDS: tuple[tuple[int, Text], ...] = (
@@ -50,7 +51,7 @@ def _refuse(path: Path, problem: Text, fix: Text) -> InputError:
     return InputError(str(path), problem, fix)
 
 
-def _stat(path: Path, missing: Text) -> os.stat_result:
+def _stat(path: Path, missing: Text, not_found: Text) -> os.stat_result:
     """``os.stat`` of ``path`` (following links), or the InputError that says why not."""
     try:
         return path.stat()
@@ -71,7 +72,7 @@ def _stat(path: Path, missing: Text) -> os.stat_result:
             raise _refuse(path, Text("路径中的上级不是文件夹", "a parent in the path is not a folder"),
                           missing) from exc
         if exc.errno == errno.ENOENT:
-            raise _refuse(path, Text("文件不存在", "file not found"), missing) from exc
+            raise _refuse(path, not_found, missing) from exc
         raise _refuse(path, Text(f"无法打开：{exc.strerror}", f"cannot open: {exc.strerror}"),
                       missing) from exc
 
@@ -84,8 +85,9 @@ def _kind_problem(mode: int) -> Text | None:
                 Text("不是普通文件", "is not a regular file"))
 
 
-def check_input_file(path: str | Path, *, missing: Text = CHECK_NAME,
-                     empty: Text | None = EXPORT_AGAIN) -> Path:
+def check_input_file(path: str | Path, *, fix_missing: Text = CHECK_NAME,
+                     fix_empty: Text | None = EXPORT_AGAIN,
+                     not_found: Text = NOT_FOUND) -> Path:
     """Return ``path`` if it is a regular, readable, non-empty file; else raise naming it.
 
     Only regular files are opened: a folder, a named pipe (which would block a reader
@@ -98,10 +100,12 @@ def check_input_file(path: str | Path, *, missing: Text = CHECK_NAME,
     ----------
     path
         The input file.
-    missing
+    fix_missing
         How to fix a missing file (default: check its name in the manifest).
-    empty
+    fix_empty
         How to fix an empty file; ``None`` accepts an empty file.
+    not_found
+        What a missing file is called (default: file not found).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def check_input_file(path: str | Path, *, missing: Text = CHECK_NAME,
         Naming the file and what it is instead (one line, with the fix).
     """
     path = Path(path)
-    info = _stat(path, missing)
+    info = _stat(path, fix_missing, not_found)
     problem = _kind_problem(info.st_mode)
     if problem is not None:
         fix = (Text("清单中应写文件名，而不是文件夹", "name a file in the manifest, not a folder")
@@ -123,8 +127,8 @@ def check_input_file(path: str | Path, *, missing: Text = CHECK_NAME,
     if not os.access(path, os.R_OK):
         raise _refuse(path, Text("没有读取权限", "permission denied"),
                       Text("修改文件权限", "change the file's permissions"))
-    if empty is not None and info.st_size == 0:
-        raise _refuse(path, Text("文件为空", "the file is empty"), empty)
+    if fix_empty is not None and info.st_size == 0:
+        raise _refuse(path, Text("文件为空", "the file is empty"), fix_empty)
     _check_companions(path)
     return path
 

@@ -93,9 +93,10 @@ def read_jobs(path: str | Path) -> tuple[DistrictJob, ...]:
         ``name``, ``layers`` or ``plan``, has an unknown key or a value that is not
         text, or two districts share a name (compared case-insensitively, as folders).
     """
-    path = check_input_file(path, missing=Text(
+    path = check_input_file(path, fix_missing=Text(
         "给出 jobs.toml 的路径（见 README 的 cfplan batch）",
-        "give the path of a jobs.toml (see cfplan batch in the README)"), empty=None)
+        "give the path of a jobs.toml (see cfplan batch in the README)"), fix_empty=None,
+        not_found=Text("找不到批量任务文件", "job file not found"))
     data, _ = read_toml(path)
     for key in sorted(data):
         if key not in JOB_SECTIONS:

@@ -24,7 +24,7 @@ from cfplan.layers.accounting import (
 from cfplan.layers.coords import centre_of, out_of_range, swapped_hint, to_wgs84_frame
 from cfplan.layers.errors import InputError
 from cfplan.layers.kinds import SCHOOL_KINDS
-from cfplan.layers.manifest import LayerSpec, Manifest, read_manifest
+from cfplan.layers.manifest import MANIFEST_NAME, LayerSpec, Manifest, read_manifest
 from cfplan.layers.readers import read_layer_file
 from cfplan.layers.references import reject_unknown_references
 from cfplan.layers.schema import SCHEMAS
@@ -69,6 +69,8 @@ class LayerSet:
     school_districts: gpd.GeoDataFrame | None = None
     gates: gpd.GeoDataFrame | None = None
     route_rules: dict[str, object] = field(default_factory=dict)
+    manifest: Path | None = None
+    """The manifest the layers were loaded from (``layers.toml``), for messages."""
 
     @property
     def crs_label(self) -> str:
@@ -287,6 +289,7 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
         datums=state.datums, candidates=candidates, school_districts=used["school_districts"],
         gates=used["gates"], route_rules=dict(manifest.route_rules),
+        manifest=manifest.folder / MANIFEST_NAME,
     )
 
 

@@ -278,9 +278,10 @@ def read_manifest(folder: str | Path) -> Manifest:
         If the manifest is missing, not TOML, or names unknown sections, layers or keys.
     """
     folder = Path(folder)
-    path = check_input_file(folder / MANIFEST_NAME, missing=Text(
+    path = check_input_file(folder / MANIFEST_NAME, fix_missing=Text(
         f"在图层目录中放置 {MANIFEST_NAME}（见 README）",
-        f"put a {MANIFEST_NAME} in the folder (see the README)"), empty=None)
+        f"put a {MANIFEST_NAME} in the folder (see the README)"), fix_empty=None,
+        not_found=Text("找不到图层清单", "layer manifest not found"))
     warnings: list[Text] = []
     data, _ = read_toml(path, warnings=warnings)
     _check_sections(data, path)

@@ -57,11 +57,6 @@ def _coordinate(value: object, column: str) -> tuple[float | None, Text | None, 
 
 def _read_workbook(spec: LayerSpec, warnings: list[Text]) -> pd.DataFrame:
     """Read the sheet of an XLSX meant by the manifest; formula cells as their stored values."""
-    if spec.path.suffix.lower() == ".xls":
-        raise InputError(str(spec.path), Text("旧版 Excel（.xls）格式无法读取",
-                                              "the old Excel format (.xls) cannot be read"),
-                         Text("在 Excel 中另存为 .xlsx 或 CSV（UTF-8）",
-                              "save it from Excel as .xlsx or CSV (UTF-8)"))
     sheet = read_sheet(spec.path, sheet=spec.sheet)
     df = sheet.table
     df[READ_PROBLEM] = pd.Series([sheet.problems.get(pos) for pos in range(len(df))],
@@ -215,7 +210,7 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
         If the file is missing, empty, truncated or unreadable.
     """
     warnings = [] if warnings is None else warnings
-    path = check_input_file(spec.path, empty=Text("重新导出该图层", "export the layer again"))
+    path = check_input_file(spec.path, fix_empty=Text("重新导出该图层", "export the layer again"))
     if spec.sheet is not None and path.suffix.lower() not in (".xlsx", ".xls"):
         raise InputError(str(path), Text("sheet 只用于 Excel 工作簿（.xlsx）",
                                          "sheet applies to Excel workbooks (.xlsx) only"),

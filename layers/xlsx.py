@@ -58,7 +58,8 @@ def _open(path: Path, *, data_only: bool) -> object:
                  "open it in Excel and save as .xlsx, or export a CSV")) from exc
 
 
-def _choose(path: Path, books: dict[str, list[tuple[object, ...]]], wanted: str | None) -> str:
+def _choose(path: Path, books: dict[str, list[tuple[object, ...]]], wanted: str | None,
+            prefer: str | None) -> str:
     names = list(books)
     shown = "、".join(names)
     if wanted is not None:
@@ -70,14 +71,19 @@ def _choose(path: Path, books: dict[str, list[tuple[object, ...]]], wanted: str 
                              field="sheet")
         return wanted
     with_data = [n for n in names if _has_data(books[n])]
+    if prefer in with_data:
+        return str(prefer)
     if len(with_data) > 1:
+        fix = (Text(f'在清单中写 sheet = "{with_data[0]}"（或其他表名）',
+                    f'write sheet = "{with_data[0]}" (or another) in the manifest')
+               if prefer is None else
+               Text(f"把要读的工作表命名为 {prefer}，或只保留一个含数据的工作表",
+                    f"name the sheet to read {prefer}, or keep one sheet with data"))
         raise InputError(
             str(path), Text(f"工作簿有 {len(with_data)} 个含数据的工作表（{'、'.join(with_data)}），"
-                            "清单未指定读取哪一个",
+                            "未指定读取哪一个",
                             f"the workbook has {len(with_data)} sheets with data "
-                            f"({', '.join(with_data)}) and the manifest names none"),
-            Text(f'在清单中写 sheet = "{with_data[0]}"（或其他表名）',
-                 f'write sheet = "{with_data[0]}" (or another) in the manifest'), field="sheet")
+                            f"({', '.join(with_data)}) and none is named"), fix, field="sheet")
     return with_data[0] if with_data else names[0]
 
 
@@ -97,11 +103,12 @@ def _value(formula: object, cached: object) -> tuple[object, Text | None, bool]:
     return value, None, True
 
 
-def read_sheet(path: Path, *, sheet: str | None = None) -> Sheet:
+def read_sheet(path: Path, *, sheet: str | None = None, prefer: str | None = None) -> Sheet:
     """Read one worksheet of an ``.xlsx`` workbook.
 
-    The sheet named by ``sheet`` is read; with none named, the only sheet that holds
-    data (empty sheets such as Excel's ``Sheet2`` do not count). Formula cells are read as
+    The sheet named by ``sheet`` is read; with none named, the sheet called ``prefer``
+    when it holds data, else the only sheet that holds data (empty sheets such as Excel's
+    ``Sheet2`` do not count). Formula cells are read as
     the values Excel stored when it last saved the file; a formula without a stored value
     (a workbook written by a script and never opened in Excel) or with an error value is
     recorded per row, never read as empty.
@@ -109,13 +116,18 @@ def read_sheet(path: Path, *, sheet: str | None = None) -> Sheet:
     Raises
     ------
     InputError
-        If the file is not a workbook, ``sheet`` names no sheet, or several sheets hold
-        data and none is named (the message lists them).
+        If the file is an old ``.xls`` or not a workbook, ``sheet`` names no sheet, or
+        several sheets hold data and none is named (the message lists them).
     """
+    if path.suffix.lower() == ".xls":
+        raise InputError(str(path), Text("旧版 Excel（.xls）格式无法读取",
+                                         "the old Excel format (.xls) cannot be read"),
+                         Text("在 Excel 中另存为 .xlsx 或 CSV（UTF-8）",
+                              "save it from Excel as .xlsx or CSV (UTF-8)"))
     formulas_book, values_book = _open(path, data_only=False), _open(path, data_only=True)
     try:
         books = {ws.title: _rows(ws) for ws in formulas_book.worksheets}  # type: ignore[attr-defined]
-        name = _choose(path, books, sheet)
+        name = _choose(path, books, sheet, prefer)
         cached = _rows(values_book[name])  # type: ignore[index]
     finally:
         formulas_book.close()  # type: ignore[attr-defined]
