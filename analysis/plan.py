@@ -438,9 +438,10 @@ def load_plan(path: str | Path) -> Plan:
             if not isinstance(table, dict):
                 raise PlanLineError(start, Text("每个目标应为 [[targets]] 表",
                                                 "each target must be a [[targets]] table"))
-            target = _target(table, key_lines[i] if i < len(key_lines) else {}, start)
+            lines = key_lines[i] if i < len(key_lines) else {}
+            target = _target(table, lines, start)
             if "period" in head:
-                late = year_outside(target.year, period, start)
+                late = year_outside(target.year, period, lines.get("year", start))
                 warnings += [Text(f"{path.name}：", f"{path.name}: ") + late] if late else []
             if target.id in seen:
                 raise PlanLineError(start, Text(f"目标 id「{target.id}」与第 {seen[target.id]} 行重复",

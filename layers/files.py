@@ -225,7 +225,7 @@ def decode_text(data: bytes, path: Path, *, encoding: str | None = None,
                                              "byte-order mark names"), SAVE_AS_UTF8) from exc
     kind = binary_kind(data)
     if kind is not None:
-        raise InputError(str(path), Text(f"不是文本文件（看起来是{kind.zh}）",
+        raise InputError(str(path), Text(f"不是文本文件（看起来是 {kind.zh}）",
                                          f"not a text file (it looks like {kind.en})"), fix)
     try:
         return data.decode("utf-8")
@@ -273,7 +273,9 @@ def read_toml(path: Path, *, warnings: list[Text] | None = None, fix: Text = TOM
         Naming the file: not text, not TOML (the line), or nested too deeply to read.
     """
     text = read_text(path, warnings=warnings, hint=Text("；另存为 UTF-8 可免此警告",
-                                                        "; save it as UTF-8 to silence this"))
+                                                        "; save it as UTF-8 to silence this"),
+                     fix=Text("这里需要 TOML 文本文件：检查给出的文件", "a TOML text file is needed here: "
+                              "check the file given"))
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:

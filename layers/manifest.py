@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,10 +323,11 @@ def read_manifest(folder: str | Path) -> Manifest:
         _unknown_keys(f"[{section}]", set(table), FILE_KEYS, path)
         extra[section] = _text(table, "file", f"[{section}]", path)
     margin = district.get("margin_m", 2000.0)
-    if isinstance(margin, bool) or not isinstance(margin, int | float) or not margin >= 0:
+    if (isinstance(margin, bool) or not isinstance(margin, int | float)
+            or not 0 <= margin < math.inf):
         raise InputError(
-            str(path), Text(f"margin_m 应为非负数，而不是 {margin!r}",
-                            f"margin_m must be a non-negative number, not {margin!r}"),
+            str(path), Text(f"margin_m 应为非负的有限数值，而不是 {margin!r}",
+                            f"margin_m must be a finite, non-negative number, not {margin!r}"),
             Text("如 margin_m = 2000", "e.g. margin_m = 2000"), field="margin_m")
     streets, indicators = extra["streets"], extra["indicators"]
     name, name_note = clean_text(str(district.get("name", folder.name)))

@@ -3,15 +3,16 @@
 Run ``python tests/data/make_bad.py`` from the repository root; it rewrites
 ``tests/data/bad/`` byte for byte (no timestamps, no randomness). Each case folder
 holds a ``layers.toml`` and a few files copied from ``cfplan/demo_data`` with one
-thing broken, or a single broken file (plan, OSM). ``CASES`` says what each case
-breaks; ``tests/test_bad_input.py`` asserts what the loader does with it.
+thing broken, or a single broken file (plan, indicators, OSM). ``CASES`` says what each
+case breaks (the cases of files that are not what they say are in ``bad_cases_files.py``,
+the shared base in ``bad_base.py``); ``tests/test_bad_input.py`` asserts what the loader
+does with each. Named pipes, folders and looping links, which git cannot keep, are made
+by :func:`make_specials` (``tests/data/.gitignore`` keeps them out).
 """
 
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import shutil
 import sys
@@ -19,22 +20,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import bad_cases_files
 import geopandas as gpd
-import pandas as pd
-import pyogrio
 import shapely
+from bad_base import (
+    DEMO,
+    OUT,
+    ROOT,
+    Files,
+    Special,
+    append_features,
+    base,
+    base_childcare,
+    base_district,
+    base_facilities,
+    base_units,
+    centre,
+    csv_bytes,
+    demo_features,
+    facility,
+    geojson,
+    make_special,
+    manifest,
+    plan_case,
+    point,
+    set_props,
+    shapefile,
+    shift,
+    shp_frame,
+    units_frame,
+    with_facilities,
+    with_units,
+    xlsx_bytes,
+)
 from shapely.geometry import mapping, shape
 
 from cfplan.geo.crs import geometries_to_gcj02
-from cfplan.geo.io import write_xlsx
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "cfplan" / "demo_data"
-OUT = Path(__file__).resolve().parent / "bad"
-UNIT_CODES = ("U01", "U02", "U07", "U08")  # the 2 x 2 cells in the south-west corner
-N_FACILITIES = 8
-
-Files = dict[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -46,247 +67,45 @@ class Case:
     make: Callable[[], Files]
 
 
-# --------------------------------------------------------------------------- base data
-
-
-def _features(name: str) -> list[dict]:
-    return json.loads((DEMO / name).read_text(encoding="utf-8"))["features"]
-
-
-def base_units() -> list[dict]:
-    """The four demo units U01, U02, U07, U08 as GeoJSON features (Chinese field names)."""
-    return [copy.deepcopy(f) for f in _features("units.geojson")
-            if f["properties"]["编码"] in UNIT_CODES]
-
-
-def base_district() -> dict:
-    """The union of the four base units as one district feature."""
-    union = shapely.union_all([shape(f["geometry"]) for f in base_units()])
-    union = shapely.set_precision(union, 1e-7)
-    return {"type": "Feature", "properties": {"名称": "坏数据示例区", "编码": "BAD"},
-            "geometry": mapping(union)}
-
-
-def base_facilities() -> list[dict]:
-    """The first few demo point facilities inside the base units, by id."""
-    area = shapely.union_all([shape(f["geometry"]) for f in base_units()])
-    inside = [copy.deepcopy(f) for f in _features("facilities.geojson")
-              if area.contains(shape(f["geometry"]))]
-    return sorted(inside, key=lambda f: f["properties"]["编号"])[:N_FACILITIES]
-
-
-def base_childcare() -> list[dict[str, str]]:
-    """Demo childcare rows (GCJ-02 经度/纬度) that fall in the base units."""
-    text = (DEMO / "childcare.csv").read_text(encoding="utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return [r for r in rows if r["编号"] in {"TY01", "TY02", "TY07", "TY08"}]
-
-
-def geojson(features: list[dict], name: str = "layer") -> bytes:
-    """Return a FeatureCollection, one feature per line, UTF-8, no ASCII escapes."""
-    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
-    text = ('{"type":"FeatureCollection","name":' + json.dumps(name) + ',"features":[\n'
-            + ",\n".join(lines) + "\n]}\n")
-    return text.encode("utf-8")
-
-
-def csv_bytes(rows: list[dict[str, object]], *, encoding: str = "utf-8-sig") -> bytes:
-    """Return rows as CSV text with a header (BOM by default, as Excel writes)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode(encoding)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}"
-                                for k, v in value.items()) + " }"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def manifest(
-    *,
-    layers: dict[str, dict[str, object]] | None = None,
-    facilities: list[dict[str, object]] | None = None,
-    margin_m: float = 500,
-    extra: str = "",
-) -> bytes:
-    """Return a layers.toml: the base district and units unless ``layers`` says otherwise."""
-    layers = ({"district": {"file": "district.geojson"}, "units": {"file": "units.geojson"}}
-              if layers is None else layers)
-    facilities = [{"file": "facilities.geojson"}] if facilities is None else facilities
-    out = ["# Bad-input case written by tests/data/make_bad.py (synthetic data).",
-           "[district]", 'name = "坏数据示例区"', 'name_en = "Bad-input example"',
-           "synthetic = true", f"margin_m = {margin_m}", ""]
-    for layer, table in layers.items():
-        out.append(f"[layers.{layer}]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        out.append("")
-    for table in facilities:
-        out.append("[[facilities]]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        out.append("")
-    return ("\n".join(out) + extra).encode("utf-8")
-
-
-def base(**changes: bytes) -> Files:
-    """The base folder (district, four units, eight facilities) with files replaced."""
-    files: Files = {
-        "layers.toml": manifest(),
-        "district.geojson": geojson([base_district()], "district"),
-        "units.geojson": geojson(base_units(), "units"),
-        "facilities.geojson": geojson(base_facilities(), "facilities"),
-    }
-    files.update({k.replace("__", "."): v for k, v in changes.items()})
-    return files
-
-
-def with_units(edit: Callable[[list[dict]], None]) -> Files:
-    """The base folder with the units edited in place by ``edit``."""
-    units = base_units()
-    edit(units)
-    return base(units__geojson=geojson(units, "units"))
-
-
-def with_facilities(edit: Callable[[list[dict]], None]) -> Files:
-    """The base folder with the facilities edited in place by ``edit``."""
-    facilities = base_facilities()
-    edit(facilities)
-    return base(facilities__geojson=geojson(facilities, "facilities"))
-
-
-def point(lon: float, lat: float) -> dict:
-    """A GeoJSON point geometry."""
-    return {"type": "Point", "coordinates": [lon, lat]}
-
-
-def facility(fid: str, kind: str, geometry: dict | None, **props: object) -> dict:
-    """A facility feature with Chinese field names."""
-    properties = {"编号": fid, "名称": f"测试{fid}", "类别": kind, "状态": "现状", "年份": 2022}
-    properties.update(props)
-    return {"type": "Feature", "properties": properties, "geometry": geometry}
-
-
-def _shift(geometry: dict, dlon: float, dlat: float) -> dict:
-    moved = shapely.affinity.translate(shape(geometry), dlon, dlat)
-    return mapping(shapely.set_precision(moved, 1e-7))
-
-
-def _centre(feature: dict) -> tuple[float, float]:
-    p = shape(feature["geometry"]).representative_point()
-    return round(p.x, 7), round(p.y, 7)
-
-
-def _set(index: int, **props: object) -> Callable[[list[dict]], None]:
-    def edit(features: list[dict]) -> None:
-        features[index]["properties"].update(props)
-
-    return edit
-
-
-def _append(*features: dict) -> Callable[[list[dict]], None]:
-    def edit(existing: list[dict]) -> None:
-        existing.extend(features)
-
-    return edit
-
-
-# --------------------------------------------------------------------------- shapefiles & xlsx
-
-
-def _fix_dbf_date(data: bytes) -> bytes:
-    """Set a dBASE header's last-update date to 2024-01-01 so the bytes are reproducible."""
-    return data[:1] + bytes([124, 1, 1]) + data[4:]
-
-
-def shapefile(gdf: gpd.GeoDataFrame, stem: str, *, encoding: str, keep: tuple[str, ...]) -> Files:
-    """Write ``gdf`` as a Shapefile and return the parts named in ``keep`` (by suffix)."""
-    tmp = OUT.parent / ".tmp_shp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        pyogrio.write_dataframe(gdf, tmp / f"{stem}.shp", encoding=encoding)
-        files = {}
-        for suffix in keep:
-            data = (tmp / f"{stem}{suffix}").read_bytes()
-            files[f"{stem}{suffix}"] = _fix_dbf_date(data) if suffix == ".dbf" else data
-        return files
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
-    """Return a one-sheet workbook (fixed metadata, so the bytes are reproducible)."""
-    tmp = OUT.parent / ".tmp_xlsx"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx").read_bytes()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-SHP_FIELDS = {"编码": "CODE", "名称": "NAME", "类型": "TYPE", "人口": "POP", "编号": "ID",
-              "类别": "KIND", "状态": "STATUS", "年份": "YEAR"}
-
-
-def shp_frame(features: list[dict], crs: str | None) -> gpd.GeoDataFrame:
-    """Features as a frame with short ASCII field names (a DBF name holds 10 bytes)."""
-    records = [{SHP_FIELDS[k]: v for k, v in f["properties"].items() if k in SHP_FIELDS}
-               for f in features]
-    return gpd.GeoDataFrame(records, geometry=[shape(f["geometry"]) for f in features],
-                            crs=crs)
-
-
-def _units_frame(crs: str) -> gpd.GeoDataFrame:
-    return shp_frame(base_units(), "EPSG:4326").to_crs(crs)
-
-
 # --------------------------------------------------------------------------- the cases
 
 
 def _bowtie_park() -> dict:
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     d = 0.001
     ring = [[x, y], [x + d, y + d], [x + d, y], [x, y + d], [x, y]]
     return facility("PKX", "公园", {"type": "Polygon", "coordinates": [ring]})
 
 
 def _unclosed_park() -> dict:
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     return facility("PKY", "公园", {"type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y]]]})
 
 
 def case_geom_self_intersecting() -> Files:
-    return with_facilities(_append(_bowtie_park()))
+    return with_facilities(append_features(_bowtie_park()))
 
 
 def case_geom_unreadable() -> Files:
-    return with_facilities(_append(_unclosed_park()))
+    return with_facilities(append_features(_unclosed_park()))
 
 
 def case_geom_empty() -> Files:
-    return with_facilities(_append(facility("NULL1", "幼儿园", None)))
+    return with_facilities(append_features(facility("NULL1", "幼儿园", None)))
 
 
 def case_geom_collection() -> Files:
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     mixed = {"type": "GeometryCollection",
              "geometries": [point(x, y), {"type": "LineString",
                                           "coordinates": [[x, y], [x + 0.001, y]]}]}
-    return with_facilities(_append(facility("GC1", "幼儿园", mixed)))
+    return with_facilities(append_features(facility("GC1", "幼儿园", mixed)))
 
 
 def case_geom_wrong_type() -> Files:
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     line = {"type": "LineString", "coordinates": [[x, y], [x + 0.001, y + 0.001]]}
-    return with_facilities(_append(facility("LN1", "幼儿园", line)))
+    return with_facilities(append_features(facility("LN1", "幼儿园", line)))
 
 
 def case_facilities_no_features() -> Files:
@@ -301,7 +120,7 @@ def case_crs_missing_projected() -> Files:
     files = base(layers__toml=manifest(layers={"district": {"file": "district.geojson"},
                                                "units": {"file": "units.shp"}}))
     del files["units.geojson"]
-    files.update(shapefile(_units_frame("EPSG:4547"), "units", encoding="UTF-8",
+    files.update(shapefile(units_frame("EPSG:4547"), "units", encoding="UTF-8",
                            keep=(".shp", ".shx", ".dbf", ".cpg")))
     return files
 
@@ -316,7 +135,7 @@ def case_crs_missing_degrees() -> Files:
 
 
 def case_crs_geojson_in_metres() -> Files:
-    metres = _units_frame("EPSG:4547")
+    metres = units_frame("EPSG:4547")
     features = [{"type": "Feature", "properties": dict(f["properties"]),
                  "geometry": mapping(shapely.set_precision(g, 0.01))}
                 for f, g in zip(base_units(), metres.geometry, strict=True)]
@@ -324,7 +143,7 @@ def case_crs_geojson_in_metres() -> Files:
 
 
 def case_crs_prj_wrong() -> Files:
-    gdf = _units_frame("EPSG:4326").set_crs("EPSG:4547", allow_override=True)
+    gdf = units_frame("EPSG:4326").set_crs("EPSG:4547", allow_override=True)
     files = base(layers__toml=manifest(layers={"district": {"file": "district.geojson"},
                                                "units": {"file": "units.shp"}}))
     del files["units.geojson"]
@@ -387,27 +206,27 @@ def case_gcj_labelled_wgs84() -> Files:
 
 
 def case_far_away() -> Files:
-    return with_facilities(_append(facility("ZERO", "幼儿园", point(0.0, 0.0)),
+    return with_facilities(append_features(facility("ZERO", "幼儿园", point(0.0, 0.0)),
                                    facility("SYD", "幼儿园", point(151.2093, -33.8688))))
 
 
 def case_coords_out_of_range() -> Files:
-    return with_facilities(_append(facility("BAD", "幼儿园", point(200.0, 34.7))))
+    return with_facilities(append_features(facility("BAD", "幼儿园", point(200.0, 34.7))))
 
 
 def case_outside_district() -> Files:
-    x, y = _centre(base_units()[0])
-    return with_facilities(_append(facility("FAR", "幼儿园", point(round(x - 0.06, 7), y))))
+    x, y = centre(base_units()[0])
+    return with_facilities(append_features(facility("FAR", "幼儿园", point(round(x - 0.06, 7), y))))
 
 
 def case_facility_in_no_unit() -> Files:
-    y = _centre(base_units()[0])[1]
+    y = centre(base_units()[0])[1]
     west = shape(base_district()["geometry"]).bounds[0]
-    return with_facilities(_append(facility("EDGE", "幼儿园", point(round(west - 0.002, 7), y))))
+    return with_facilities(append_features(facility("EDGE", "幼儿园", point(round(west - 0.002, 7), y))))
 
 
 def case_duplicate_unit_code() -> Files:
-    return with_units(_set(3, 编码="U02"))
+    return with_units(set_props(3, 编码="U02"))
 
 
 def case_duplicate_across_files() -> Files:
@@ -426,11 +245,11 @@ def case_missing_required_column() -> Files:
 
 
 def case_missing_required_value() -> Files:
-    return with_facilities(_set(2, 名称=None))
+    return with_facilities(set_props(2, 名称=None))
 
 
 def case_wrong_type_number() -> Files:
-    return with_facilities(_set(1, 年份="去年"))
+    return with_facilities(set_props(1, 年份="去年"))
 
 
 def case_fullwidth_numbers() -> Files:
@@ -442,31 +261,31 @@ def case_fullwidth_numbers() -> Files:
 
 
 def case_negative_population() -> Files:
-    return with_units(_set(1, 人口=-120))
+    return with_units(set_props(1, 人口=-120))
 
 
 def case_zero_population() -> Files:
-    return with_units(_set(2, 人口=0, 儿童人口=0))
+    return with_units(set_props(2, 人口=0, 儿童人口=0))
 
 
 def case_children_exceed_population() -> Files:
-    return with_units(_set(0, 人口=500, 儿童人口=800))
+    return with_units(set_props(0, 人口=500, 儿童人口=800))
 
 
 def case_unknown_kind() -> Files:
-    return with_facilities(_set(0, 类别="游泳馆"))
+    return with_facilities(set_props(0, 类别="游泳馆"))
 
 
 def case_unknown_status() -> Files:
-    return with_facilities(_set(4, 状态="拆除"))
+    return with_facilities(set_props(4, 状态="拆除"))
 
 
 def case_unknown_unit_type() -> Files:
-    return with_units(_set(0, 类型="小区"))
+    return with_units(set_props(0, 类型="小区"))
 
 
 def case_bad_bool() -> Files:
-    return with_facilities(_set(3, 儿童友好="也许"))
+    return with_facilities(set_props(3, 儿童友好="也许"))
 
 
 def case_kind_conflict() -> Files:
@@ -477,7 +296,7 @@ def case_kind_conflict() -> Files:
 
 def case_overlapping_units() -> Files:
     def edit(units: list[dict]) -> None:
-        units[1]["geometry"] = _shift(units[1]["geometry"], -0.003, 0.0)
+        units[1]["geometry"] = shift(units[1]["geometry"], -0.003, 0.0)
 
     return with_units(edit)
 
@@ -596,7 +415,7 @@ def case_json_error_response() -> Files:
 def case_gcj_boundaries_labelled_wgs84() -> Files:
     """The demo's district and units in GCJ-02 (an AMap download), datum left out."""
     def shifted(name: str) -> bytes:
-        feats = _features(name)
+        feats = demo_features(name)
         for f in feats:
             f["geometry"] = _gcj(f["geometry"])
         return geojson(feats, name.split(".")[0])
@@ -644,20 +463,12 @@ def case_manifest_unknown_kind() -> Files:
                                                    "kind": "swimming_pool"}]))
 
 
-def _plan(target: str) -> Files:
-    head = ('[plan]\nid = "bad"\nname = "坏规划"\nperiod = [2024, 2025]\n\n'
-            "[[targets]]\n"
-            'id = "T1"\ndomain = "公共服务友好"\nitem = "1"\ntitle = "测试"\n'
-            'wording = "测试目标"\nyear = 2025\n')
-    return {"plan.toml": (head + target).encode("utf-8")}
-
-
 def case_plan_unknown_kind() -> Files:
-    return _plan('metric = "count"\nkind = "swimming_pool"\ntarget = 3\n')
+    return plan_case('metric = "count"\nkind = "swimming_pool"\ntarget = 3\n')
 
 
 def case_plan_unknown_field() -> Files:
-    return _plan('metric = "attribute_share"\nkind = "kindergarten"\nattribute = "colour"\n'
+    return plan_case('metric = "attribute_share"\nkind = "kindergarten"\nattribute = "colour"\n'
                  "target = 0.5\n")
 
 
@@ -727,7 +538,7 @@ def _osm_case(body: str) -> Files:
 def case_osm_unmapped_features() -> Files:
     """OSM features of interest that match no kind: rejected with the reason, or classed by
     the school-name fallback and recorded; a cafe is of no interest and not read."""
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     pitch, ring = _square(20, x, y + 2 * D, D)
     body = (_osm_node(1, x, y, amenity="kindergarten", name="阳光幼儿园")
             + _osm_node(2, x + D, y, amenity="school", name="红旗小学")
@@ -742,7 +553,7 @@ def case_osm_clipped_areas() -> Files:
     """A clipped extract: parks whose rings lose nodes or member ways, a multipolygon with
     one of its two outer ways missing, one with both missing, and a library mapped twice
     (a node inside its building, same name)."""
-    x, y = _centre(base_units()[0])
+    x, y = centre(base_units()[0])
     park, park_ring = _square(100, x, y, 4 * D, skip=(105, 106, 107))
     tiny, tiny_ring = _square(110, x + 5 * D, y, 2 * D, skip=(112, 113, 114, 115, 116, 117))
     half, half_ring = _square(120, x, y + 5 * D, 4 * D)
@@ -851,9 +662,10 @@ BROKEN: dict[str, str] = {
 }
 
 
+BROKEN.update(bad_cases_files.BROKEN)
 CASES: tuple[Case, ...] = tuple(
     Case(name.removeprefix("case_"), BROKEN[name.removeprefix("case_")], func)
-    for name, func in sorted(globals().items())
+    for name, func in sorted({**globals(), **vars(bad_cases_files)}.items())
     if name.startswith("case_") and callable(func)
 )
 
@@ -864,8 +676,20 @@ def write_case(case: Case, out: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for name, data in sorted(case.make().items()):
-        (folder / name).write_bytes(data)
+        if isinstance(data, Special):
+            make_special(folder / name, data)
+        else:
+            (folder / name).write_bytes(data)
     return folder
+
+
+def make_specials(out: Path = OUT) -> None:
+    """Make the named pipes, folders and looping links of the corpus that git cannot store."""
+    for case in CASES:
+        if case.name in bad_cases_files.SPECIAL_CASES and (out / case.name).is_dir():
+            for name, data in case.make().items():
+                if isinstance(data, Special):
+                    make_special(out / case.name / name, data)
 
 
 # --------------------------------------------------------------------------- the doc table
@@ -893,42 +717,66 @@ def _both(text: object) -> str:
     return f"{text.zh} / {text.en}"  # type: ignore[attr-defined]
 
 
-def outcome(folder: Path) -> tuple[str, str, str]:
-    """Run a case through its loader: (outcome, field, first message).
+def loader_of(folder: Path) -> str:
+    """Return how a case folder is read: ``assess``, ``layers``, ``plan``, ``indicators`` or
+    ``streets`` (a manifest and a plan are assessed whole)."""
+    def has(name: str) -> bool:
+        return (folder / name).exists() or (folder / name).is_symlink()
 
-    A folder with a manifest and a plan is assessed whole (:func:`cfplan.pipeline.assess`)
-    and its warnings are the assessment's.
+    if has("layers.toml"):
+        return "assess" if has("plan.toml") else "layers"
+    return next((kind for kind, name in (("plan", "plan.toml"), ("indicators", "indicators.csv"))
+                 if has(name)), "streets")
+
+
+def load_case(folder: Path) -> tuple[object, list[object]]:
+    """Read a case folder the way its files are read in a run: (what was read, warnings).
+
+    Raises
+    ------
+    cfplan.InputError
+        For a fatal case.
     """
-    import warnings
-
+    from cfplan.analysis.indicators import read_indicators
     from cfplan.analysis.plan import load_plan
-    from cfplan.layers.errors import InputError
     from cfplan.layers.load import load_layers
     from cfplan.layers.streets import load_street_network
+
+    loader = loader_of(folder)
+    if loader == "assess":
+        from cfplan.pipeline import assess
+
+        assessment = assess(folder, folder / "plan.toml")
+        return assessment.layers, list(assessment.warnings)
+    if loader == "layers":
+        layers = load_layers(folder)
+        return layers, [*layers.warnings, *_street_warnings(layers)]
+    if loader == "plan":
+        plan = load_plan(folder / "plan.toml")
+        return plan, list(plan.warnings)
+    if loader == "indicators":
+        warned: list[object] = []
+        return read_indicators(folder / "indicators.csv", warnings=warned), warned
+    streets = next(folder.glob("streets.osm*"))
+    return load_street_network(streets, crs="EPSG:4547"), []
+
+
+def outcome(folder: Path) -> tuple[str, str, str]:
+    """Run a case through its loader: (outcome, field, first message)."""
+    import warnings
+
+    from cfplan.layers.errors import InputError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if (folder / "plan.toml").is_file() and (folder / "layers.toml").is_file():
-                from cfplan.pipeline import assess
-
-                assessment = assess(folder, folder / "plan.toml")
-                layers, warned = assessment.layers, assessment.warnings
-            elif (folder / "plan.toml").is_file():
-                load_plan(folder / "plan.toml")
-                return "used", "", ""
-            elif not (folder / "layers.toml").is_file():
-                load_street_network(folder / "streets.osm", crs="EPSG:4547")
-                return "used", "", ""
-            else:
-                layers = load_layers(folder)
-                warned = layers.warnings + _street_warnings(layers)
+            read, warned = load_case(folder)
     except InputError as exc:
         return "**fatal**", exc.field or "", _relative(exc.message(lang="zh"))
     parts, fields, first = [], [], []
     for label, records, field_of, text_of in (
-        ("rejected", layers.rejected, lambda r: r.field, lambda r: _both(r.reason)),
-        ("repaired", layers.repairs, lambda r: r.field, lambda r: _both(r.what)),
+        ("rejected", getattr(read, "rejected", []), lambda r: r.field, lambda r: _both(r.reason)),
+        ("repaired", getattr(read, "repairs", []), lambda r: r.field, lambda r: _both(r.what)),
     ):
         if records:
             parts.append(f"{label} {len(records)}")
@@ -943,6 +791,7 @@ def outcome(folder: Path) -> tuple[str, str, str]:
 def doc_table() -> str:
     """Return the Markdown table of every case and what the loader does with it."""
     rows = ["| case | what is broken | outcome | field | message |", "|---|---|---|---|---|"]
+    make_specials()
     for case in CASES:
         result, field, message = outcome(OUT / case.name)
         cells = [f"`{case.name}`", case.broken, result, field, message]
