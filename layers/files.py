@@ -180,9 +180,22 @@ def binary_kind(data: bytes) -> Text | None:
     head = data[:4096]
     if head.count(0) * 100 <= len(head):  # a stray NUL in text: the sanitiser notes it
         return None
-    if head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
+    if _utf16_without_bom(head):
         return Text("没有 BOM 的 UTF-16 文本", "UTF-16 text without a byte-order mark")
     return Text("二进制数据（含 NUL 字节）", "binary data (it holds NUL bytes)")
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Whether bytes read as UTF-16 text: every NUL on one side of its pair, and printable."""
+    even = head[0::2].count(0)
+    odd = head[1::2].count(0)
+    if even and odd:
+        return False
+    try:
+        text = head[: len(head) // 2 * 2].decode("utf-16-le" if odd else "utf-16-be")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\t\r\n" for c in text)
 
 
 def decode_text(data: bytes, path: Path, *, encoding: str | None = None,

@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from cfplan.layers.accounting import Rejection, Repair, feature_label
+from cfplan.layers.encoding import unique_names
 from cfplan.layers.errors import InputError
 from cfplan.layers.hidden import (
     COORD_NOTE,
@@ -152,20 +153,25 @@ def clean_cells(raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[int, list
         for the repairs to record.
     """
     notes: dict[int, list[tuple[str, Text]]] = {}
-    names = {c: clean_text(c)[0] if isinstance(c, str) else c for c in raw.columns}
-    out = raw.rename(columns=names) if any(k != v for k, v in names.items()) else raw
-    for col in out.columns:
-        dtype = out[col].dtype
-        if (col == out.geometry.name or col in HIDDEN
+    geometry = raw.geometry.name
+    names = unique_names([c if c == geometry else clean_text(str(c))[0] for c in raw.columns])
+    out = raw
+    if names != list(raw.columns):  # names that held control characters, or repeated names
+        out = raw.copy()
+        out.columns = names
+        out = out.set_geometry(geometry)
+    for i, col in enumerate(out.columns):
+        dtype = out.dtypes.iloc[i]
+        if (col == geometry or col in HIDDEN
                 or not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))):
             continue
-        values = out[col].to_numpy()
+        values = out.iloc[:, i].to_numpy()
         for pos in np.flatnonzero([isinstance(v, str) for v in values]):
             text, note = clean_text(values[pos])
             if note is not None:
                 if out is raw:
                     out = raw.copy()
-                out.iloc[pos, out.columns.get_loc(col)] = text
+                out.iloc[pos, i] = text
                 notes.setdefault(int(pos), []).append((str(col), note))
     return out, notes
 
