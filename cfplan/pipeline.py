@@ -629,8 +629,9 @@ def school_routes(
     if streets is None:
         streets = load_streets(layers, place=place, cache=graph_cache)
     if streets is None:
-        raise InputError("layers.toml", Text("没有路网，无法分析上下学路径",
-                                             "no street network: school routes need one"),
+        raise InputError(str(layers.manifest or "layers.toml"),
+                         Text("没有路网，无法分析上下学路径",
+                              "no street network: school routes need one"),
                          Text("在清单 [streets] 中给出 OSM 文件，或用 --place",
                               "name an OSM file under [streets], or use --place"))
     log.info(msg("progress.routes"), step="routes")

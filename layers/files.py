@@ -264,6 +264,7 @@ def read_text(path: Path, *, encoding: str | None = None, warnings: list[Text] |
                        hint=hint, fix=fix)
 
 
+MAX_TOML_DEPTH = 16  # a manifest or plan nests 4 deep; a job list 3
 TOML_FIX = Text("按提示的行修正语法（字符串加引号，表名成对方括号）",
                 "fix the syntax at that line (quote strings, close table headers)")
 
@@ -290,7 +291,7 @@ def read_toml(path: Path, *, warnings: list[Text] | None = None, fix: Text = TOM
                      fix=Text("这里需要 TOML 文本文件：检查给出的文件", "a TOML text file is needed here: "
                               "check the file given"))
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # "Invalid value (at line 3, column 7)": the place in the language of the message
         found = re.search(r"\s*\(at line (\d+), column (\d+)\)", str(exc))
@@ -303,6 +304,24 @@ def read_toml(path: Path, *, warnings: list[Text] | None = None, fix: Text = TOM
         raise InputError(str(path), Text("不是可读的 TOML：表或数组嵌套过深",
                                          "not readable TOML: tables or arrays nested too deeply"),
                          fix) from exc
+    if _depth(data) > MAX_TOML_DEPTH:  # dotted keys nest without limit: [a.a.a.a ...]
+        raise InputError(str(path), Text(f"不是可读的 TOML：表或数组嵌套超过 {MAX_TOML_DEPTH} 层",
+                                         "not readable TOML: tables or arrays nested more than "
+                                         f"{MAX_TOML_DEPTH} deep"), fix)
+    return data, text
+
+
+def _depth(value: object) -> int:
+    """Return how deep tables and arrays nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return deepest
 
 
 __all__ = [

@@ -76,6 +76,7 @@ FATAL: dict[str, Fatal] = {
     "xlsx_two_sheets": Fatal("childcare.xlsx", "sheet", "工作簿有 2 个含数据的工作表（托育机构、旧表）"),
     "xls_old_format": Fatal("childcare.xls", None, "旧版 Excel（.xls）格式无法读取"),
     "plan_binary": Fatal("plan.toml", None, "不是文本文件（看起来是 PNG 图片）", loader="plan"),
+    "plan_nested_keys": Fatal("plan.toml", None, "表或数组嵌套超过 16 层", loader="plan"),
     "plan_period_not_range": Fatal("plan.toml", None, "第 4 行：period 应为 [起始年, 结束年]",
                                    loader="plan"),
     "plan_target_inf": Fatal("plan.toml", None, "第 15 行：target 应为有限数字，而不是 inf",

@@ -234,7 +234,8 @@ def _toml_edit(data: bytes, rng: random.Random, junk: Junk) -> bytes:
     else:
         key = rng.choice(["junk", "file", "kind", "layer", "sheet", "target", "radius_m",
                           "period", "year", "encoding", "[layers.gates]", "[[targets]]",
-                          "[routes]", "margin_m", "datum", "crs", "[[facilities]]"])
+                          "[routes]", "margin_m", "datum", "crs", "[[facilities]]",
+                          ".".join(["x"] * 2000)])
         lines.insert(row, key if key.startswith("[") else f"{key} = {junk.toml}")
     return "\n".join(lines).encode("utf-8")
 

@@ -208,3 +208,31 @@ def test_indicators_from_a_workbook_read_formulas_as_their_values(tmp_path):
     table = read_indicators(tmp_path / "ind.xlsx", warnings=warned)
     assert table is not None and table["value"].tolist() == [""]
     assert len(warned) == 1 and "=45*2" in warned[0].zh and "按未填报处理" in warned[0].zh
+
+
+def test_a_batch_district_whose_plan_is_an_image_says_so(tmp_path):
+    from cfplan.batch import run_district
+    from cfplan.layers.jobs import DistrictJob
+
+    job = DistrictJob("a", BAD / "unknown_kind", str(BAD / "plan_binary" / "plan.toml"))
+    outcome = run_district(job, tmp_path / "a", lang="en")
+    assert outcome["status"] == "failed"
+    assert "plan.toml: not a text file (it looks like a PNG image)" in str(outcome["error"])
+    assert "UnicodeDecodeError" not in str(outcome["error"])
+
+
+def test_bad_route_rules_are_refused_by_validate_naming_the_manifest(tmp_path):
+    from cfplan.inputs import validate
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name, data in make_bad.CASES[[c.name for c in make_bad.CASES].index(
+            "unknown_kind")].make().items():
+        (folder / name).write_bytes(data)  # type: ignore[arg-type]
+    manifest = folder / "layers.toml"
+    text = manifest.read_text(encoding="utf-8")
+    for value in ("nan", "-1", "inf", '{ residential = "x" }'):
+        manifest.write_text(text + f"\n[routes]\nzone_radius_m = {value}\n", encoding="utf-8")
+        with pytest.raises(InputError) as info:
+            validate(folder)
+        assert info.value.file == str(manifest) and info.value.field == "routes", value

@@ -292,6 +292,11 @@ def case_plan_binary() -> Files:
     return {"plan.toml": PNG}
 
 
+def case_plan_nested_keys() -> Files:
+    """A dotted key 3,000 tables deep: TOML reads it, whatever walks it next must not recurse."""
+    return {"plan.toml": _plan_text(COUNT + "target = 3\n" + ".".join(["x"] * 3000) + " = 1\n")}
+
+
 def case_plan_gbk() -> Files:
     return {"plan.toml": _plan_text(COUNT + "target = 3\n").decode("utf-8").encode("gbk")}
 
@@ -402,6 +407,7 @@ BROKEN: dict[str, str] = {
                           "an unknown park",
     "plan_binary": "a PNG image given as the plan",
     "plan_gbk": "a plan saved in GBK (Notepad on Chinese Windows)",
+    "plan_nested_keys": "a dotted key 3,000 tables deep in a target",
     "plan_period_not_range": "period = 2025",
     "plan_target_inf": "target = inf",
     "plan_target_nan": "target = nan",
