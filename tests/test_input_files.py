@@ -21,6 +21,16 @@ BAD = DATA / "bad"
 sys.path.insert(0, str(DATA))
 import make_bad  # noqa: E402
 
+
+def _case_folder(folder: Path, case: str) -> Path:
+    """Write the files of a corpus case into ``folder`` (to change them)."""
+    folder.mkdir()
+    made = next(c for c in make_bad.CASES if c.name == case).make()
+    for name, data in made.items():
+        (folder / name).write_bytes(data)  # type: ignore[arg-type]
+    return folder
+
+
 # --------------------------------------------------------------------------- regular files
 
 
@@ -127,11 +137,7 @@ def test_cli_refuses_a_pipe_at_once_with_exit_2(capsys):
 
 
 def test_validate_reads_the_indicators_and_checks_them_against_the_plan(tmp_path, capsys):
-    folder = tmp_path / "d"
-    folder.mkdir()
-    for name, data in make_bad.CASES[[c.name for c in make_bad.CASES].index(
-            "unknown_kind")].make().items():
-        (folder / name).write_bytes(data)  # type: ignore[arg-type]
+    folder = _case_folder(tmp_path / "d", "unknown_kind")
     manifest = folder / "layers.toml"
     manifest.write_text(manifest.read_text(encoding="utf-8") + '[indicators]\nfile = "ind.csv"\n',
                         encoding="utf-8")
@@ -224,11 +230,7 @@ def test_a_batch_district_whose_plan_is_an_image_says_so(tmp_path):
 def test_bad_route_rules_are_refused_by_validate_naming_the_manifest(tmp_path):
     from cfplan.inputs import validate
 
-    folder = tmp_path / "d"
-    folder.mkdir()
-    for name, data in make_bad.CASES[[c.name for c in make_bad.CASES].index(
-            "unknown_kind")].make().items():
-        (folder / name).write_bytes(data)  # type: ignore[arg-type]
+    folder = _case_folder(tmp_path / "d", "unknown_kind")
     manifest = folder / "layers.toml"
     text = manifest.read_text(encoding="utf-8")
     for value in ("nan", "-1", "inf", '{ residential = "x" }'):
