@@ -22,6 +22,7 @@ from cfplan.layers.text import Text
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
 sys.path.insert(0, str(DATA))
+import bad_base  # noqa: E402
 import make_bad  # noqa: E402
 
 
@@ -458,7 +459,7 @@ def test_gcj02_labelled_as_wgs84_is_warned():
 
 
 def test_gcj02_check_is_quiet_on_correct_data():
-    demo = load_layers(Path(make_bad.DEMO))
+    demo = load_layers(Path(bad_base.DEMO))
     lines = _street_lines_for(demo)
     for file, group in demo.facilities.groupby("_file"):
         assert checks.gcj_offset_warning(group, lines, layer=str(file)) is None, file
