@@ -489,7 +489,7 @@ def layer_rules(layers: LayerSet) -> RouteRules:
         from cfplan.layers.errors import InputError
         from cfplan.layers.text import Text
 
-        raise InputError(str(getattr(layers, "manifest", None) or "layers.toml"),
+        raise InputError(str(layers.manifest_file),
                          Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
                          Text("键名与取值见 RouteRules（README 上下学路径一节）",
                               "see RouteRules for the keys and values (README, routes to "
