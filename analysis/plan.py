@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,7 +395,7 @@ def load_plan(path: str | Path) -> Plan:
     """
     path = Path(path)
     plans = ", ".join(builtin_plans())
-    if not os.path.lexists(path):
+    if not path.is_file():  # a built-in plan's name, even beside a folder of that name
         alt = PLANS_DIR / f"{path.name}" if path.suffix else PLANS_DIR / f"{path.name}.toml"
         path = alt if alt.is_file() else path
     check_input_file(path, not_found=Text("找不到规划文件", "plan file not found"),

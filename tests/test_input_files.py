@@ -238,3 +238,14 @@ def test_bad_route_rules_are_refused_by_validate_naming_the_manifest(tmp_path):
         with pytest.raises(InputError) as info:
             validate(folder)
         assert info.value.file == str(manifest) and info.value.field == "routes", value
+
+
+def test_a_built_in_plan_is_found_beside_a_folder_of_its_name(tmp_path, monkeypatch):
+    from cfplan.analysis.plan import load_plan
+
+    (tmp_path / "jingkai").mkdir()  # e.g. the district's layer folder
+    monkeypatch.chdir(tmp_path)
+    assert load_plan("jingkai").id == "jingkai"
+    (tmp_path / "plans").mkdir()
+    with pytest.raises(InputError, match="是文件夹，不是文件"):
+        load_plan("plans")
