@@ -15,6 +15,23 @@ from cfplan.geo.io import write_csv, write_geojson
 from cfplan.layers.accounting import Rejection, rejected_frame
 from cfplan.layers.kinds import kind_label
 from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
+
+# The one rule for failing a unit, as the reports state it. Every output reads the failing
+# units of a target from its Result (``Result.failing``): the map, gaps.geojson, units.csv,
+# units_coverage.geojson, the XLSX and the DOCX; walking-access targets get them from
+# cfplan.analysis.access.units_below.
+FAILING_RULE = Text(
+    "单元未达标的判定：按单元考核的目标，社区/村（或办事处）缺少目标要求每个单元具备的设施或托位即为未达标；"
+    "步行可达目标，本单元沿路网步行半径内的儿童（或居民）占比低于目标占比即为未达标（无儿童的单元不计，"
+    "儿童人数未知的单元为“未知”）。地图、gaps.geojson、units.csv、units_coverage.geojson、"
+    "XLSX 与报告用同一口径。",
+    "When a unit fails: for a target judged unit by unit, a 社区/村 (or 办事处) fails when it "
+    "lacks the facility or places the target asks of each unit; for a walking-access target, "
+    "when the share of its children (or residents) within the radius along the streets is "
+    "below the target's share (units with no children are not counted, units whose children "
+    "are not known are unknown). The map, gaps.geojson, units.csv, units_coverage.geojson, "
+    "the XLSX and the report apply this one rule.")
 
 # Kinds that a plan expects in every unit: each gets a has_<kind> flag on units.
 UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")
