@@ -72,7 +72,8 @@ def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
     for scenario in ("current", "planned"):
         fails: dict[str, list[str]] = {}
         for r in results:
-            if r.scenario == scenario and r.target.unit_level == "unit":
+            if r.scenario == scenario and r.target.unit_level == "unit" \
+                    and r.target.metric != "same_as":  # a repeat is listed once, as units.csv
                 for c in r.failing:
                     fails.setdefault(c, []).append(r.target.id)
         units[f"fails_{scenario}"] = units["code"].map(lambda c, f=fails: ",".join(f.get(c, [])))
@@ -81,6 +82,9 @@ def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
 
 def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> gpd.GeoDataFrame:
     """Return one feature per failing unit or subdistrict per target and scenario.
+
+    A unit fails by :data:`FAILING_RULE` (the result's failing units), also where the
+    target is met as a whole (37b: 90% of villages have a 家长学校, the plan asks 85%).
 
     Columns: ``plan_item, target_id, scenario, level, code, name, kind, metric,
     shortfall`` (in ``lang``); geometry is the failing unit's or subdistrict's polygon.
@@ -95,9 +99,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
         "subdistrict": layers.subdistricts.set_index("code"),
     }
     rows, geoms = [], []
-    for r in results:
-        if r.status != "not_met" and not (r.status == "unknown" and r.failing):
-            continue
+    for r in results:  # every failing unit, also of a target met as a whole (FAILING_RULE)
         level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
         for code in r.failing:
             table = polys[level]
