@@ -109,7 +109,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
                 "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
                 "level": level, "code": code, "name": table.loc[code, "name"],
                 "kind": ",".join(r.target.kinds) or None, "metric": r.target.metric,
-                "shortfall": r.shortfall.get(lang),
+                "shortfall": r.shortfall.get(lang) or None,
             })
             geoms.append(table.loc[code, "geometry"])
     cols = ["plan_item", "target_id", "scenario", "level", "code", "name", "kind", "metric",

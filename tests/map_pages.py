@@ -198,6 +198,19 @@ class MapPage:
             if "cf-collapsed" not in (self.page.locator(sel).get_attribute("class") or ""):
                 self.page.locator(f"{sel} .cf-box-head").click()
 
+    def broken_words(self, word: str) -> int:
+        """Return how many shown occurrences of ``word`` are split over two lines."""
+        return int(self.js("""w => { var n = 0, walk = document.createTreeWalker(document.body,
+              NodeFilter.SHOW_TEXT);
+            while (walk.nextNode()) { var t = walk.currentNode, i = t.data.indexOf(w);
+              while (i >= 0) { var r = document.createRange(); r.setStart(t, i);
+                r.setEnd(t, i + w.length);
+                var tops = new Set(Array.from(r.getClientRects()).filter(b => b.width)
+                                   .map(b => Math.round(b.top)));
+                if (tops.size > 1) n++;
+                i = t.data.indexOf(w, i + 1); } }
+            return n; }""", word))
+
     def legend_lines(self) -> list[str]:
         """Return the legend's lines (swatch labels) as shown."""
         return self.js("Array.from(document.querySelectorAll('#cf-legend .cf-leg > span:last-child'))"

@@ -131,6 +131,7 @@ def test_clicks_reach_the_unit_under_the_pointer(page, demo_run, demo_out):
         sd = [p for p in pages if p["layer"] == "办事处"]
         assert [p["title"] for p in sd] == [sd_names[units.loc[code, "subdistrict"]]]
         results[code] = [p["count"] for p in pages]
+        assert page.broken_words("未达成") == 0
         if code == "U14":  # 明珠社区 fails two of the plan's targets
             page.page.locator(".leaflet-popup-content .cf-prev").click()  # back to page 1
             page.page.screenshot(path=str(IMG / f"map-popup-{page.width}.png"))
@@ -203,10 +204,7 @@ def test_panels_cover_little_of_the_district(page, demo_run):
                  if rects[a][0] < rects[b][2] and rects[b][0] < rects[a][2]
                  and rects[a][1] < rects[b][3] and rects[b][1] < rects[a][3]]
         assert clash == [], (step, rects)
-    # 未达成 never breaks inside the word.
-    words = page.js("""() => Array.from(document.querySelectorAll('#cf-panel .cf-nw'))
-        .filter(e => e.getClientRects().length > 1).length""")
-    assert words == 0
+        assert page.broken_words("未达成") == 0  # never split inside the word
     page.clean()
 
 
@@ -285,6 +283,20 @@ def test_selector_and_scenario_switch_recolour_everything(page, demo_run):
     page.click(*page.free_point(units.loc["U35", "geometry"]))
     assert page.popup_pages()[0]["rows"]["所选目标"] == [
         "标准5 居住区公园（10分钟生活圈） · 未达成 · 0.0%"]
+    page.close_popup()
+    # A per-办事处 target: the 办事处 are coloured, the units let them show through.
+    select.select_option(label=next(o for o in select.locator("option").all_text_contents()
+                                    if o.startswith("22 ")))
+    sd = page.js("""() => { var out = {}; cfplan.status.subdistrict.eachLayer(function (l) {
+        out[l.feature.properties.n] = [l.options.fillColor, l.options.fillOpacity]; }); return out; }""")
+    assert sd["白杨办事处"] == [NOT_MET, 0.6] and sd["河滨办事处"] == [MET, 0.6]
+    assert set(page.js("""() => { var out = []; cfplan.status.unit.eachLayer(function (l) {
+        out.push(l.options.fillOpacity); }); return out; }""")) == {0}
+    page.click(*page.free_point(units.loc["U33", "geometry"]))  # 海棠社区 in 白杨办事处
+    pages = page.popup_pages()
+    assert [p["layer"] for p in pages] == ["办事处", "社区/村"]  # the coloured level first
+    assert pages[0]["title"] == "白杨办事处"
+    assert pages[0]["rows"]["所选目标"][0].endswith("· 未达成")
     page.close_popup()
     select.select_option("count")
     assert unit_colours(page) == colours

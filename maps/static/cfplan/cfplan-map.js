@@ -185,7 +185,7 @@
     pickers.forEach(function (pk) {
       if (!map.hasLayer(pk.layer)) return;
       pk.pages(map, latlng, pt, first).forEach(function (page) {
-        page.order = pk.order;
+        page.order = typeof pk.order === "function" ? pk.order() : pk.order;
         page.label = page.label || labelOf(pk.layer);
         out.push(page);
       });
@@ -444,7 +444,11 @@
       });
       return popupBox(p.n, rows);
     }
-    register(layer, spec.order, geoPages(layer, page));
+    // The level the selection colours comes first: a 办事处 target's page leads.
+    register(layer, function () {
+      return cf.selected && !cf.selected.count && cf.selected.level === spec.level ? spec.order - 20
+        : spec.order;
+    }, geoPages(layer, page));
     return layer;
   };
 
