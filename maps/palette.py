@@ -16,7 +16,7 @@ STATUS_COLOR = {"met": MET, "not_met": NOT_MET, "unknown": UNKNOWN, "not_assesse
 SHARE_BELOW = ("#67000d", "#a50f15", "#ef3b2c", "#fc9272")
 
 # Number of plan targets a unit fails: 0, 1, 2, 3, 4 or more.
-FAILS = ("#f7f4f9", "#d4b9da", "#c994c7", "#ae017e", "#67001f")
+FAILS = ("#f7f4f9", "#d4b9da", "#df65b0", "#ae017e", "#67001f")
 
 # Walking bands (5, 10, 15 minutes).
 BANDS = {5: "#08519c", 10: "#4292c6", 15: "#9ecae1"}

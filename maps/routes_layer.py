@@ -68,7 +68,7 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                      for r in sub.itertuples()]
             rows = [[(t("儿童", "Children"), f"{r.children:.0f}"),
                      (t("长度", "Length"), f"{r.length_m:.0f} m"),
-                     (t("步行", "Walk"), f"{r.minutes:.0f} min"),
+                     (t("步行", "Walk"), t(f"{r.minutes:.0f} 分钟", f"{r.minutes:.0f} min")),
                      (t("无信号灯穿越干路", "Unsignalised arterial crossings"),
                       f"{r.unsignalised_crossings:.0f}"),
                      (t("无信号灯穿越的道路", "Roads crossed unsignalised"),

@@ -365,6 +365,28 @@ def test_chinese_map_shows_no_english(page, demo_run):
     text = all_text(page, demo_run)
     assert "JurisdictionCover" not in text and "route_id" not in text
     assert latin_words(text, demo_run.plan) == set()
+    # The school routes' layers: schools by name, never by code.
+    page.open_panels()
+    page.page.locator("#cf-layers .cf-group[data-group='routes'] .cf-group-toggle").click()
+    page.fold_panels()
+    where = page.js("""() => { var out = null; cfplan.pickers.forEach(function (pk) {
+        if (cfplan.labelOf(pk.layer).indexOf('隐患过街点') === 0) {
+          var l = pk.layer.getLayers()[0]; out = [l.getLatLng().lng, l.getLatLng().lat]; } });
+        return out; }""")
+    page.js("p => { cfplan.status.unit._map.setView([p[1], p[0]], 17, {animate: false});"
+            " return true; }", where)
+    page.page.wait_for_timeout(400)
+    page.click(*page.to_screen([where])[0])
+    pages = page.popup_pages()
+    page.close_popup()
+    hotspot = next(p for p in pages if p["layer"].startswith("隐患过街点"))
+    schools = set(demo_run.layers.facilities["name"])
+    assert hotspot["rows"]["学校"] and set(hotspot["rows"]["学校"][0].split("、")) <= schools
+    assert latin_words("\n".join(p["text"] for p in pages), demo_run.plan) == set()
+    page.open_panels()
+    page.page.locator("#cf-layers .cf-group[data-group='routes'] .cf-group-toggle").click()
+    page.fold_panels()
+    page.js("() => { cfplan.refit(); return true; }")
     page.clean()
 
 

@@ -178,6 +178,7 @@
   function labelOf(layer) {
     return layer._cfLabel || (layer._cfParent && labelOf(layer._cfParent)) || "";
   }
+  cf.labelOf = labelOf;
 
   // Features under a container point, top first; `first` (a clicked marker) leads.
   cf.featuresAt = function (map, latlng, first) {
