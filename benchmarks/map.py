@@ -26,10 +26,11 @@ under 30 MB and under 5 s. The last line reads
 ``size_ratio=R draw_ratio=D goal_size=met|missed goal_draw=met|missed``, ratios being the
 peer's over cfplan's.
 
-Measured (2-core machine shared with other jobs, Chromium 156): cfplan 21.1 MB, load event
-1.87 s, first markers painted 2.49 s, built in 30.8 s (goals met); the prepared city took
-830 s (service-area unions). Plain folium had not finished building its page after 29 min
-(3.8 GB resident) and was stopped; at 300 units / 2,000 facilities it wrote 22.9 MB.
+Measured (2-core machine shared with other jobs, load average 6.5, Chromium 156, after #18):
+cfplan 24.5 MB, load event 2.43 s, first markers painted 2.79 s, built in 16.7-44.7 s (goals
+met); the prepared city took 1,090 s (service-area unions). Plain folium had not finished
+building its page after 29 min (3.8 GB resident) and was stopped; at 300 units / 2,000
+facilities it wrote 22.9 MB.
 Use ``--skip-peer`` to time cfplan's map alone.
 """
 

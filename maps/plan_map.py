@@ -43,7 +43,7 @@ BAND_HOLE_M2 = 10_000.0
 # Walking bands are 25 m buffers of streets: 5 m of simplification does not show at the
 # zooms they are read at (a pixel is 2.4 m at zoom 16) and halves their vertices.
 BAND_SIMPLIFY_M = 5.0
-CLUSTER_OPTIONS = {"maxClusterRadius": 28, "disableClusteringAtZoom": 16}
+CLUSTER_OPTIONS = {"maxClusterRadius": 45, "disableClusteringAtZoom": 16}
 # Facilities' pages come first in a click's popup.
 FACILITY_ORDER = 0
 

@@ -168,6 +168,8 @@ def status_layers(ctx: MapContext, coverage: pd.DataFrame | None,
         if zh else ([str(n) for n in range(len(FAILS) - 1)] + [f"≥ {len(FAILS) - 1}"]),
         "targets": _target_specs(ctx, targets, scope_all),
         "scenarios": [{"key": s, "label": tr(f"scenario.{s}", lang=lang),
+                       "short": tr(f"scenario.{s}", lang=lang) if zh
+                       else ("Now" if s == "current" else "Once planned"),
                        "fails": ctx.t("现状未达标", "Fails now") if s == "current"
                        else ctx.t("规划完成后未达标", "Fails once planned")} for s in SCENARIOS],
         "selectedWord": ctx.t("所选目标", "Selected target"), "none": ctx.t("无", "none"),

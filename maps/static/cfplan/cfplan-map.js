@@ -303,15 +303,43 @@
     return group;
   };
 
-  // Names on the map: one non-interactive label per feature, shown from a zoom (CSS class).
+  // Names on the map: one non-interactive label per feature, from zoom spec.minZoom (14), and
+  // only those in or near the view are on the page (a city has thousands of units).
   cf.labels = function (spec) {
-    return L.layerGroup(spec.items.map(function (it) {
-      var span = el("span", "cf-label " + spec.cls, it[2]);
-      return L.marker([it[0], it[1]], {
-        icon: L.divIcon({className: "cf-label-icon", html: span, iconSize: null}),
-        interactive: false, keyboard: false, pane: "cf-labels"
+    var group = L.layerGroup(), markers = null, map = null, minZoom = spec.minZoom || 14;
+    function refresh() {
+      if (!map) return;
+      if (map.getZoom() < minZoom) { group.clearLayers(); return; }
+      if (!markers) {
+        markers = spec.items.map(function (it) {
+          var span = el("span", "cf-label " + spec.cls, it[2]);
+          return L.marker([it[0], it[1]], {
+            icon: L.divIcon({className: "cf-label-icon", html: span, iconSize: null}),
+            interactive: false, keyboard: false, pane: "cf-labels"
+          });
+        });
+      }
+      var view = map.getBounds().pad(0.5);
+      markers.forEach(function (m) {
+        var inside = view.contains(m.getLatLng());
+        if (inside && !group.hasLayer(m)) group.addLayer(m);
+        if (!inside && group.hasLayer(m)) group.removeLayer(m);
       });
-    }));
+    }
+    var onAdd = group.onAdd, onRemove = group.onRemove;
+    group.onAdd = function (m) {
+      map = m;
+      m.on("zoomend moveend", refresh);
+      onAdd.call(this, m);
+      refresh();
+    };
+    group.onRemove = function (m) {
+      m.off("zoomend moveend", refresh);
+      group.clearLayers();
+      onRemove.call(this, m);
+      map = null;
+    };
+    return group;
   };
 
   // Facilities: one marker cluster for every kind, one sub-group per kind.
@@ -329,10 +357,13 @@
       }
     }, spec.cluster || {}));
     cluster.addTo(map);
-    var layers = {}, all = [];
+    var layers = {}, all = [], scenario = 0;
+    // Each kind's markers are made when the kind is first shown (or searched): a city has
+    // tens of thousands, and most kinds start hidden.
     spec.kinds.forEach(function (kind) {
-      var markers = kind.rows.map(function (row) {
-        var m = L.marker([row[1], row[0]], {icon: cf.icon(kind.glyph, row[9]), n: row[2]});
+      var sub = L.featureGroup.subGroup(cluster, []), built = false;
+      function make(row) {
+        var m = L.marker([row[1], row[0]], {icon: cf.icon(kind.glyph, row[9 + scenario]), n: row[2]});
         var rows = [
           [spec.cols[0], kind.label],
           [spec.cols[2], spec.statuses[row[4]]], [spec.cols[3], row[5]],
@@ -344,12 +375,23 @@
         m.cfBuild = function () { return popupBox(row[2], rows); };
         m.on("click", function (e) { L.DomEvent.stop(e); cf.identify(map, m.getLatLng(), m); });
         m.bindTooltip(function () { return el("span", null, row[2]); });
+        m._cfEntry = sub;
         all.push(m);
         return m;
-      });
-      var sub = L.featureGroup.subGroup(cluster, markers);
+      }
+      sub.cfBuild = function () {
+        if (built) return;
+        built = true;
+        // Into the sub-group only: when it is (being) shown, its onAdd hands them to the
+        // cluster in one batch (one by one, the cluster re-draws its icons each time).
+        var shown = sub._map;
+        sub._map = null;
+        kind.rows.forEach(function (row) { sub.addLayer(make(row)); });
+        sub._map = shown;
+      };
+      var onAdd = sub.onAdd;
+      sub.onAdd = function (m) { sub.cfBuild(); return onAdd.call(this, m); };
       sub._cfKind = kind.key;
-      markers.forEach(function (m) { m._cfEntry = sub; });
       layers[kind.key] = sub;
     });
     // Markers under the pointer: shown (not inside a cluster) and within the glyph's radius.
@@ -365,7 +407,6 @@
       });
       return out;
     });
-    var scenario = 0;
     function setScenario(si) {
       if (si === scenario) return;
       scenario = si;
@@ -498,7 +539,8 @@
           r.type = "radio"; r.name = "cf-scenario"; r.value = String(i); r.checked = i === 0;
           r.id = "cf-scenario-" + s.key;
           lab.appendChild(r);
-          lab.appendChild(el("span", null, s.label));
+          lab.appendChild(el("span", null, s.short || s.label));
+          lab.title = s.label;
           radios.appendChild(lab);
         });
         box.appendChild(radios);
@@ -710,7 +752,7 @@
     var source = {
       addTo: function () { return this; },
       eachLayer: function (fn) {
-        spec.layers.forEach(function (l) { l.eachLayer(fn); });
+        spec.layers.forEach(function (l) { if (l.cfBuild) l.cfBuild(); l.eachLayer(fn); });
       }
     };
     var ctl = new L.Control.Search({
