@@ -486,7 +486,7 @@
       });
       return popupBox(p.n, rows);
     }
-    // The level the selection colours comes first: a 办事处 target's page leads.
+    // The level the selection colours comes first: a subdistrict target's page leads.
     register(layer, function () {
       return cf.selected && !cf.selected.count && cf.selected.level === spec.level ? spec.order - 20
         : spec.order;
