@@ -134,6 +134,9 @@ def test_clicks_reach_the_unit_under_the_pointer(page, demo_run, demo_out):
         assert page.broken_words("未达成") == 0
         if code == "U14":  # 明珠社区 fails two of the plan's targets
             page.page.locator(".leaflet-popup-content .cf-prev").click()  # back to page 1
+            page.page.wait_for_function(  # the popup's fade-in is over
+                "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+            page.page.wait_for_timeout(300)
             page.page.screenshot(path=str(IMG / f"map-popup-{page.width}.png"))
         page.close_popup()
     assert len(results) == 6
