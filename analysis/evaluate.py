@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from cfplan.analysis.access import units_below
 from cfplan.analysis.plan import Filters, Plan, Target, unit_text
 from cfplan.analysis.selection import SCENARIOS, name_matches, select, target_key
 from cfplan.layers.kinds import UNIT_TYPES, kind_label, measure_word
@@ -413,6 +414,9 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
 def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
     """Share of residents or children within the walking radius (needs a coverage table).
 
+    The failing units are those whose own share is below the target's
+    (:func:`cfplan.analysis.access.units_below`), the rule every output applies.
+
     Targets with facility filters have their own rows; when some facilities' data is
     missing, a best-case row (scenario ``"<scenario>:best"``) bounds the share, and a
     target met only in the best case is unknown.
@@ -450,8 +454,10 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
                              f"{_kinds_text(t, 'zh')}",
                              f"{outside:.0f} {who_en} have no {_kinds_text(t, 'en')} within "
                              f"{row['radius_m']:.0f} m walk")
-        res.failing = tuple(str(c).strip() for c in str(row.get("failing_units", "")).split(",")
-                            if str(c).strip())
+    units = cov[(cov["kind"] == key) & (cov["level"] == "unit")
+                & (cov["scenario"] == ctx.scenario)]
+    res.failing = tuple(units_below(units, share=t.low, population=t.population)["area"]
+                        .astype(str))
     return res
 
 

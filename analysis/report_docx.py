@@ -15,6 +15,7 @@ from typing import Protocol
 import pandas as pd
 
 from cfplan.analysis.evaluate import Result, headline
+from cfplan.analysis.export import FAILING_RULE
 from cfplan.analysis.plan import Plan
 from cfplan.analysis.report import (
     cross_check_table,
@@ -279,6 +280,7 @@ def document(
     failing = units[(units["fails_current"] != "") | (units["fails_planned"] != "")]
     if not failing.empty:
         doc.add_heading("各单元未达标目标" if zh else "Targets failed per unit", level=2)
+        _para(doc, FAILING_RULE.get(lang))
         level = {"unit": "社区/村" if zh else "unit",
                  "subdistrict": plan.subdistrict_term if zh else "subdistrict"}
         add_table(doc, localise(failing.assign(level=failing["level"].map(level)), lang=lang))

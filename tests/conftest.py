@@ -137,3 +137,11 @@ def gcj02_point(lon: float, lat: float) -> tuple[float, float]:
     dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
     dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
     return lon + dlon, lat + dlat
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches the system Chromium (``make chromium``), no downloads."""
+    from map_pages import LAUNCH_ARGS, chromium_path
+
+    return {**browser_type_launch_args, "executable_path": chromium_path(), "args": LAUNCH_ARGS}
