@@ -3,7 +3,8 @@
 The system Chromium with the network off (``tests/map_pages.py``): no request may leave the
 page, no script error, no dialog. Clicks are real mouse clicks at page points computed from
 the layers (shapely) and projected by the page's own map; popups are paged with the mouse;
-the answers are compared with ``units.csv``. Screenshots go to ``docs/img/``.
+the answers are compared with ``units.csv``. Screenshots go to ``conftest.SCREENSHOTS``
+(``make screenshots`` refreshes ``docs/img/``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SCREENSHOTS
 from map_pages import SIZES, MapPage, units_wgs84
 
 from cfplan.analysis.evaluate import evaluate_plan
@@ -30,7 +32,7 @@ from cfplan.maps.unit_layers import target_label
 EVIL_IMG = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = '"><script>alert(2)</script>'
 EVIL_FORMULA = '=HYPERLINK("http://example.invalid","x")'
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+IMG = SCREENSHOTS
 # Six units of the demo, each failing something different: 朝阳社区 (only the standards),
 # 李庄村 (29), 明珠社区 (8a, 37a), 张湾村 (29 now, not once planned), 海棠社区 (37a), 周庄村.
 CLICKED = ("U01", "U06", "U14", "U17", "U33", "U35")
