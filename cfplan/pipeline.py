@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from cfplan.analysis.siting.plan_sites import SitingPlan
     from cfplan.analysis.siting.result import SitingResult
+    from cfplan.analysis.workbench import Scenario, Workbench
     from cfplan.maps.figures import Figure
     from cfplan.maps.plan_map import LayerBuilder
 
@@ -102,6 +103,9 @@ class Assessment:
     siting
         The proposed sites, once :meth:`site` has run (then ``write``, ``map`` and the
         report include them).
+    scenario
+        The workbench scenario whose edits were made to the layers (``assess(...,
+        scenario=FILE)``), else None.
     """
 
     plan: Plan
@@ -114,6 +118,7 @@ class Assessment:
     routes: SchoolRoutes | None = None
     route_summary: pd.DataFrame | None = None
     siting: SitingPlan | None = None
+    scenario: Scenario | None = None
 
     @property
     def units(self) -> gpd.GeoDataFrame:
@@ -169,6 +174,33 @@ class Assessment:
 
             builders.append(siting_layers(self.siting))
         return builders
+
+    def workbench(self, *, base: str = "current") -> Workbench:
+        """Return a workbench over this assessment: edits re-evaluated incrementally.
+
+        ``base``: the scenario the edits apply to (``current`` or ``planned``). See
+        :class:`cfplan.analysis.workbench.Workbench` and ``cfplan serve``.
+
+        Returns
+        -------
+        cfplan.analysis.workbench.Workbench
+            At step 0: its results are this assessment's in ``base``.
+        """
+        from cfplan.analysis.workbench import Workbench
+
+        streets = self.streets
+        summary = None
+        if streets is not None and self.route_summary is not None:
+            def summary(layers: LayerSet, scenario: str) -> pd.DataFrame | None:
+                assert streets is not None
+                return route_summary(layers, streets, self.plan, scenario)
+
+        return Workbench(self.plan, self.layers, self.results, base=base,
+                         indicators=self.indicators,
+                         network=self.access.network if self.access else None,
+                         demand=self.access.demand if self.access else None,
+                         routes=self.route_summary, route_summary=summary,
+                         route_kinds=route_kinds(self.layers, self.plan))
 
     def _walk_inputs(self) -> ScenarioCoverage:
         if self.access is None or self.streets is None:
@@ -395,6 +427,7 @@ def assess(
     graph_cache: str | Path | None = None,
     routes: pd.DataFrame | bool = True,
     route_rules: RouteRules | Mapping[str, object] | None = None,
+    scenario: str | Path | None = None,
 ) -> Assessment:
     """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
@@ -424,6 +457,11 @@ def assess(
     route_rules
         Overrides of the route rules (:class:`cfplan.analysis.routes_config.RouteRules`),
         over the manifest's ``[routes]`` table.
+    scenario
+        A scenario file saved by ``cfplan serve`` (``*.scenario``): its edits are made to
+        the layers before anything is measured, so the results are the workbench's edited
+        scenario (:attr:`Assessment.scenario` keeps it). Its plan must be ``plan`` and,
+        when ``layers`` is a folder, its layers digest that folder's.
 
     Returns
     -------
@@ -437,9 +475,14 @@ def assess(
     """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)  # a mistyped plan fails before the layers load
+    folder = None
     if not isinstance(layers, LayerSet):
+        folder = Path(layers)
         log.info(msg("progress.load"), step="load")
         layers = load_layers(layers)
+    edited = None
+    if scenario is not None:
+        layers, edited = _scenario_layers(layers, plan, scenario, folder)
     for row in layers.accounting.itertuples(index=False):
         log.info(msg("progress.layer", layer=row.layer, file=row.file, read=row.read,
                      used=row.used, repaired=row.repaired, rejected=row.rejected,
@@ -483,7 +526,66 @@ def assess(
         log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
                                                               **headline(results, scenario=s)))
     return Assessment(plan, layers, results, table, streets, coverage, warnings, school,
-                      summary)
+                      summary, scenario=edited)
+
+
+def _scenario_layers(layers: LayerSet, plan: Plan, path: str | Path, folder: Path | None
+                     ) -> tuple[LayerSet, Scenario]:
+    """Return the layers with a scenario file's edits made, after checking what it edits."""
+    from cfplan.analysis.workbench import apply_scenario, layers_digest, read_scenario
+    from cfplan.layers.errors import InputError
+
+    header, steps = read_scenario(path)
+    if header.plan != plan.id:
+        raise InputError(str(path), Text(f"情景按规划「{header.plan}」保存，而本次运行的规划是「{plan.id}」",
+                                         f"the scenario was saved against plan {header.plan!r}, "
+                                         f"this run uses {plan.id!r}"),
+                         Text(f"运行时用 --plan {header.plan}", f"run with --plan {header.plan}"),
+                         field="plan")
+    if folder is not None and header.layers_digest and \
+            header.layers_digest != layers_digest(folder):
+        raise InputError(str(path), Text("图层目录的内容与保存情景时不同，编辑无法原样复现",
+                                         "the layer folder's files differ from those the scenario "
+                                         "was saved from: its edits cannot be reproduced"),
+                         Text(f"使用保存情景时的图层（{header.layers}）",
+                              f"use the layers the scenario was saved from ({header.layers})"),
+                         field="layers_digest")
+    edited, checked = apply_scenario(layers, steps, source=str(path),
+                                     default_year=int(plan.period[1]))
+    log.info(Text(f"情景 {Path(path).name}：{sum(map(len, checked))} 项编辑（基于"
+                  f"{'现状' if header.base == 'current' else '规划完成后'}）",
+                  f"scenario {Path(path).name}: {sum(map(len, checked))} edits (on the "
+                  f"{header.base} scenario)"))
+    return edited, replace(header, steps=tuple(tuple(s) for s in checked))
+
+
+def route_kinds(layers: LayerSet, plan: Plan,
+                rules: RouteRules | Mapping[str, object] | None = None) -> tuple[str, ...]:
+    """Return the school kinds an assessment routes: the rules' and the plan's route targets'."""
+    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
+    asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
+    return tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
+
+
+def route_summary(layers: LayerSet, streets: Streets, plan: Plan, scenario: str, *,
+                  rules: RouteRules | Mapping[str, object] | None = None
+                  ) -> pd.DataFrame | None:
+    """Return the school-route summary of one scenario, as :func:`assess` computes it.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS` per school with
+        ``scenario``; None when the layers hold no school of the routed kinds.
+    """
+    from cfplan.analysis.routes import school_routes
+
+    kinds = route_kinds(layers, plan, rules)
+    if not layers.facilities["kind"].isin(kinds).any():
+        return None
+    result = school_routes(layers, streets, rules=rules, kinds=kinds, scenario=scenario,
+                           detail=False)
+    return result.summary().assign(scenario=scenario)
 
 
 def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
@@ -492,9 +594,7 @@ def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
     """Routes as things stand, and the route summary of both scenarios (None: no school)."""
     from cfplan.analysis.routes import school_routes
 
-    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
-    asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
-    kinds = tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
+    kinds = route_kinds(layers, plan, rules)
     fac = layers.facilities
     if not fac["kind"].isin(kinds).any():
         return None, None
@@ -525,11 +625,13 @@ def run(
     shp: str | None = None,
     export_datum: str = "wgs84",
     routes: bool = True,
+    scenario: str | Path | None = None,
 ) -> Assessment:
     """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
 
     ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`; ``routes=False``
-    skips the school routes (no ``routes/`` folder).
+    skips the school routes (no ``routes/`` folder); ``scenario`` is a workbench scenario
+    file whose edits are made first (see :func:`assess`).
 
     Returns
     -------
@@ -543,7 +645,7 @@ def run(
     """
     start = time.perf_counter()
     result = assess(layers_dir, plan_path, indicators=indicators, access=access, place=place,
-                    graph_cache=graph_cache, routes=routes)
+                    graph_cache=graph_cache, routes=routes, scenario=scenario)
     result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key,
                  shp=shp, export_datum=export_datum)
     log.info(msg("progress.done", out=str(out))
@@ -678,5 +780,5 @@ def demo_assessment(**kwargs: object) -> Assessment:
     return assess(DEMO_DIR, "jingkai", **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "run", "run_demo",
-           "run_routes", "school_routes", "site_plan"]
+__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "route_kinds",
+           "route_summary", "run", "run_demo", "run_routes", "school_routes", "site_plan"]
