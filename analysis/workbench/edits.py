@@ -116,6 +116,11 @@ class Edit:
         """Return the edit as JSON-ready properties (``None`` fields left out)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
+    def payload(self) -> dict[str, Any]:
+        """Return the request that makes this edit again (what a scenario file stores)."""
+        fields = ("op", *_FIELDS[self.op])
+        return {k: v for k, v in self.to_dict().items() if k in fields}
+
     @property
     def kinds(self) -> tuple[str, ...]:
         """The facility kinds the edit touches (set by :func:`parse_edit`)."""

@@ -92,7 +92,7 @@ def _toml_string(value: str) -> str:
 
 
 def _feature(edit: Edit, step: int) -> dict[str, Any]:
-    props = {"step": step, **{k: v for k, v in edit.to_dict().items() if k not in ("lon", "lat")}}
+    props = {"step": step, **{k: v for k, v in edit.payload().items() if k not in ("lon", "lat")}}
     geometry = ({"type": "Point", "coordinates": [edit.lon, edit.lat]}
                 if edit.lon is not None and edit.lat is not None else None)
     return {"type": "Feature", "geometry": geometry, "properties": props}

@@ -1,0 +1,63 @@
+"""Saved workbench scenarios from Python: open a workbench, compare two scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cfplan.analysis.plan import Plan
+from cfplan.analysis.workbench import EditError, Workbench, compare_results, read_scenario
+from cfplan.layers.errors import InputError
+from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
+from cfplan.pipeline import Assessment, assess
+
+__all__ = ["compare_scenarios", "open_scenario"]
+
+
+def open_scenario(assessment: Assessment, path: str | Path) -> Workbench:
+    """Return a workbench over ``assessment`` with a saved scenario's edits replayed.
+
+    Returns
+    -------
+    cfplan.analysis.workbench.Workbench
+        Its ``results`` are the scenario's edited targets (scenario = the file's base).
+
+    Raises
+    ------
+    cfplan.InputError
+        When the file is not a scenario of this plan, or an edit does not fit the layers.
+    """
+    header, steps = read_scenario(path)
+    if header.plan != assessment.plan.id:
+        raise InputError(str(path), Text(f"情景按规划「{header.plan}」保存，而不是「{assessment.plan.id}」",
+                                         f"the scenario was saved against plan {header.plan!r}, "
+                                         f"not {assessment.plan.id!r}"), field="plan")
+    wb = assessment.workbench(base=header.base)
+    try:
+        wb.replay(steps)
+    except EditError as exc:
+        raise InputError(str(path), exc.text, field=exc.field) from exc
+    return wb
+
+
+def compare_scenarios(layers: LayerSet | str | Path, plan: Plan | str | Path,
+                      a: str | Path, b: str | Path, *, lang: str = "zh") -> pd.DataFrame:
+    """Return two saved scenarios side by side, one row per target (``cfplan compare``).
+
+    The district is assessed once; each scenario is replayed on its own workbench.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``title``, then for each scenario (named by its file stem) the status,
+        value and shortfall, and ``differs``.
+    """
+    assessment = assess(layers, plan)
+    first, second = open_scenario(assessment, a), open_scenario(assessment, b)
+    names = (Path(a).stem, Path(b).stem)
+    if names[0] == names[1]:
+        names = (f"{names[0]}_1", f"{names[1]}_2")
+    return compare_results(assessment.plan, first.results, second.results, names=names,
+                           lang=lang)
