@@ -111,7 +111,8 @@ class Session:
         edited = {e.fid for step in self.workbench.edits for e in step if e.fid}
         out = []
         for i, row in enumerate(fac.itertuples(index=False)):
-            year, cap = getattr(row, "year", None), getattr(row, "capacity", None)
+            year: Any = getattr(row, "year", None)
+            cap: Any = getattr(row, "capacity", None)
             out.append({
                 "fid": str(row.fid), "name": str(row.name), "kind": str(row.kind),
                 "status": str(row.status) if isinstance(row.status, str) else "",
