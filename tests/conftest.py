@@ -137,3 +137,10 @@ def gcj02_point(lon: float, lat: float) -> tuple[float, float]:
     dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
     dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
     return lon + dlon, lat + dlat
+
+
+def point_in(layers, frame: str, name: str) -> tuple[float, float]:
+    """Return a point inside the unit or subdistrict called ``name`` (WGS-84, 7 decimals)."""
+    gdf = getattr(layers, frame).to_crs(4326)
+    p = gdf.loc[gdf["name"] == name].geometry.iloc[0].representative_point()
+    return round(p.x, 7), round(p.y, 7)

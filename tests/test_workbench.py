@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import point_in
 
 from cfplan.analysis.report import targets_table
 from cfplan.analysis.workbench import (
@@ -20,13 +21,6 @@ from cfplan.analysis.workbench import (
 from cfplan.cli import main
 from cfplan.demo import DEMO_DIR
 from cfplan.pipeline import assess
-
-
-def point_in(layers, frame: str, name: str) -> tuple[float, float]:
-    """A point inside the unit or subdistrict called ``name`` (WGS-84, 7 decimals)."""
-    gdf = getattr(layers, frame).to_crs(4326)
-    p = gdf.loc[gdf["name"] == name].geometry.iloc[0].representative_point()
-    return round(p.x, 7), round(p.y, 7)
 
 
 def edits_for(layers) -> list[dict]:

@@ -52,6 +52,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_change": ("没有目标发生变化", "No target changed"),
     "elapsed": ("用时", "took"),
     "suggest": ("选址建议", "Suggest sites"),
+    "suggest_short": ("选址", "Sites"),
     "suggesting": ("正在求解选址模型……", "Solving the siting model…"),
     "accept": ("采纳", "Accept"),
     "accept_all": ("全部采纳", "Accept all"),

@@ -307,6 +307,7 @@ class Session:
                 kind = str(row.kind)
                 unit = str(row.unit_name) if isinstance(row.unit_name, str) else ""
                 out.append({"n": i + 1, "kind": kind, "kind_label": kind_label(kind, lang=self.lang),
+                            "level": _level_default(wb.layers.facilities, kind) or None,
                             "lon": float(xy[i, 0]), "lat": float(xy[i, 1]), "unit": unit,
                             "name": self.t(f"{unit}{kind_label(kind, lang='zh')}（建议）",
                                            f"Proposed {kind_label(kind, lang='en').lower()} "

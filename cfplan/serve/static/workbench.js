@@ -26,6 +26,8 @@
     return b;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var msgBox = el("div", "wb-message"), sugBox = el("div", "wb-suggest");
+  msgBox.id = "wb-message"; sugBox.id = "wb-suggest";
 
   function api(method, path, body, raw) {
     wb.busy += 1;
@@ -46,7 +48,7 @@
     return S.error + " (" + res.status + ")";
   }
   function showError(res) {
-    var box = document.getElementById("wb-message");
+    var box = msgBox;
     clear(box);
     box.className = "wb-message wb-error";
     box.appendChild(el("b", null, S.error + (res.body && res.body.field ? " · " + res.body.field : "")));
@@ -113,7 +115,7 @@
         var body = {op: "population", unit: p.code};
         if (pop.value !== "") body.population = Number(pop.value);
         if (kids.value !== "") body.children = Number(kids.value);
-        edit(body).then(function (ok) { if (ok) map.closePopup(); });
+        edit(body, function () { map.closePopup(); });
       }));
       box.appendChild(form);
     }
@@ -187,14 +189,14 @@
     if (!cfg.read_only) {
       var bar = el("div", "wb-actions");
       bar.appendChild(button(S.remove, "wb-danger", function () {
-        edit({op: "remove", fid: f.fid}).then(function (ok) { if (ok) map.closePopup(); });
+        edit({op: "remove", fid: f.fid}, function () { map.closePopup(); });
       }));
       if (f.status === "planned" || f.status === "under_construction") {
         bar.appendChild(button(S.done, null, function () {
-          edit({op: "planned", fid: f.fid, outcome: "done"}).then(function (ok) { if (ok) map.closePopup(); });
+          edit({op: "planned", fid: f.fid, outcome: "done"}, function () { map.closePopup(); });
         }));
         bar.appendChild(button(S.dropped, null, function () {
-          edit({op: "planned", fid: f.fid, outcome: "dropped"}).then(function (ok) { if (ok) map.closePopup(); });
+          edit({op: "planned", fid: f.fid, outcome: "dropped"}, function () { map.closePopup(); });
         }));
       }
       box.appendChild(bar);
@@ -208,7 +210,7 @@
     wb.markers = {};
     data.facilities.forEach(function (f) {
       var pending = f.status === "planned" || f.status === "under_construction";
-      var m = L.marker([f.lat, f.lon], {icon: icon(f.kind, pending, f.edited),
+      var m = L.marker([f.lat, f.lon], {icon: icon(f.kind, pending, f.edited), riseOnHover: true,
                                          draggable: f.point && !cfg.read_only, keyboard: false});
       m.bindTooltip(function () { return el("span", null, f.name); });
       m.bindPopup(function () { return facilityPopup(f); }, {maxWidth: 320});
@@ -268,7 +270,7 @@
       if (cap.value !== "") body.capacity = Number(cap.value);
       if (level.value) body.level = level.value;
       if (year.value !== "") body.year = Number(year.value);
-      edit(body).then(function (ok) { if (ok) { map.closePopup(); setAddMode(false); } });
+      edit(body, function () { map.closePopup(); setAddMode(false); });
     });
     submit.id = "wb-add-submit";
     form.appendChild(submit);
@@ -281,9 +283,11 @@
 
   // ------------------------------------------------------------------ edits
 
-  function edit(body) {
+  // POST one edit; ``done`` runs as soon as it is accepted (before the page redraws)
+  function edit(body, done) {
     return api("POST", "/api/edits", body).then(function (res) {
       if (!res.ok) { showError(res); return false; }
+      if (done) done();
       return applied(res.body).then(function () { return true; });
     });
   }
@@ -309,7 +313,7 @@
   }
 
   function showChanges(answer) {
-    var box = document.getElementById("wb-message");
+    var box = msgBox;
     clear(box);
     box.className = "wb-message";
     var head = el("div", "wb-message-head");
@@ -354,8 +358,14 @@
 
   // ------------------------------------------------------------------ suggestions
 
+  function suggested(s) {
+    var body = {op: "add", kind: s.kind, lon: s.lon, lat: s.lat, name: s.name};
+    if (s.level) body.level = s.level;
+    return body;
+  }
+
   function suggest(row) {
-    var box = document.getElementById("wb-suggest");
+    var box = sugBox;
     clear(box);
     box.appendChild(el("div", "wb-hint", S.suggesting));
     api("POST", "/api/suggest", {target: row.id}).then(function (res) {
@@ -371,8 +381,8 @@
         li.appendChild(el("span", null, s.kind_label + " · " + s.unit + " "));
         if (!cfg.read_only) {
           li.appendChild(button(S.accept, "wb-accept", function () {
-            edit({op: "add", kind: s.kind, lon: s.lon, lat: s.lat, name: s.name}).then(function (ok) {
-              if (ok) { li.classList.add("wb-accepted"); li.querySelector("button").disabled = true; }
+            edit(suggested(s), function () {
+              li.classList.add("wb-accepted"); li.querySelector("button").disabled = true;
             });
           }));
         }
@@ -383,10 +393,13 @@
       box.appendChild(list);
       if (sites.length > 1 && !cfg.read_only) {
         box.appendChild(button(S.accept_all, "wb-primary", function () {
-          var edits = sites.map(function (s) {
-            return {op: "add", kind: s.kind, lon: s.lon, lat: s.lat, name: s.name};
+          var edits = sites.map(suggested);
+          edit({op: "batch", edits: edits}, function () {
+            Array.prototype.forEach.call(box.querySelectorAll(".wb-site"), function (li) {
+              li.classList.add("wb-accepted");
+            });
+            Array.prototype.forEach.call(box.querySelectorAll("button"), function (b) { b.disabled = true; });
           });
-          edit({op: "batch", edits: edits}).then(function (ok) { if (ok) clear(box); });
         }));
       }
     });
@@ -397,6 +410,7 @@
   function statusCell(cell) {
     var td = el("td", "wb-cell");
     if (!cell) return td;
+    td.setAttribute("data-status", cell.status);
     var dot = el("span", "wb-dot"); dot.style.background = STATUS_COLOR[cell.status] || "#999";
     dot.title = data.vocabulary.result_statuses[cell.status] || cell.status;
     td.appendChild(dot);
@@ -455,7 +469,7 @@
       }
       var act = el("td", "wb-act");
       if (r.siteable && r.status_edited && r.status_edited !== "met" && data.streets) {
-        act.appendChild(button(S.suggest, "wb-suggest-btn", function (ev) {
+        act.appendChild(button(S.suggest_short, "wb-suggest-btn", function (ev) {
           ev.stopPropagation(); suggest(r);
         }));
       }
@@ -540,8 +554,8 @@
     });
     reachRow.appendChild(legend);
     side.appendChild(reachRow);
-    var msg = el("div", "wb-message"); msg.id = "wb-message"; side.appendChild(msg);
-    var sug = el("div", "wb-suggest"); sug.id = "wb-suggest"; side.appendChild(sug);
+    side.appendChild(msgBox);  // kept across redraws: the last answer stays in view
+    side.appendChild(sugBox);
     var unitTitle = el("div", "wb-unit-title"); unitTitle.id = "wb-unit-title"; side.appendChild(unitTitle);
     var filters = el("div", "wb-filters");
     filters.appendChild(el("b", null, S.targets));
