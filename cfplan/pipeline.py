@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -44,13 +44,14 @@ from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, 
 from cfplan.layers.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     import folium
 
     from cfplan.analysis.siting.plan_sites import SitingPlan
     from cfplan.analysis.siting.result import SitingResult
     from cfplan.analysis.workbench import Scenario, Workbench
+    from cfplan.geo.snap import Snapped
     from cfplan.maps.figures import Figure
     from cfplan.maps.plan_map import LayerBuilder
 
@@ -189,17 +190,17 @@ class Assessment:
         from cfplan.analysis.workbench import Workbench
 
         streets = self.streets
-        summary = None
+        runner = None
         if streets is not None and self.route_summary is not None:
-            def summary(layers: LayerSet, scenario: str) -> pd.DataFrame | None:
+            def runner(layers: LayerSet, scenario: str, **options: Any) -> SchoolRoutes | None:
                 assert streets is not None
-                return route_summary(layers, streets, self.plan, scenario)
+                return route_run(layers, streets, self.plan, scenario, **options)
 
         return Workbench(self.plan, self.layers, self.results, base=base,
                          indicators=self.indicators,
                          network=self.access.network if self.access else None,
                          demand=self.access.demand if self.access else None,
-                         routes=self.route_summary, route_summary=summary,
+                         routes=self.route_summary, route_run=runner,
                          route_kinds=route_kinds(self.layers, self.plan))
 
     def _walk_inputs(self) -> ScenarioCoverage:
@@ -567,25 +568,29 @@ def route_kinds(layers: LayerSet, plan: Plan,
     return tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
 
 
-def route_summary(layers: LayerSet, streets: Streets, plan: Plan, scenario: str, *,
-                  rules: RouteRules | Mapping[str, object] | None = None
-                  ) -> pd.DataFrame | None:
-    """Return the school-route summary of one scenario, as :func:`assess` computes it.
+def route_run(layers: LayerSet, streets: Streets, plan: Plan, scenario: str, *,
+              rules: RouteRules | Mapping[str, object] | None = None,
+              choose: Callable[[pd.DataFrame], Collection[str]] | None = None,
+              demand: gpd.GeoDataFrame | None = None, target: Snapped | None = None
+              ) -> SchoolRoutes | None:
+    """Return the school routes of one scenario as :func:`assess` computes them (no detail).
+
+    ``choose``, ``demand`` and ``target`` go to
+    :func:`cfplan.analysis.routes.school_routes` (the workbench routes only the schools an
+    edit touched).
 
     Returns
     -------
-    pandas.DataFrame or None
-        :data:`cfplan.analysis.evaluate.ROUTE_SUMMARY_COLUMNS` per school with
-        ``scenario``; None when the layers hold no school of the routed kinds.
+    cfplan.analysis.routes.SchoolRoutes or None
+        None when the layers hold no school of the routed kinds.
     """
     from cfplan.analysis.routes import school_routes
 
     kinds = route_kinds(layers, plan, rules)
     if not layers.facilities["kind"].isin(kinds).any():
         return None
-    result = school_routes(layers, streets, rules=rules, kinds=kinds, scenario=scenario,
-                           detail=False)
-    return result.summary().assign(scenario=scenario)
+    return school_routes(layers, streets, rules=rules, kinds=kinds, scenario=scenario,
+                         detail=False, choose=choose, demand=demand, target=target)
 
 
 def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
@@ -781,4 +786,4 @@ def demo_assessment(**kwargs: object) -> Assessment:
 
 
 __all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "route_kinds",
-           "route_summary", "run", "run_demo", "run_routes", "school_routes", "site_plan"]
+           "route_run", "run", "run_demo", "run_routes", "school_routes", "site_plan"]

@@ -22,9 +22,11 @@ import pandas as pd
 from cfplan.analysis.coverage import _unknown_children
 from cfplan.analysis.evaluate import Result, evaluate_plan, headline
 from cfplan.analysis.plan import Plan, Target
+from cfplan.analysis.routes import SchoolRoutes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.analysis.workbench.changes import Change, describe_change, same_result
 from cfplan.analysis.workbench.edits import Edit, EditContext, apply_edit, parse_edit
+from cfplan.analysis.workbench.routes import RouteState, update_routes
 from cfplan.analysis.workbench.walk import (
     CoverageKey,
     SourceSet,
@@ -40,11 +42,11 @@ from cfplan.geo.street_network import StreetNetwork
 from cfplan.layers.demand import demand_points
 from cfplan.layers.load import LayerSet
 
-__all__ = ["Outcome", "RouteSummary", "Workbench"]
+__all__ = ["Outcome", "RouteRun", "Workbench"]
 
-RouteSummary = Callable[[LayerSet, str], "pd.DataFrame | None"]
-"""``(layers, scenario) -> school-route summary`` (:data:`ROUTE_SUMMARY_COLUMNS` rows with
-``scenario``), or None when no school is routed."""
+RouteRun = Callable[..., "SchoolRoutes | None"]
+"""``(layers, scenario, *, choose, demand, target) -> SchoolRoutes`` without detail, as a full
+assessment routes (None when the layers hold no school of the routed kinds)."""
 POPULATION_METRICS = ("per_capita", "accessibility")
 MAX_STEPS = 1000
 
@@ -71,7 +73,7 @@ class _State:
     sets: Mapping[tuple[str, ...], SourceSet] = field(default_factory=dict)
     keys: tuple[CoverageKey, ...] = ()
     tables: Mapping[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
-    routes: pd.DataFrame | None = None
+    routes: RouteState | None = None
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,11 @@ class Workbench:
         (``Assessment.access.network`` and ``.demand``); ``None`` without streets.
     routes
         The school-route summary of the assessment (both scenarios), or ``None``.
-    route_summary
-        Computes the summary for edited layers in one scenario; needed to follow edits of
-        schools when ``routes`` is given.
+    route_run
+        Routes the schools of edited layers in one scenario; needed to follow edits of
+        schools when ``routes`` is given (only the schools an edit touches are routed).
     route_kinds
-        The school kinds ``route_summary`` routes: edits of them re-route.
+        The school kinds ``route_run`` routes: edits of them re-route.
     margin_m
         How far outside the district an added or moved facility may lie (m); default the
         layers' ``margin_m``.
@@ -129,24 +131,25 @@ class Workbench:
                  base: str = "current", indicators: pd.DataFrame | None = None,
                  network: StreetNetwork | None = None, demand: gpd.GeoDataFrame | None = None,
                  routes: pd.DataFrame | None = None,
-                 route_summary: RouteSummary | None = None,
+                 route_run: RouteRun | None = None,
                  route_kinds: Sequence[str] = (), margin_m: float | None = None) -> None:
         if base not in SCENARIOS:
             raise ValueError(f"base must be one of {SCENARIOS}, not {base!r}")
         self.plan, self.base, self.indicators = plan, base, indicators
         self.margin_m = layers.margin_m if margin_m is None else margin_m
-        self.route_summary = route_summary
+        self.route_run = route_run
         self.route_kinds = frozenset(route_kinds)
         self.reference = {(r.target.id, r.scenario): r for r in results}
         start = {r.target.id: r for r in results if r.scenario == base}
         self._walk: _Walk | None = None
         state = _State(layers, (), start)
+        if network is not None and demand is not None:
+            state = self._start_walk(state, network, demand)
         if routes is not None:
             rows = routes[routes["scenario"] == base] if "scenario" in routes.columns \
                 else routes.assign(scenario=base)
-            state = dataclasses.replace(state, routes=rows.reset_index(drop=True))
-        if network is not None and demand is not None:
-            state = self._start_walk(state, network, demand)
+            state = dataclasses.replace(state, routes=RouteState(
+                rows.reset_index(drop=True), self._catchments(state)))
         self._steps: list[_State] = [state]
         self._at = 0
 
@@ -166,6 +169,18 @@ class Workbench:
         snaps = snap_by_fid(network, layers.facilities, entrances=entrances)
         return self._walk_state(dataclasses.replace(state, demand=demand, snaps=snaps),
                                 changed_kinds=None)
+
+    def _route_options(self, state: _State) -> dict[str, Any]:
+        walk = self._walk
+        return {"demand": state.demand, "target": walk.targets} if walk is not None else {}
+
+    def _catchments(self, state: _State) -> pd.DataFrame | None:
+        """Return the schools' catchments as loaded (no school routed)."""
+        if self.route_run is None:
+            return None
+        found = self.route_run(state.layers, self.base, choose=lambda _: (),
+                               **self._route_options(state))
+        return None if found is None else found.assignment
 
     def _walk_state(self, state: _State, *, changed_kinds: set[str] | None,
                     moved: frozenset[str] = frozenset(), weights: bool = False) -> _State:
@@ -341,10 +356,18 @@ class Workbench:
                 weights=population)
         routes_changed = False
         children = population and edit.children is not None
-        if state.routes is not None and self.route_summary is not None and (
+        run = self.route_run
+        if state.routes is not None and run is not None and (
                 kinds & self.route_kinds or children):
-            summary = self.route_summary(layers, self.base)
-            state = dataclasses.replace(state, routes=summary)
+            options = self._route_options(state)
+
+            def route(choose: Any) -> SchoolRoutes | None:
+                assert run is not None
+                return run(layers, self.base, choose=choose, **options)
+
+            touched = {edit.fid} if edit.fid and edit.op in ("add", "move", "planned") else set()
+            state = dataclasses.replace(state, routes=update_routes(
+                route, state.routes, scenario=self.base, touched=touched))
             routes_changed = True
         todo = self._dependants(kinds, population=population, routes=routes_changed,
                                 children=children)
@@ -386,7 +409,8 @@ class Workbench:
             return results
         sub = dataclasses.replace(self.plan, targets=tuple(targets))
         fresh = evaluate_plan(sub, state.layers, indicators=self.indicators,
-                              coverage=self.coverage(state), routes=state.routes,
+                              coverage=self.coverage(state),
+                              routes=state.routes.summary if state.routes else None,
                               scenarios=(self.base,))
         results.update({r.target.id: r for r in fresh})
         return results
