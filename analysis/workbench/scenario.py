@@ -121,8 +121,8 @@ def scenario_text(scenario: Scenario) -> str:
         FENCE,
     ]
     features = [_feature(e, i) for i, step in enumerate(scenario.steps, start=1) for e in step]
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                      indent=1, allow_nan=False)
+    lines = [json.dumps(f, ensure_ascii=False, allow_nan=False) for f in features]
+    body = '{"type": "FeatureCollection", "features": [\n' + ",\n".join(lines) + "\n]}"
     return "\n".join(header) + "\n" + body + "\n"
 
 
