@@ -192,3 +192,27 @@ def test_compare_with_an_uploaded_scenario(api, demo_run):
     differs = [r["id"] for r in rows if r["differs"]]
     assert differs == ["29", "重点工程4"]
     assert api.post("/api/compare", content=b"not a scenario").status_code == 422
+
+
+def test_serve_command_line_usage(monkeypatch, capsys, demo_run):
+    from cfplan.cli import main
+
+    assert main(["serve", "--layers", "x"]) == 64
+    assert main(["serve", "--port", "0"]) == 64
+    started = {}
+
+    def fake_run(app, **options):  # uvicorn.run: record what would be served
+        started.update(options, app=app)
+
+    monkeypatch.setattr("cfplan.pipeline.assess", lambda *a, **k: demo_run)
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8800", "--read-only",
+                 "--lang", "en"]) == 0
+    url = capsys.readouterr().out.strip().splitlines()[-1]
+    assert url.startswith("http://0.0.0.0:8800/?token=") and len(url) > 60
+    assert (started["host"], started["port"]) == ("0.0.0.0", 8800)
+    api = TestClient(started["app"], base_url="http://0.0.0.0:8800")
+    assert api.get("/api/targets").status_code == 401
+    token = url.split("token=")[1]
+    assert api.get("/", params={"token": token}).status_code == 200
+    assert api.post("/api/undo").status_code == 403  # read-only

@@ -244,9 +244,27 @@ class Workbench:
         return EditContext(self.layers, margin_m=self.margin_m,
                            default_year=int(self.plan.period[1]))
 
-    def node_distances(self, kind: str) -> SourceSet | None:
-        """Return the edited scenario's walking reach of ``kind`` (None: not measured)."""
+    def reach(self, kind: str) -> SourceSet | None:
+        """Return the edited scenario's walking reach of ``kind`` (None: not measured).
+
+        Returns
+        -------
+        SourceSet or None
+            Distances (m) from the nearest facility of the kind to every street node
+            (``nodes``, bounded at ``limit_m`` ≥ 1,000 m) and demand point, and the access
+            points (``sources``).
+        """
         return self.state.sets.get(("plain", kind))
+
+    @property
+    def network(self) -> StreetNetwork | None:
+        """The walking network (None without streets)."""
+        return self._walk.network if self._walk is not None else None
+
+    @property
+    def demand(self) -> gpd.GeoDataFrame | None:
+        """The demand points, weighted by the edited units' population (None without streets)."""
+        return self.state.demand
 
     # ------------------------------------------------------------------ editing
 

@@ -152,7 +152,7 @@ def create_app(session: Session, config: GuardConfig) -> FastAPI:
                     "kinds": session.kinds(), "vocabulary": session.vocabulary(),
                     "targets": session.targets(), "headline": wb.headline(),
                     "edits": session.edits(), "can_undo": wb.can_undo,
-                    "can_redo": wb.can_redo, "streets": wb._walk is not None,
+                    "can_redo": wb.can_redo, "streets": wb.network is not None,
                     "default_year": int(wb.plan.period[1])}
         return JSONResponse(body, headers=headers())
 

@@ -248,11 +248,9 @@ class Session:
             GeoJSON lines with ``minutes`` (5, 10, 15), widest band first; empty when the
             kind has no walking standard.
         """
-        found = self.workbench.node_distances(kind)
-        if found is None:
+        found, network = self.workbench.reach(kind), self.workbench.network
+        if found is None or network is None:
             return {"type": "FeatureCollection", "features": []}
-        network = self.workbench._walk.network if self.workbench._walk else None
-        assert network is not None
         geoms: list[object] = []
         props: list[dict[str, object]] = []
         for minutes, cutoff in sorted(LIFE_CIRCLES_M.items(), reverse=True):
@@ -289,13 +287,12 @@ class Session:
             self.suggestions = []
             return {"sites": [], "message": self.t("该目标无需或无法选址",
                                                    "siting cannot help this target")}
-        walk = wb._walk
-        if walk is None or wb.state.demand is None:
+        if wb.network is None or wb.demand is None:
             return {"sites": [], "message": self.t("没有路网，无法选址", "no street network for siting")}
         sub = _sub_plan(self.plan, t)
         streets = self.assessment.streets
-        siting = propose_sites(sub, wb.layers, [result], network=walk.network,
-                               demand=wb.state.demand, scenario=wb.base,
+        siting = propose_sites(sub, wb.layers, [result], network=wb.network,
+                               demand=wb.demand, scenario=wb.base,
                                water=streets.water if streets is not None else None,
                                k_extra=0, tradeoff_time_limit=1.0, service_areas_=False,
                                time_limit=20.0)
