@@ -230,3 +230,30 @@ def test_compare_two_saved_scenarios(demo_run, tmp_path):
     assert main(["compare", str(paths[0]), str(paths[1]), "--out", str(tmp_path / "c.csv")]) == 0
     back = pd.read_csv(tmp_path / "c.csv", dtype=str, keep_default_na=False)
     assert back.loc[back["differs"] == "True", "id"].tolist() == differs
+
+
+@pytest.mark.parametrize("kind", ["kindergarten", "park", "childcare"])
+def test_walking_reach_equals_an_unbounded_search_within_its_limit(demo_run, kind):
+    import numpy as np
+
+    from cfplan.analysis.access import snap_facilities
+    from cfplan.analysis.plan import Filters
+    from cfplan.analysis.selection import select
+    from cfplan.geo.paths import node_distances
+
+    wb = demo_run.workbench()
+    edits = edits_for(demo_run.layers)
+    for e in (edits[2], edits[6], edits[7], {"op": "remove", "fid": str(
+            demo_run.layers.facilities.query("kind == @kind")["fid"].iloc[0])}):
+        wb.edit(e)
+    fac = wb.layers.facilities
+    sure, _ = select(fac, (kind,), Filters(), scenario="current")
+    sources = snap_facilities(wb.network, fac[sure].reset_index(drop=True),
+                              entrances=wb.layers.entrances)[kind]
+    full = node_distances(wb.network, sources).distance
+    mine = wb.reach(kind)
+    assert mine.limit_m >= 1000.0
+    inside = full <= mine.limit_m
+    assert inside.sum() > 100
+    assert np.array_equal(mine.nodes.distance[inside], full[inside])
+    assert np.isinf(mine.nodes.distance[~inside]).all()
