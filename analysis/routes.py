@@ -258,11 +258,25 @@ def _piece_values(hazards: EdgeHazards, edge: np.ndarray, side: np.ndarray,
     return out
 
 
+def _network_parts(network: StreetNetwork, rules: RouteRules
+                   ) -> tuple[CornerGraph, EdgeHazards, ArcHazards]:
+    """Return the corner graph and its hazards under ``rules``, kept on the network.
+
+    They depend on the network and the rules only (not on the schools), so a second
+    routing on the same network (the workbench re-routing after an edit) reuses them.
+    """
+    key = ("school_routes", rules)
+    cached = network._cache.get(key)
+    if cached is None:
+        graph = corner_graph(network)
+        hazards = edge_hazards(network, rules)
+        cached = network._cache[key] = (graph, hazards, arc_hazards(graph, hazards))
+    return cached
+
+
 def _build(network: StreetNetwork, rules: RouteRules, gate_snap: Snapped,
            gate_side: np.ndarray, gate_school: np.ndarray) -> _Net:
-    graph = corner_graph(network)
-    hazards = edge_hazards(network, rules)
-    arcs = arc_hazards(graph, hazards)
+    graph, hazards, arcs = _network_parts(network, rules)
     e, s = gate_snap.edge, gate_side
     to_u = graph.side_corners[e, s, 0]
     to_v = graph.side_corners[e, s, 1]

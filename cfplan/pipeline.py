@@ -533,24 +533,16 @@ def assess(
 def _scenario_layers(layers: LayerSet, plan: Plan, path: str | Path, folder: Path | None
                      ) -> tuple[LayerSet, Scenario]:
     """Return the layers with a scenario file's edits made, after checking what it edits."""
-    from cfplan.analysis.workbench import apply_scenario, layers_digest, read_scenario
-    from cfplan.layers.errors import InputError
+    from cfplan.analysis.workbench import (
+        apply_scenario,
+        check_scenario,
+        layers_digest,
+        read_scenario,
+    )
 
     header, steps = read_scenario(path)
-    if header.plan != plan.id:
-        raise InputError(str(path), Text(f"情景按规划「{header.plan}」保存，而本次运行的规划是「{plan.id}」",
-                                         f"the scenario was saved against plan {header.plan!r}, "
-                                         f"this run uses {plan.id!r}"),
-                         Text(f"运行时用 --plan {header.plan}", f"run with --plan {header.plan}"),
-                         field="plan")
-    if folder is not None and header.layers_digest and \
-            header.layers_digest != layers_digest(folder):
-        raise InputError(str(path), Text("图层目录的内容与保存情景时不同，编辑无法原样复现",
-                                         "the layer folder's files differ from those the scenario "
-                                         "was saved from: its edits cannot be reproduced"),
-                         Text(f"使用保存情景时的图层（{header.layers}）",
-                              f"use the layers the scenario was saved from ({header.layers})"),
-                         field="layers_digest")
+    check_scenario(header, plan_id=plan.id, digest=layers_digest(folder) if folder else "",
+                   source=str(path))
     edited, checked = apply_scenario(layers, steps, source=str(path),
                                      default_year=int(plan.period[1]))
     log.info(Text(f"情景 {Path(path).name}：{sum(map(len, checked))} 项编辑（基于"

@@ -7,17 +7,26 @@ from pathlib import Path
 import pandas as pd
 
 from cfplan.analysis.plan import Plan
-from cfplan.analysis.workbench import EditError, Workbench, compare_results, read_scenario
+from cfplan.analysis.workbench import (
+    EditError,
+    Workbench,
+    check_scenario,
+    compare_results,
+    layers_digest,
+    read_scenario,
+)
 from cfplan.layers.errors import InputError
 from cfplan.layers.load import LayerSet
-from cfplan.layers.text import Text
 from cfplan.pipeline import Assessment, assess
 
 __all__ = ["compare_scenarios", "open_scenario"]
 
 
-def open_scenario(assessment: Assessment, path: str | Path) -> Workbench:
+def open_scenario(assessment: Assessment, path: str | Path, *, digest: str = "") -> Workbench:
     """Return a workbench over ``assessment`` with a saved scenario's edits replayed.
+
+    ``digest``: the assessed layer folder's :func:`~cfplan.analysis.workbench.layers_digest`
+    (checked against the scenario's when given).
 
     Returns
     -------
@@ -30,10 +39,7 @@ def open_scenario(assessment: Assessment, path: str | Path) -> Workbench:
         When the file is not a scenario of this plan, or an edit does not fit the layers.
     """
     header, steps = read_scenario(path)
-    if header.plan != assessment.plan.id:
-        raise InputError(str(path), Text(f"情景按规划「{header.plan}」保存，而不是「{assessment.plan.id}」",
-                                         f"the scenario was saved against plan {header.plan!r}, "
-                                         f"not {assessment.plan.id!r}"), field="plan")
+    check_scenario(header, plan_id=assessment.plan.id, digest=digest, source=str(path))
     wb = assessment.workbench(base=header.base)
     try:
         wb.replay(steps)
@@ -55,7 +61,9 @@ def compare_scenarios(layers: LayerSet | str | Path, plan: Plan | str | Path,
         value and shortfall, and ``differs``.
     """
     assessment = assess(layers, plan)
-    first, second = open_scenario(assessment, a), open_scenario(assessment, b)
+    digest = layers_digest(layers) if not isinstance(layers, LayerSet) else ""
+    first = open_scenario(assessment, a, digest=digest)
+    second = open_scenario(assessment, b, digest=digest)
     names = (Path(a).stem, Path(b).stem)
     if names[0] == names[1]:
         names = (f"{names[0]}_1", f"{names[1]}_2")

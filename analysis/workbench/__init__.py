@@ -14,6 +14,7 @@ from cfplan.analysis.workbench.scenario import (
     SUFFIX,
     Scenario,
     apply_scenario,
+    check_scenario,
     compare_results,
     layers_digest,
     read_scenario,
@@ -21,5 +22,5 @@ from cfplan.analysis.workbench.scenario import (
 )
 
 __all__ = ["OPS", "SUFFIX", "Change", "Edit", "EditContext", "EditError", "Outcome", "Scenario",
-           "Workbench", "apply_edit", "apply_scenario", "compare_results", "layers_digest",
+           "Workbench", "apply_edit", "apply_scenario", "check_scenario", "compare_results", "layers_digest",
            "parse_edit", "read_scenario", "result_state", "scenario_text"]

@@ -29,7 +29,7 @@ from cfplan.layers.fingerprint import input_fingerprint, manifest_files
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
 
-__all__ = ["FORMAT", "SUFFIX", "Scenario", "apply_scenario", "compare_results",
+__all__ = ["FORMAT", "SUFFIX", "Scenario", "apply_scenario", "check_scenario", "compare_results",
            "layers_digest", "read_scenario", "scenario_text"]
 
 FORMAT = "cfplan-scenario"
@@ -221,6 +221,31 @@ def read_scenario(source: str | Path, *, text: str | None = None) -> tuple[Scena
                         layers_digest=header.get("layers_digest", ""), steps=(),
                         name=header.get("name", ""))
     return scenario, steps
+
+
+def check_scenario(header: Scenario, *, plan_id: str, digest: str, source: str) -> None:
+    """Refuse a scenario saved against another plan, or from layers whose files differ.
+
+    ``digest``: the layers' :func:`layers_digest` ("" when unknown: not checked).
+
+    Raises
+    ------
+    cfplan.InputError
+        Naming ``plan`` or ``layers_digest``.
+    """
+    if header.plan != plan_id:
+        raise InputError(source, Text(f"情景按规划「{header.plan}」保存，而这里的规划是「{plan_id}」",
+                                      f"the scenario was saved against plan {header.plan!r}, "
+                                      f"not {plan_id!r}"),
+                         Text(f"使用规划 {header.plan}", f"use the plan {header.plan}"),
+                         field="plan")
+    if digest and header.layers_digest and header.layers_digest != digest:
+        raise InputError(source, Text("图层目录的内容与保存情景时不同，编辑无法原样复现",
+                                      "the layer folder's files differ from those the scenario "
+                                      "was saved from: its edits cannot be reproduced"),
+                         Text(f"使用保存情景时的图层（{header.layers}）",
+                              f"use the layers the scenario was saved from ({header.layers})"),
+                         field="layers_digest")
 
 
 def apply_scenario(layers: LayerSet, steps: Iterable[Sequence[Mapping[str, Any]]], *,

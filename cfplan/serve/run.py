@@ -61,7 +61,7 @@ def build(options: ServeOptions) -> tuple[Any, GuardConfig]:
     tuple
         The FastAPI app and its :class:`GuardConfig` (with the token in force).
     """
-    from cfplan.analysis.workbench import layers_digest, read_scenario
+    from cfplan.analysis.workbench import check_scenario, layers_digest, read_scenario
     from cfplan.demo import DEMO_DIR
     from cfplan.pipeline import assess
     from cfplan.serve.app import create_app
@@ -70,12 +70,15 @@ def build(options: ServeOptions) -> tuple[Any, GuardConfig]:
     folder = Path(options.layers) if options.layers else DEMO_DIR
     label = str(options.layers) if options.layers else "demo"
     base, steps = options.base, list[list[dict[str, Any]]]()
+    digest = layers_digest(folder)
+    assessment = assess(folder, options.plan or "jingkai", graph_cache=options.graph_cache)
     if options.scenario_file:
         header, steps = read_scenario(options.scenario_file)
+        check_scenario(header, plan_id=assessment.plan.id, digest=digest,
+                       source=options.scenario_file)
         base = header.base
-    assessment = assess(folder, options.plan or "jingkai", graph_cache=options.graph_cache)
     session = open_session(assessment, base=base, lang=options.lang, layers_label=label,
-                           layers_digest=layers_digest(folder), read_only=options.read_only,
+                           layers_digest=digest, read_only=options.read_only,
                            steps=steps)
     token = options.token
     if token is None and not is_loopback(options.host):

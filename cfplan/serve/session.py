@@ -21,6 +21,7 @@ from cfplan.analysis.workbench import (
     Outcome,
     Scenario,
     Workbench,
+    check_scenario,
     compare_results,
     read_scenario,
     scenario_text,
@@ -222,15 +223,9 @@ class Session:
         cfplan.InputError
             When the text is not a scenario of these layers and plan.
         """
-        from cfplan.layers.errors import InputError
-        from cfplan.layers.text import Text
-
-        header, steps = read_scenario(self.t("上传的情景", "uploaded scenario"), text=text)
-        if header.plan != self.plan.id or (header.layers_digest and self.layers_digest
-                                           and header.layers_digest != self.layers_digest):
-            raise InputError(self.t("上传的情景", "uploaded scenario"), Text(
-                "该情景不是基于本工作台的图层和规划保存的",
-                "the scenario was not saved from these layers and this plan"), field="plan")
+        source = self.t("上传的情景", "uploaded scenario")
+        header, steps = read_scenario(source, text=text)
+        check_scenario(header, plan_id=self.plan.id, digest=self.layers_digest, source=source)
         other = self.assessment.workbench(base=header.base)
         other.replay(steps)
         table = compare_results(self.plan, self.workbench.results, other.results,
