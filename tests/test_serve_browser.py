@@ -49,11 +49,11 @@ def free_port() -> int:
 class Served:
     """The app on a thread: its URL and its session."""
 
-    def __init__(self, assessment) -> None:
+    def __init__(self, assessment, *, read_only: bool = False) -> None:
         self.port = free_port()
         self.session = open_session(assessment, layers_label="demo",
-                                    layers_digest=layers_digest(DEMO_DIR))
-        app = create_app(self.session, GuardConfig("127.0.0.1", self.port))
+                                    layers_digest=layers_digest(DEMO_DIR), read_only=read_only)
+        app = create_app(self.session, GuardConfig("127.0.0.1", self.port, read_only=read_only))
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                     log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -247,3 +247,53 @@ def test_another_sites_page_cannot_edit(browser, served, demo_run, tmp_path):
         assert len(served.session.workbench.layers.facilities) == len(demo_run.layers.facilities)
     finally:
         other.shutdown()
+
+
+def test_mark_a_planned_project_done_and_change_a_population(browser, served, demo_run):
+    page, problems = open_page(browser, served)
+    marker = page.locator('[data-fid="CH17"]')  # 张湾村儿童之家, planned for 2025
+    expect(marker.locator(".wb-pending")).to_have_count(1)
+    marker.hover()
+    marker.click()
+    page.locator(".leaflet-popup button", has_text="标记建成").click()
+    expect(change(page, "29")).to_have_text("29：缺儿童之家的村/社区 4 → 3")
+    expect(page.locator('[data-fid="CH17"] .wb-pending')).to_have_count(0)
+    # a unit's popup changes its residents
+    lon, lat = point_in(demo_run.layers, "units", "阳光社区")
+    page.keyboard.press("Escape")
+    x, y = screen_xy(page, lon, lat)
+    page.mouse.click(x, y)
+    field = page.locator(".leaflet-popup input[name=population]")
+    expect(field).to_be_visible()
+    field.fill("")
+    field.click()
+    page.keyboard.type("20000")
+    page.locator(".leaflet-popup button", has_text="修改人口").click()
+    expect(change(page, "8b")).to_have_text("8b：3.89 → 3.76")
+    units = served.session.workbench.layers.units.set_index("name")
+    assert units.loc["阳光社区", "population"] == 20000.0
+    assert problems == []
+
+
+def test_read_only_page_has_no_editing(browser, demo_run):
+    served = Served(demo_run, read_only=True)
+    try:
+        page, problems = open_page(browser, served)
+        expect(page.locator(".wb-banner.wb-ro")).to_have_text("只读：仅供查看，不能编辑")
+        assert page.locator("#wb-add, #wb-undo, #wb-redo").count() == 0
+        assert page.locator(".leaflet-marker-draggable").count() == 0
+        page.locator('[data-fid="CH17"]').click()
+        expect(page.locator(".leaflet-popup")).to_be_visible()
+        assert page.locator(".leaflet-popup button").count() == 0
+        assert problems == []
+    finally:
+        served.stop()
+
+
+def test_page_script_never_parses_data_as_html():
+    from importlib import resources
+
+    js = (resources.files("cfplan.serve") / "static" / "workbench.js").read_text(encoding="utf-8")
+    for banned in ("innerHTML", "insertAdjacentHTML", "eval(", "new Function", "document.write",
+                   "http://", "https://"):
+        assert banned not in js, banned
