@@ -87,9 +87,12 @@ def test_bad_requests_get_422_naming_the_field_and_change_nothing(api, payload, 
     assert api.get("/api/scenario").text.count('"step"') == 0
 
 
-def test_not_json_is_refused(api):
+def test_not_json_or_too_large_is_refused(api):
     res = api.post("/api/edits", content=b"{op: add", headers={"Content-Type": "application/json"})
     assert res.status_code == 422 and res.json()["field"] == "body"
+    big = b'{"op": "add", "name": "' + b"x" * 5_000_001 + b'"}'
+    assert api.post("/api/edits", content=big).status_code == 413
+    assert api.post("/api/compare", content=big).status_code == 413
 
 
 def test_other_origins_are_refused(api):

@@ -59,10 +59,19 @@ def _problem(status: int, field: str, text: Text, lang: str) -> JSONResponse:
                         status_code=status)
 
 
-async def _json_body(request: Request, lang: str) -> Any:
+async def _body(request: Request) -> bytes:
+    """Return the request's body, refusing one larger than :data:`MAX_BODY` before reading it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _RequestError("body", Text("请求过大", "the request is too large"), 413)
     body = await request.body()
     if len(body) > MAX_BODY:
         raise _RequestError("body", Text("请求过大", "the request is too large"), 413)
+    return body
+
+
+async def _json_body(request: Request, lang: str) -> Any:
+    body = await _body(request)
     try:
         return json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -204,9 +213,7 @@ def create_app(session: Session, config: GuardConfig) -> FastAPI:
 
     @app.post("/api/compare")
     async def compare(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise _RequestError("body", Text("文件过大", "the file is too large"), 413)
+        body = await _body(request)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
