@@ -741,6 +741,21 @@ def _absent_reason(t: Target, present: set[str]) -> Text | None:
                 f"the layers hold no {_kinds_text(t, 'en').lower()} at all")
 
 
+def _no_nan(res: Result) -> Result:
+    """Return ``res``, or ``unknown`` when its value is not a number: never compare a NaN.
+
+    A value computed from missing data (a total of nothing, a rate over no one) cannot
+    meet or fail a target; a comparison with NaN would say "not met" without a word.
+    """
+    value = res.value
+    if (isinstance(value, float) and not math.isfinite(value)
+            and res.status in ("met", "not_met")):
+        return Result(res.target, res.scenario, "unknown", None, failing=res.failing,
+                      reason=Text("没有可比较的数值（数据缺失）", "no value to compare (missing data)"),
+                      extra=res.extra, note=res.note)
+    return res
+
+
 def evaluate_plan(
     plan: Plan,
     layers: LayerSet,
@@ -786,7 +801,7 @@ def evaluate_plan(
         absent = _absent_reason(t, present)
         for scenario in scenarios:
             ctx = Context(layers, scenario, indicators, coverage, plan.id, routes)
-            res = EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term)
+            res = _no_nan(EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term))
             if absent is not None:
                 res.reason = absent + (Text("；", "; ") + res.reason if res.reason else EMPTY)
             res.cross_check = cross_check(res, ctx)
