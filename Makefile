@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 	@rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/cfplan
 	@for f in cfplan/*.py cfplan/py.typed; do ln -s ../../../$$f $(TYPECHECK)/cfplan/; done
 	@for d in geo layers analysis maps; do ln -s ../../../$$d $(TYPECHECK)/cfplan/$$d; done
+	@ln -s ../../../cfplan/serve $(TYPECHECK)/cfplan/serve
 	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p cfplan
 
 # The browser test opens the map in headless Chromium (Debian package).

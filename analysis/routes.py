@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,10 @@ class SchoolRoutes:
         The scenario whose schools were routed.
     warnings
         What could not be routed, in Chinese and English.
+    assignment
+        Each demand point's school: ``point``, ``school_code``, ``catchment``, ``distance_m``
+        (centre-line walk to the nearest gate; NaN for 学区 points) and ``children`` (of the
+        school's age) — what a school's routes depend on besides its own gates.
     """
 
     routes: gpd.GeoDataFrame
@@ -128,6 +132,7 @@ class SchoolRoutes:
     rules: RouteRules
     scenario: str = "current"
     warnings: list[Any] = field(default_factory=list)
+    assignment: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Return the per-school summary the ``route_safety`` targets read.
@@ -252,11 +257,25 @@ def _piece_values(hazards: EdgeHazards, edge: np.ndarray, side: np.ndarray,
     return out
 
 
+def _network_parts(network: StreetNetwork, rules: RouteRules
+                   ) -> tuple[CornerGraph, EdgeHazards, ArcHazards]:
+    """Return the corner graph and its hazards under ``rules``, kept on the network.
+
+    They depend on the network and the rules only (not on the schools), so a second
+    routing on the same network (the workbench re-routing after an edit) reuses them.
+    """
+    key = ("school_routes", rules)
+    cached = network._cache.get(key)
+    if cached is None:
+        graph = corner_graph(network)
+        hazards = edge_hazards(network, rules)
+        cached = network._cache[key] = (graph, hazards, arc_hazards(graph, hazards))
+    return cached
+
+
 def _build(network: StreetNetwork, rules: RouteRules, gate_snap: Snapped,
            gate_side: np.ndarray, gate_school: np.ndarray) -> _Net:
-    graph = corner_graph(network)
-    hazards = edge_hazards(network, rules)
-    arcs = arc_hazards(graph, hazards)
+    graph, hazards, arcs = _network_parts(network, rules)
     e, s = gate_snap.edge, gate_side
     to_u = graph.side_corners[e, s, 0]
     to_v = graph.side_corners[e, s, 1]
@@ -506,6 +525,8 @@ def school_routes(
     demand: gpd.GeoDataFrame | None = None,
     spacing_m: float = 100.0,
     detail: bool = True,
+    choose: Callable[[pd.DataFrame], Collection[str]] | None = None,
+    target: Snapped | None = None,
 ) -> SchoolRoutes:
     """Route every child to school, the shortest way and the child-safe way, and find hotspots.
 
@@ -540,6 +561,8 @@ def school_routes(
     detail
         ``False``: only the metrics per point, unit and school (no route lines, hotspots,
         catchment polygons or planned routes): what the ``route_safety`` targets read.
+    choose, target
+        See :func:`route_schools`.
 
     Returns
     -------
@@ -573,7 +596,7 @@ def school_routes(
                          gates=getattr(layers, "gates", None),
                          districts=getattr(layers, "school_districts", None),
                          planned=planned_lines, unit_names=names, spacing_m=spacing_m,
-                         detail=detail, scenario=scenario)
+                         detail=detail, scenario=scenario, choose=choose, target=target)
 
 
 def route_schools(
@@ -590,6 +613,8 @@ def route_schools(
     spacing_m: float = 100.0,
     detail: bool = True,
     scenario: str = "current",
+    choose: Callable[[pd.DataFrame], Collection[str]] | None = None,
+    target: Snapped | None = None,
 ) -> SchoolRoutes:
     """Route demand points to schools on a network: the engine of :func:`school_routes`.
 
@@ -617,6 +642,14 @@ def route_schools(
         Demand grid spacing (m), for the catchment cells.
     detail, scenario
         As for :func:`school_routes`.
+    choose
+        Given the catchments (:attr:`SchoolRoutes.assignment`), return the codes of the
+        schools to route; the others are left out of every table (each school's routes
+        depend only on its gates and its catchment, so a caller that kept the rest can
+        route only the schools whose catchment an edit changed). Default: every school.
+    target
+        The demand points already snapped to ``network`` (``snap_points`` with the default
+        rule), to save snapping them again.
 
     Returns
     -------
@@ -639,10 +672,20 @@ def route_schools(
     gate_side = point_sides(net, gate_snap, gate_pts)
     gate_school = gates["school"].to_numpy(np.int64)
     target_pts = demand.geometry.to_numpy()
-    target = snap_points(net, target_pts)
+    if target is None:
+        target = snap_points(net, target_pts)
     t_side = point_sides(net, target, target_pts)
     p_point, p_school, p_source, p_dist = _catchments(net, demand, target, schools, gates, gate_snap,
                                               districts, kinds)
+    codes = schools["fid"].astype(str).to_numpy()
+    share_of = np.array([rules.share_for(k) for k in schools["kind"].astype(str)]) \
+        if len(schools) else np.zeros(0)
+    assignment = pd.DataFrame({
+        "point": p_point, "school_code": codes[p_school] if len(p_school) else
+        np.empty(0, dtype=object), "catchment": p_source, "distance_m": p_dist,
+        "children": demand["children"].to_numpy(np.float64)[p_point] * share_of[p_school]
+        if len(p_school) else np.empty(0)})
+    chosen = None if choose is None else {str(c) for c in choose(assignment)}
     g = _build(net, rules, gate_snap, gate_side, gate_school)
     zones_geom = [shapely.union_all(shapely.buffer(gate_pts[gate_school == j],
                                                    rules.zone_radius_m))
@@ -667,6 +710,8 @@ def route_schools(
     dropped = 0
     for j in range(len(schools)):
         code = str(schools.at[j, "fid"])
+        if chosen is not None and code not in chosen:
+            continue
         mine = p_school == j
         pts = p_point[mine]
         lines_j = [] if planned_lines is None else [
@@ -827,7 +872,7 @@ def route_schools(
     planned = gpd.GeoDataFrame(plan_rows, geometry=plan_geoms, crs=crs) if plan_rows else \
         gpd.GeoDataFrame({"route_id": [], "route": []}, geometry=[], crs=crs)
     return SchoolRoutes(routes, points, units_table, schools_table, hotspots, catchments,
-                        gates_out, zones, planned, rules, scenario, warnings)
+                        gates_out, zones, planned, rules, scenario, warnings, assignment)
 
 
 def _unit_table(points: pd.DataFrame, unit_name: Mapping[str, str]) -> pd.DataFrame:

@@ -56,6 +56,11 @@ _EXPORTS = {
     "LSCP": "cfplan.analysis.siting",
     "MCLP": "cfplan.analysis.siting",
     "PMedian": "cfplan.analysis.siting",
+    "Workbench": "cfplan.analysis.workbench",
+    "Scenario": "cfplan.analysis.workbench",
+    "read_scenario": "cfplan.analysis.workbench",
+    "open_scenario": "cfplan.scenarios",
+    "compare_scenarios": "cfplan.scenarios",
 }
 
 __all__ = [
@@ -70,19 +75,24 @@ __all__ = [
     "Plan",
     "Result",
     "RouteRules",
+    "Scenario",
     "SchoolRoutes",
     "Streets",
     "Target",
     "Text",
     "Validation",
+    "Workbench",
     "assess",
     "builtin_plans",
+    "compare_scenarios",
     "demo_assessment",
     "evaluate_plan",
     "facilities_from_osm_file",
     "load_layers",
     "load_plan",
     "load_streets",
+    "open_scenario",
+    "read_scenario",
     "run",
     "run_batch",
     "run_demo",
@@ -114,6 +124,7 @@ if TYPE_CHECKING:
     from cfplan.analysis.routes import SchoolRoutes
     from cfplan.analysis.routes_config import RouteRules
     from cfplan.analysis.siting import LSCP, MCLP, PMedian
+    from cfplan.analysis.workbench import Scenario, Workbench, read_scenario
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
     from cfplan.inputs import Validation, validate
@@ -132,3 +143,4 @@ if TYPE_CHECKING:
         school_routes,
         site_plan,
     )
+    from cfplan.scenarios import compare_scenarios, open_scenario

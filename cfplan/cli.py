@@ -69,6 +69,27 @@ HELP: dict[str, Text] = {
     "scheduler": Text("已运行的 dask.distributed 调度器地址，如 tcp://10.0.0.5:8786",
                       "address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786"),
     "force": Text("输入未变的区县也重新运行", "run districts again even when their inputs are unchanged"),
+    # cfplan serve
+    "serve": Text("规划工作台：在本机启动网页，试加、移动、删除设施，即时看到每项目标的变化"
+                  "（默认示范区对照经开区方案）",
+                  "the planner's workbench: a local web page to add, move or remove facilities "
+                  "and see every target change at once (default: the demo district against the "
+                  "经开区 plan)"),
+    "host": Text("监听地址（默认 127.0.0.1，仅本机）；其他地址必须使用令牌",
+                 "address to listen on (default 127.0.0.1, this machine only); any other "
+                 "needs a token"),
+    "port": Text("端口（默认 8765）", "port (default 8765)"),
+    "token": Text("访问令牌（非本机地址时未给出则自动生成并打印）",
+                  "access token (generated and printed when not given on a non-loopback host)"),
+    "read_only": Text("只读：供审阅者查看，不能编辑", "read-only: for reviewers, edits disabled"),
+    "base": Text("编辑基于哪一情景：current（现状，默认）或 planned（规划完成后）",
+                 "the scenario edits apply to: current (default) or planned"),
+    "scenario_file": Text("工作台保存的情景文件（*.scenario）：先把其中的编辑应用到图层",
+                          "a scenario file saved by the workbench (*.scenario): its edits are "
+                          "made to the layers first"),
+    "compare": Text("并排比较两个已保存情景的每项目标", "compare two saved scenarios target by target"),
+    "scenarios": Text("两个情景文件", "two scenario files"),
+    "compare_out": Text("比较结果 CSV（默认只打印）", "write the comparison as CSV (default: print it)"),
     "wait": Text("输出目录正被另一个 cfplan 运行写入时排队等待（默认立即停止并说明）",
                  "wait while another cfplan run writes the output folder (default: stop and "
                  "say so)"),
@@ -135,6 +156,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
         p.add_argument("--no-routes", action="store_true", help=h("no_routes"))
         p.add_argument("--place", help=h("place"))
         p.add_argument("--graph-cache", help=h("cache"))
+        p.add_argument("--scenario-file", help=h("scenario_file"))
         if map_opts:
             p.add_argument("--tiles", choices=TILE_CHOICES, default="none", help=h("tiles"))
             p.add_argument("--tianditu-key", default="", help=h("tk"))
@@ -188,6 +210,23 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help=h("force"))
     p.add_argument("--no-access", action="store_true", help=h("no_access"))
     p.add_argument("--no-routes", action="store_true", help=h("no_routes"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    p = sub.add_parser("serve", help=h("serve"), description=h("serve"))
+    p.add_argument("--layers", help=h("layers"))
+    p.add_argument("--plan", help=h("plan"))
+    p.add_argument("--host", default="127.0.0.1", help=h("host"))
+    p.add_argument("--port", type=int, default=8765, help=h("port"))
+    p.add_argument("--token", help=h("token"))
+    p.add_argument("--read-only", action="store_true", help=h("read_only"))
+    p.add_argument("--base", choices=("current", "planned"), default="current", help=h("base"))
+    p.add_argument("--scenario-file", help=h("scenario_file"))
+    p.add_argument("--graph-cache", help=h("cache"))
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    p = sub.add_parser("compare", help=h("compare"), description=h("compare"))
+    p.add_argument("scenarios", nargs=2, help=h("scenarios"))
+    p.add_argument("--layers", help=h("layers"))
+    p.add_argument("--plan", help=h("plan"))
+    p.add_argument("--out", help=h("compare_out"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("template", help=h("template"), description=h("template"))
     p.add_argument("--plan", required=True, help=h("plan"))
@@ -349,6 +388,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                    "access": not args.no_access, "routes": not args.no_routes,
                    "place": args.place,
                    "graph_cache": args.graph_cache, "shp": args.shp,
+                   "scenario": args.scenario_file,
                    "export_datum": args.export_datum, "wait": args.wait}
         with _terminal(args.lang, steps=STEPS):
             if args.command == "demo":
@@ -381,6 +421,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         for name in ("overview.html", "summary.csv", "districts.csv", "summary.xlsx"):
             print(Path(args.out) / name)
         return EXIT_INPUT if (summary["status"] == "failed").any() else EXIT_OK
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "compare":
+        return _compare(args)
     if args.command == "template":
         from cfplan.analysis.indicators import write_template
         from cfplan.analysis.plan import load_plan
@@ -467,6 +511,53 @@ def _site(args: argparse.Namespace) -> int:
                  "figures/tradeoff.png", "report.md", "map.html"):
         if (out / name).is_file():
             print(out / name)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Assess once, then serve the workbench until interrupted."""
+    from cfplan.serve.run import ServeOptions, serve
+
+    if (args.layers is None) != (args.plan is None):
+        _echo("cfplan serve: " + Text("--layers 与 --plan 须同时给出（都不给则用示范区）",
+                                      "give both --layers and --plan (or neither, for the "
+                                      "demo)").get(args.lang))
+        return EXIT_USAGE
+    if not 0 < args.port < 65536:
+        _echo("cfplan serve: " + Text("端口应在 1 到 65535 之间", "the port must lie between 1 "
+                                      "and 65535").get(args.lang))
+        return EXIT_USAGE
+    options = ServeOptions(layers=args.layers, plan=args.plan, host=args.host, port=args.port,
+                           token=args.token, read_only=args.read_only, lang=args.lang,
+                           base=args.base, scenario_file=args.scenario_file,
+                           graph_cache=args.graph_cache)
+    with _terminal(args.lang):
+        serve(options)  # uvicorn stops on Ctrl+C
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Print (or write) two saved scenarios side by side, target by target."""
+    from cfplan.analysis.workbench import read_scenario
+    from cfplan.demo import DEMO_DIR
+    from cfplan.geo.io import write_csv
+    from cfplan.scenarios import compare_scenarios
+
+    if (args.layers is None) != (args.plan is None):
+        _echo("cfplan compare: " + Text("--layers 与 --plan 须同时给出（都不给则取情景文件中的）",
+                                        "give both --layers and --plan (or neither: the "
+                                        "scenarios' own)").get(args.lang))
+        return EXIT_USAGE
+    header, _ = read_scenario(args.scenarios[0])
+    layers = args.layers or (DEMO_DIR if header.layers == "demo" else header.layers)
+    with _terminal(args.lang):
+        table = compare_scenarios(layers, args.plan or header.plan, *args.scenarios,
+                                  lang=args.lang)
+    if args.out:
+        write_csv(table, Path(args.out))
+        print(args.out)
+    else:
+        print(table.to_string(index=False))
     return EXIT_OK
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -45,12 +45,14 @@ from cfplan.layers.text import Text
 from cfplan.publish import publishing, write_evidence
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     import folium
 
     from cfplan.analysis.siting.plan_sites import SitingPlan
     from cfplan.analysis.siting.result import SitingResult
+    from cfplan.analysis.workbench import Scenario, Workbench
+    from cfplan.geo.snap import Snapped
     from cfplan.maps.figures import Figure
     from cfplan.maps.plan_map import LayerBuilder
 
@@ -103,6 +105,9 @@ class Assessment:
     siting
         The proposed sites, once :meth:`site` has run (then ``write``, ``map`` and the
         report include them).
+    scenario
+        The workbench scenario whose edits were made to the layers (``assess(...,
+        scenario=FILE)``), else None.
     """
 
     plan: Plan
@@ -115,6 +120,7 @@ class Assessment:
     routes: SchoolRoutes | None = None
     route_summary: pd.DataFrame | None = None
     siting: SitingPlan | None = None
+    scenario: Scenario | None = None
 
     @property
     def units(self) -> gpd.GeoDataFrame:
@@ -170,6 +176,33 @@ class Assessment:
 
             builders.append(siting_layers(self.siting))
         return builders
+
+    def workbench(self, *, base: str = "current") -> Workbench:
+        """Return a workbench over this assessment: edits re-evaluated incrementally.
+
+        ``base``: the scenario the edits apply to (``current`` or ``planned``). See
+        :class:`cfplan.analysis.workbench.Workbench` and ``cfplan serve``.
+
+        Returns
+        -------
+        cfplan.analysis.workbench.Workbench
+            At step 0: its results are this assessment's in ``base``.
+        """
+        from cfplan.analysis.workbench import Workbench
+
+        streets = self.streets
+        runner = None
+        if streets is not None and self.route_summary is not None:
+            def runner(layers: LayerSet, scenario: str, **options: Any) -> SchoolRoutes | None:
+                assert streets is not None
+                return route_run(layers, streets, self.plan, scenario, **options)
+
+        return Workbench(self.plan, self.layers, self.results, base=base,
+                         indicators=self.indicators,
+                         network=self.access.network if self.access else None,
+                         demand=self.access.demand if self.access else None,
+                         routes=self.route_summary, route_run=runner,
+                         route_kinds=route_kinds(self.layers, self.plan))
 
     def _walk_inputs(self) -> ScenarioCoverage:
         if self.access is None or self.streets is None:
@@ -434,6 +467,7 @@ def assess(
     graph_cache: str | Path | None = None,
     routes: pd.DataFrame | bool = True,
     route_rules: RouteRules | Mapping[str, object] | None = None,
+    scenario: str | Path | None = None,
 ) -> Assessment:
     """Assess a district against its plan, in memory: load, measure walking access, evaluate.
 
@@ -463,6 +497,11 @@ def assess(
     route_rules
         Overrides of the route rules (:class:`cfplan.analysis.routes_config.RouteRules`),
         over the manifest's ``[routes]`` table.
+    scenario
+        A scenario file saved by ``cfplan serve`` (``*.scenario``): its edits are made to
+        the layers before anything is measured, so the results are the workbench's edited
+        scenario (:attr:`Assessment.scenario` keeps it). Its plan must be ``plan`` and,
+        when ``layers`` is a folder, its layers digest that folder's.
 
     Returns
     -------
@@ -476,9 +515,14 @@ def assess(
     """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)  # a mistyped plan fails before the layers load
+    folder = None
     if not isinstance(layers, LayerSet):
+        folder = Path(layers)
         log.info(msg("progress.load"), step="load")
         layers = load_layers(layers)
+    edited = None
+    if scenario is not None:
+        layers, edited = _scenario_layers(layers, plan, scenario, folder)
     for row in layers.accounting.itertuples(index=False):
         log.info(msg("progress.layer", layer=row.layer, file=row.file, read=row.read,
                      used=row.used, repaired=row.repaired, rejected=row.rejected,
@@ -523,7 +567,62 @@ def assess(
         log.info(msg(f"scenario.{s}") + Text("：", ": ") + msg("progress.summary",
                                                               **headline(results, scenario=s)))
     return Assessment(plan, layers, results, table, streets, coverage, warnings, school,
-                      summary)
+                      summary, scenario=edited)
+
+
+def _scenario_layers(layers: LayerSet, plan: Plan, path: str | Path, folder: Path | None
+                     ) -> tuple[LayerSet, Scenario]:
+    """Return the layers with a scenario file's edits made, after checking what it edits."""
+    from cfplan.analysis.workbench import (
+        apply_scenario,
+        check_scenario,
+        layers_digest,
+        read_scenario,
+    )
+
+    header, steps = read_scenario(path)
+    check_scenario(header, plan_id=plan.id, digest=layers_digest(folder) if folder else "",
+                   source=str(path))
+    edited, checked = apply_scenario(layers, steps, source=str(path),
+                                     default_year=int(plan.period[1]))
+    log.info(Text(f"情景 {Path(path).name}：{sum(map(len, checked))} 项编辑（基于"
+                  f"{'现状' if header.base == 'current' else '规划完成后'}）",
+                  f"scenario {Path(path).name}: {sum(map(len, checked))} edits (on the "
+                  f"{header.base} scenario)"))
+    return edited, replace(header, steps=tuple(tuple(s) for s in checked))
+
+
+def route_kinds(layers: LayerSet, plan: Plan,
+                rules: RouteRules | Mapping[str, object] | None = None) -> tuple[str, ...]:
+    """Return the school kinds an assessment routes: the rules' and the plan's route targets'."""
+    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
+    asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
+    return tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
+
+
+def route_run(layers: LayerSet, streets: Streets, plan: Plan, scenario: str, *,
+              rules: RouteRules | Mapping[str, object] | None = None,
+              choose: Callable[[pd.DataFrame], Collection[str]] | None = None,
+              demand: gpd.GeoDataFrame | None = None, target: Snapped | None = None
+              ) -> SchoolRoutes | None:
+    """Return the school routes of one scenario as :func:`assess` computes them (no detail).
+
+    ``choose``, ``demand`` and ``target`` go to
+    :func:`cfplan.analysis.routes.school_routes` (the workbench routes only the schools an
+    edit touched).
+
+    Returns
+    -------
+    cfplan.analysis.routes.SchoolRoutes or None
+        None when the layers hold no school of the routed kinds.
+    """
+    from cfplan.analysis.routes import school_routes
+
+    kinds = route_kinds(layers, plan, rules)
+    if not layers.facilities["kind"].isin(kinds).any():
+        return None
+    return school_routes(layers, streets, rules=rules, kinds=kinds, scenario=scenario,
+                         detail=False, choose=choose, demand=demand, target=target)
 
 
 def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
@@ -532,9 +631,7 @@ def _school_routes(layers: LayerSet, streets: Streets, plan: Plan,
     """Routes as things stand, and the route summary of both scenarios (None: no school)."""
     from cfplan.analysis.routes import school_routes
 
-    base = layer_rules(layers) if not isinstance(rules, RouteRules) else rules
-    asked = [k for t in plan.targets if t.metric == "route_safety" for k in t.kinds]
-    kinds = tuple(dict.fromkeys([*base.kinds, *(k for k in asked if k in SCHOOL_KINDS)]))
+    kinds = route_kinds(layers, plan, rules)
     fac = layers.facilities
     if not fac["kind"].isin(kinds).any():
         return None, None
@@ -565,13 +662,15 @@ def run(
     shp: str | None = None,
     export_datum: str = "wgs84",
     routes: bool = True,
+    scenario: str | Path | None = None,
     wait: bool = False,
     command: str = "run",
 ) -> Assessment:
     """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
 
     ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`; ``routes=False``
-    skips the school routes (no ``routes/`` folder). The run holds ``out`` from the start
+    skips the school routes (no ``routes/`` folder); ``scenario`` is a workbench scenario
+    file whose edits are made first (see :func:`assess`). The run holds ``out`` from the start
     (another run into it stops, or waits with ``wait``) and publishes every file at once
     (:func:`cfplan.publish.publishing`); on bad input the previous outputs stay, and the
     rejected features and accounting of what was read go to the failed run's folder
@@ -594,7 +693,8 @@ def run(
     with publishing(out, command=command, wait=wait, record={"options": options}) as stage:
         try:
             result = assess(layers_dir, plan_path, indicators=indicators, access=access,
-                            place=place, graph_cache=graph_cache, routes=routes)
+                            place=place, graph_cache=graph_cache, routes=routes,
+                            scenario=scenario)
         except InputError as exc:  # what was read goes with the partial outputs
             write_evidence(exc, stage.root, lang=lang)
             raise
@@ -737,5 +837,5 @@ def demo_assessment(**kwargs: object) -> Assessment:
     return assess(DEMO_DIR, "jingkai", **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "run", "run_demo",
-           "run_routes", "school_routes", "site_plan"]
+__all__ = ["STEPS", "Assessment", "NoStreetsError", "assess", "demo_assessment", "route_kinds",
+           "route_run", "run", "run_demo", "run_routes", "school_routes", "site_plan"]

@@ -69,6 +69,9 @@ class LayerSet:
     school_districts: gpd.GeoDataFrame | None = None
     gates: gpd.GeoDataFrame | None = None
     route_rules: dict[str, object] = field(default_factory=dict)
+    margin_m: float = 2000.0
+    """How far (m) outside the district boundary a feature may lie (the manifest's
+    ``margin_m``)."""
     folder: Path | None = None
     """The layer folder the set was loaded from (``None`` when built in memory)."""
 
@@ -312,7 +315,8 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         accounting=accounting_table(state.counts, used, rejected, state.repairs),
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
         datums=state.datums, candidates=candidates, school_districts=used["school_districts"],
-        gates=used["gates"], route_rules=dict(manifest.route_rules), folder=manifest.folder,
+        gates=used["gates"], route_rules=dict(manifest.route_rules), margin_m=manifest.margin_m,
+        folder=manifest.folder,
     )
 
 
@@ -399,13 +403,7 @@ def _finish_facilities(
     fac["unit"] = fac["unit_code"]
     need = fac["unit"].isna().to_numpy()
     if need.any():
-        pts = gpd.GeoDataFrame(geometry=fac.geometry[need].representative_point(), crs=fac.crs)
-        ordered = units[["code", "geometry"]].sort_values("code")
-        # Within 1 cm of a boundary counts as on it: a border facility goes to the
-        # smaller unit code, whatever rounding the coordinates went through.
-        joined = gpd.sjoin(pts, ordered, predicate="dwithin", distance=0.01, how="left")
-        joined = joined.sort_values("code").groupby(level=0)["code"].first()
-        fac.loc[need, "unit"] = joined.reindex(fac.index[need]).to_numpy()
+        fac.loc[need, "unit"] = unit_of_points(fac.geometry[need].to_numpy(), units)
     fac["in_unit"] = fac["unit"].notna()
     loose = fac.loc[~fac["in_unit"]]
     for file, group in loose.groupby("_file", sort=True):
@@ -413,6 +411,27 @@ def _finish_facilities(
     fac["year"] = fac["year"].astype("Int64")
     fac["capacity"] = fac["capacity"].astype(float)
     return fac.sort_values("fid", ignore_index=True)
+
+
+def unit_of_points(geoms: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
+    """Return the code of the unit holding each geometry's representative point, or None.
+
+    Within 1 cm of a boundary counts as on it: a point on the border of two units goes to
+    the smaller unit code, whatever rounding the coordinates went through.
+
+    Returns
+    -------
+    numpy.ndarray
+        Unit codes (object array aligned with ``geoms``; ``None`` outside every unit).
+    """
+    pts = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=units.crs).representative_point()
+                           .to_numpy(), crs=units.crs)
+    ordered = units[["code", "geometry"]].sort_values("code")
+    joined = gpd.sjoin(pts, ordered, predicate="dwithin", distance=0.01, how="left")
+    joined = joined.sort_values("code").groupby(level=0)["code"].first()
+    codes = joined.reindex(pts.index).to_numpy(dtype=object)
+    codes[pd.isna(codes)] = None
+    return codes
 
 
 def _finish_candidates(candidates: gpd.GeoDataFrame, units: gpd.GeoDataFrame
@@ -428,11 +447,7 @@ def _finish_candidates(candidates: gpd.GeoDataFrame, units: gpd.GeoDataFrame
     stems = cand["_file"].map(lambda f: Path(str(f)).stem)
     generated = stems + "-" + cand["_row"].astype(int).astype(str).str.zfill(4)
     cand["fid"] = cand["fid"].where(cand["fid"].notna(), generated)
-    pts = gpd.GeoDataFrame(geometry=cand.geometry.representative_point(), crs=cand.crs)
-    ordered = units[["code", "geometry"]].sort_values("code")
-    joined = gpd.sjoin(pts, ordered, predicate="dwithin", distance=0.01, how="left")
-    joined = joined.sort_values("code").groupby(level=0)["code"].first()
-    cand["unit"] = joined.reindex(cand.index).to_numpy()
+    cand["unit"] = unit_of_points(cand.geometry.to_numpy(), units)
     cand["capacity"] = cand["capacity"].astype(float)
     return cand.reset_index(drop=True)
 
@@ -443,4 +458,4 @@ def subdistrict_label(code: str, subdistricts: gpd.GeoDataFrame) -> str:
     return str(match.iloc[0]) if len(match) else str(code)
 
 
-__all__ = ["LayerSet", "LoadEvidence", "load_layers", "subdistrict_label"]
+__all__ = ["LayerSet", "LoadEvidence", "load_layers", "subdistrict_label", "unit_of_points"]

@@ -151,3 +151,10 @@ def browser_type_launch_args(browser_type_launch_args):
     from map_pages import LAUNCH_ARGS, chromium_path
 
     return {**browser_type_launch_args, "executable_path": chromium_path(), "args": LAUNCH_ARGS}
+
+
+def point_in(layers, frame: str, name: str) -> tuple[float, float]:
+    """Return a point inside the unit or subdistrict called ``name`` (WGS-84, 7 decimals)."""
+    gdf = getattr(layers, frame).to_crs(4326)
+    p = gdf.loc[gdf["name"] == name].geometry.iloc[0].representative_point()
+    return round(p.x, 7), round(p.y, 7)

@@ -1,0 +1,1 @@
+"""cfplan serve: the planner's workbench as a local web app (FastAPI under uvicorn)."""
