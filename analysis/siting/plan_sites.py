@@ -38,7 +38,10 @@ from cfplan.analysis.selection import select
 from cfplan.analysis.siting.candidates import candidate_sites
 from cfplan.analysis.siting.costs import within
 from cfplan.analysis.siting.inputs import LayerCosts, Metric, layer_costs
-from cfplan.analysis.siting.models import LSCP, MCLP, JurisdictionCover, PMedian
+from cfplan.analysis.siting.jurisdiction import JurisdictionCover
+from cfplan.analysis.siting.lscp import LSCP
+from cfplan.analysis.siting.mclp import MCLP
+from cfplan.analysis.siting.pmedian import PMedian
 from cfplan.analysis.siting.result import SitingResult
 from cfplan.geo.paths import node_distances
 from cfplan.geo.service_area import service_areas
@@ -346,30 +349,30 @@ def _solve_kind(req: KindRequest, costs: LayerCosts, *, radius: float, time_limi
                 ) -> _Solved:
     """Solve one kind's request (see the module docstring)."""
     ids = [t.id for t in req.targets]
-    options = {"weights": costs.weights, "existing": costs.existing,
-               "distance_mode": costs.distance_mode}
     groups = costs.groups if costs.groups is not None else np.full(costs.cost.shape[1], "",
                                                                    dtype=object)
     runs = []
     if req.access is None:
         model = JurisdictionCover(costs.cost, radius=radius, groups=groups,
                                   required_groups=req.required, count_target=req.count_needed,
-                                  existing_count=0, **options)  # type: ignore[arg-type]
+                                  existing_count=0, weights=costs.weights,
+                                  existing=costs.existing, distance_mode=costs.distance_mode)
         result = model.solve(time_limit=time_limit)
         runs.append(run_record(req.kind, result, ids, radius_m=radius))
         return _Solved(result, runs, None, None)
     total = float(costs.weights.sum())
     goal = float(req.access.low)
     best = _reachable_weight(costs, radius) / total if total > 0 else 1.0
-    share = min(goal, best * (1 - 1e-9))
-    lscp = LSCP(costs.cost, radius=radius, share=share, groups=groups,
-                required_groups=req.required, **options)
+    share = None if goal >= best - 1e-12 else goal
+    lscp = LSCP(costs.cost, radius=radius, share=share, uncoverable="ignore", groups=groups,
+                required_groups=req.required, weights=costs.weights, existing=costs.existing,
+                distance_mode=costs.distance_mode)
     result = lscp.solve(time_limit=time_limit)
     runs.append(run_record(req.kind, result, ids, radius_m=radius))
     if result.status != "infeasible" and req.count_needed > len(result.sites):
         mclp = MCLP(costs.cost, radius=radius, p=req.count_needed, at_least=req.count_needed,
-                    groups=groups, required_groups=req.required,
-                    **options)
+                    groups=groups, required_groups=req.required, weights=costs.weights,
+                    existing=costs.existing, distance_mode=costs.distance_mode)
         result = mclp.solve(time_limit=time_limit, start=[int(j) for j in result.sites])
         runs.append(run_record(req.kind, result, ids, radius_m=radius))
     return _Solved(result, runs, best, goal)
@@ -630,19 +633,22 @@ def single_model(
     costs = layer_costs(network if metric == "walking" else None, demand, cands,
                         max_distance_m=reach, existing=existing if len(existing) else None,
                         weight=weight, metric=metric)
-    options = {"weights": costs.weights, "existing": costs.existing,
-               "distance_mode": costs.distance_mode}
     solver: LSCP | MCLP | PMedian
     if model == "lscp":
         total = float(costs.weights.sum())
         best = _reachable_weight(costs, radius) / total if total > 0 else 1.0
-        solver = LSCP(costs.cost, radius=radius, share=min(share or 1.0, best * (1 - 1e-9)),
-                      **options)
+        goal = share if share is not None and share < best - 1e-12 else None
+        solver = LSCP(costs.cost, radius=radius, share=goal, uncoverable="ignore",
+                      distance_mode=costs.distance_mode, weights=costs.weights,
+                      existing=costs.existing)
     elif model == "mclp":
-        solver = MCLP(costs.cost, radius=radius, p=int(k or 1), **options)  # type: ignore[arg-type]
+        solver = MCLP(costs.cost, radius=radius, p=int(k or 1),
+                      distance_mode=costs.distance_mode, weights=costs.weights,
+                      existing=costs.existing)
     else:
         solver = PMedian(costs.cost, p=int(k or 1), unassigned_cost=reach,
-                         **options)
+                         distance_mode=costs.distance_mode, weights=costs.weights,
+                      existing=costs.existing)
     result = solver.solve(time_limit=time_limit)
     new_pop, new_kids = _newly_reached(costs, radius, result.sites, demand)
     req = KindRequest(kind)
