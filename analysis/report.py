@@ -637,7 +637,8 @@ def write_report(
                                                              coverage=coverage)),
         write_csv(targets, out / "targets.csv"),
         write_csv(units, out / "units.csv"),
-        write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
+        write_csv(round_by_meaning(subdistrict_summary(layers, coverage)),
+                  out / "subdistricts.csv"),
         write_csv(layers.accounting, out / "accounting.csv"),
     ]
     wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",

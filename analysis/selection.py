@@ -14,6 +14,7 @@ import shapely
 from cfplan.analysis.access import radius_for
 from cfplan.analysis.plan import Filters, Target
 from cfplan.layers.kinds import BUILT_STATUSES, level_key
+from cfplan.layers.load import LayerSet
 
 SCENARIOS = ("current", "planned")
 
@@ -94,6 +95,26 @@ def select(
     return kind_ok & sure, kind_ok & maybe
 
 
+def in_district(layers: LayerSet) -> np.ndarray:
+    """Return which facilities lie inside the district (not in the margin around it).
+
+    A facility is inside when its representative point lies within 1 cm of the district
+    polygons. Facilities in the margin serve walking access only: counts and per-person
+    targets take the district's own facilities.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask over ``layers.facilities``.
+    """
+    fac = layers.facilities
+    if fac.empty or layers.district.empty:
+        return np.ones(len(fac), dtype=bool)
+    boundary = shapely.union_all(np.asarray(layers.district.geometry.values))
+    points = shapely.point_on_surface(np.asarray(fac.geometry.values))
+    return np.asarray(shapely.dwithin(points, boundary, 0.01), dtype=bool)
+
+
 def _normal_name(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
 
@@ -140,4 +161,4 @@ def target_key(target: Target) -> str:
     return "+".join(f"{k}@{target.id}" for k in target.kinds)
 
 
-__all__ = ["SCENARIOS", "name_matches", "select", "target_key"]
+__all__ = ["SCENARIOS", "in_district", "name_matches", "select", "target_key"]

@@ -54,6 +54,8 @@ _EXPORTS = {
     "LSCP": "cfplan.analysis.siting",
     "MCLP": "cfplan.analysis.siting",
     "PMedian": "cfplan.analysis.siting",
+    "apply_sites": "cfplan.analysis.siting.apply",
+    "SitingPlan": "cfplan.analysis.siting.plan_sites",
 }
 
 __all__ = [
@@ -69,9 +71,11 @@ __all__ = [
     "Result",
     "RouteRules",
     "SchoolRoutes",
+    "SitingPlan",
     "Streets",
     "Target",
     "Text",
+    "apply_sites",
     "assess",
     "builtin_plans",
     "demo_assessment",
@@ -110,6 +114,8 @@ if TYPE_CHECKING:
     from cfplan.analysis.routes import SchoolRoutes
     from cfplan.analysis.routes_config import RouteRules
     from cfplan.analysis.siting import LSCP, MCLP, PMedian
+    from cfplan.analysis.siting.apply import apply_sites
+    from cfplan.analysis.siting.plan_sites import SitingPlan
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
     from cfplan.layers.errors import CfplanError, InputError

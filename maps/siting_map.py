@@ -18,8 +18,10 @@ def siting_layers(siting: SitingPlan) -> LayerBuilder:
 
     One entry per siting run in the 建议选址 group: the sites as glyph markers (the
     kind's glyph, dashed: not built) with rank, unit, 办事处, the residents and children
-    newly within reach and the targets served; and their walking service areas. Runs for
-    the plan's own targets are on when the page opens; national-standard runs are off.
+    newly within reach and the targets served, expansions of existing centres with the
+    places they add; and the new sites' walking service areas. Runs for the plan's own
+    targets are on when the page opens; each national standard's budgeted ranking (at most
+    ``budget`` sites) is off.
 
     Returns
     -------
@@ -32,17 +34,26 @@ def siting_layers(siting: SitingPlan) -> LayerBuilder:
             sub = sites[sites["run"] == run]
             kind = FACILITY_KINDS[str(sub["kind"].iloc[0])]
             label = kind.zh if ctx.zh else kind.en
-            standard = str(run).endswith("@standard")
+            standard = str(sub["origin"].iloc[0]) == "standard"
+            target = str(run).split("@")[1] if "@" in str(run) else ""
             if standard:
-                label += ctx.t("（国家标准）", " (standard)")
-            names = [ctx.t(f"建议新建{kind.zh} #{r}", f"Proposed {kind.en} #{r}")
-                     for r in sub["rank"]]
+                label += ctx.t(f"（国家标准 {target}，优先 {len(sub)} 处）",
+                               f" (standard {target}, first {len(sub)})")
+            elif target:
+                label += ctx.t(f"（{target}）", f" ({target})")
+            names = [ctx.t(f"建议扩建：{s.name}（+{float(s.places):.0f} 托位）",
+                           f"Expand: {s.name} (+{float(s.places):.0f} places)")
+                     if s.action == "expand" else
+                     ctx.t(f"建议新建{kind.zh} #{s.rank}", f"Proposed {kind.en} #{s.rank}")
+                     for s in sub.itertuples(index=False)]
             rows = [[(ctx.t("社区/村", "Unit"), s.unit_name),
                      (ctx.t("办事处", "Subdistrict"), s.subdistrict_name),
-                     (ctx.t("新增可达居民", "Residents newly in reach"), round(s.new_population)),
-                     (ctx.t("新增可达儿童", "Children newly in reach"), round(s.new_children)),
+                     (ctx.t("新增可达居民", "Residents newly in reach"),
+                      round(float(s.new_population))),
+                     (ctx.t("新增可达儿童", "Children newly in reach"),
+                      round(float(s.new_children))),
                      (ctx.t("服务目标", "Targets served"), s.target),
-                     (ctx.t("模型", "Model"), f"{s.model} ({s.status})")]
+                     (ctx.t("模型", "Model"), f"{s.model} ({s.status})" if s.model else "")]
                     for s in sub.itertuples(index=False)]
             area = areas[areas["run"] == run] if len(areas) else areas
             if len(area):

@@ -45,7 +45,7 @@ from cfplan.analysis.siting.costs import DistanceMode, as_cost_matrix
 from cfplan.analysis.siting.lexicographic import fewest_sites
 from cfplan.analysis.siting.result import UNSERVED, SitingResult, Stage, worst_status
 
-__all__ = ["LAYER_DOC", "MAX_EXACT_NNZ", "CostLike", "Method", "Sense", "Shrunk", "SitingModel",
+__all__ = ["MAX_EXACT_NNZ", "CostLike", "Method", "Sense", "Shrunk", "SitingModel",
            "coo_rows"]
 
 Method = Literal["auto", "exact", "greedy"]
@@ -55,27 +55,6 @@ MAX_EXACT_NNZ = 20_000_000
 """With ``method="auto"``, larger models (pairs in the shrunk model) are solved greedily."""
 
 CostLike: TypeAlias = np.ndarray | sp.sparray | sp.spmatrix
-
-LAYER_DOC = """
-        Parameters
-        ----------
-        network
-            Street network (``None`` with ``metric="euclidean"``).
-        demand
-            Demand points (:func:`layers.demand.demand_points`) carrying ``weight``.
-        candidates
-            Candidate sites (Points): :func:`.candidate_sites` or a candidate layer; the
-            result's ``sites`` are their row positions.
-        existing
-            Existing facilities of the kind (in the chosen scenario): kept, added to.
-        weight
-            Demand column to weigh by (``"children"`` or ``"population"``).
-        metric
-            ``"walking"`` (network) or ``"euclidean"`` (straight line, so labelled).
-        group_column, required_groups
-            Candidate column with each one's unit/subdistrict, and those needing a site.
-"""
-
 
 @dataclass
 class Shrunk:

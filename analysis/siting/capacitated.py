@@ -20,7 +20,6 @@ from cfplan.analysis.siting._highs import (
     stack_rows,
 )
 from cfplan.analysis.siting.base import (
-    LAYER_DOC,
     CostLike,
     Finish,
     Method,
@@ -29,7 +28,7 @@ from cfplan.analysis.siting.base import (
     coo_rows,
 )
 from cfplan.analysis.siting.costs import DistanceMode, within
-from cfplan.analysis.siting.inputs import Metric, layer_costs
+from cfplan.analysis.siting.inputs import LAYER_DOC, Metric, layer_costs
 from cfplan.analysis.siting.result import EXISTING, UNSERVED, SitingResult
 from cfplan.analysis.siting.shrink import merge_rows
 from cfplan.geo.street_network import StreetNetwork

@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from cfplan.analysis.siting._highs import OPTIMAL_GAP, relative_gap
-from cfplan.analysis.siting.base import LAYER_DOC, CostLike, Method, Shrunk, SitingModel
+from cfplan.analysis.siting.base import CostLike, Method, Shrunk, SitingModel
 from cfplan.analysis.siting.costs import DistanceMode
-from cfplan.analysis.siting.inputs import Metric, layer_costs
+from cfplan.analysis.siting.inputs import LAYER_DOC, Metric, layer_costs
 from cfplan.analysis.siting.mclp import MCLP
 from cfplan.analysis.siting.result import SitingResult, Stage
 from cfplan.geo.street_network import StreetNetwork

@@ -12,11 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from cfplan.analysis.siting._highs import OPTIMAL_GAP, Mip, solve_lp, stack_rows
-from cfplan.analysis.siting.base import LAYER_DOC, CostLike, Method, Shrunk, coo_rows
+from cfplan.analysis.siting.base import CostLike, Method, Shrunk, coo_rows
 from cfplan.analysis.siting.costs import DistanceMode
 from cfplan.analysis.siting.covering import CoverageModel
 from cfplan.analysis.siting.greedy import greedy_cover
-from cfplan.analysis.siting.inputs import Metric, layer_costs
+from cfplan.analysis.siting.inputs import LAYER_DOC, Metric, layer_costs
 from cfplan.analysis.siting.mclp import MCLP
 from cfplan.analysis.siting.result import SitingResult, Stage, worst_status
 from cfplan.geo.street_network import StreetNetwork

@@ -11,11 +11,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cfplan.analysis.siting._highs import OPTIMAL_GAP, Mip, stack_rows
-from cfplan.analysis.siting.base import LAYER_DOC, CostLike
+from cfplan.analysis.siting.base import CostLike
 from cfplan.analysis.siting.costs import DistanceMode
 from cfplan.analysis.siting.covering import CoverageModel
 from cfplan.analysis.siting.greedy import greedy_cover, improve_cover, mclp_greedy_bound
-from cfplan.analysis.siting.inputs import Metric, layer_costs
+from cfplan.analysis.siting.inputs import LAYER_DOC, Metric, layer_costs
 from cfplan.geo.street_network import StreetNetwork
 
 __all__ = ["MCLP"]

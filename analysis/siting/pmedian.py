@@ -9,10 +9,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from cfplan.analysis.siting._highs import Mip, stack_rows
-from cfplan.analysis.siting.base import LAYER_DOC, CostLike, Finish, Shrunk, SitingModel, coo_rows
+from cfplan.analysis.siting.base import CostLike, Finish, Shrunk, SitingModel, coo_rows
 from cfplan.analysis.siting.costs import DistanceMode
 from cfplan.analysis.siting.greedy import greedy_median
-from cfplan.analysis.siting.inputs import Metric, layer_costs
+from cfplan.analysis.siting.inputs import LAYER_DOC, Metric, layer_costs
 from cfplan.analysis.siting.result import EXISTING, UNSERVED
 from cfplan.analysis.siting.shrink import merge_rows
 from cfplan.geo.street_network import StreetNetwork
