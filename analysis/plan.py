@@ -92,7 +92,7 @@ UNIT_CAPACITIES: dict[str, Text] = {
 }
 _KEY = re.compile(r"^[a-z0-9_]+$")
 _FILTER_KEYS = {"child_friendly", "statuses", "since", "until", "attribute", "equals", "name",
-                "levels", "near_kind", "near_m", "min_area_m2"}
+                "levels", "near_kind", "near_m", "min_area_m2", "built_in_period"}
 DEFAULT_NEAR_M = 50.0
 _FACILITY_FIELDS = {f.name for f in SCHEMAS["facilities"].fields}
 
@@ -120,6 +120,12 @@ class Filters:
         counts in the same scenario (a play facility in or at a park).
     min_area_m2
         Only polygon facilities of at least this area (m², metric CRS); a point has no area.
+    built_in_period
+        A new-build target ("新建、改扩建、开工建设" in the period): the ``year`` decides.
+        A facility dated in ``[since, until]`` counts even when marked existing (现状);
+        one marked new or renovated but dated outside does not; ``statuses`` still say
+        which stages count (e.g. under construction for "开工"). Where status and year
+        disagree, the target says so (:func:`cfplan.analysis.evaluate.status_year_notes`).
     """
 
     child_friendly: bool | None = None
@@ -133,6 +139,7 @@ class Filters:
     near_kind: str | None = None
     near_m: float | None = None
     min_area_m2: float | None = None
+    built_in_period: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,11 +330,17 @@ def _filters(value: object, line: int) -> Filters:
     name = value.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise _PlanError(line, Text("name 应为非空文字", "name must be non-empty text"))
+    by_year = value.get("built_in_period", False)
+    if not isinstance(by_year, bool) or (by_year and "since" not in value):
+        raise _PlanError(line, Text("built_in_period 应为 true/false，且需要 since（期初年份）",
+                                    "built_in_period must be true or false, and needs since "
+                                    "(the period's first year)"))
     return Filters(
         value.get("child_friendly"), statuses, value.get("since"), attribute, value.get("equals"),
         until=value.get("until"), name=name, levels=levels, near_kind=near_kind,
         near_m=float(value.get("near_m", DEFAULT_NEAR_M)) if near_kind else None,
-        min_area_m2=float(value["min_area_m2"]) if "min_area_m2" in value else None)
+        min_area_m2=float(value["min_area_m2"]) if "min_area_m2" in value else None,
+        built_in_period=by_year)
 
 
 def _number_target(value: object, line: int) -> float | tuple[float, float] | bool:

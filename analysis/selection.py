@@ -34,7 +34,8 @@ def select(
     """Select facilities of ``kinds`` that pass ``filters`` in ``scenario``.
 
     In ``current``, a facility counts if its status is built (existing, renovated,
-    new), or is one of ``filters.statuses`` when those are given. In ``planned``,
+    new), or is one of ``filters.statuses`` when those are given (with
+    ``filters.built_in_period``, existing ones too: their year decides). In ``planned``,
     facilities under construction or planned take the status of their ``works``
     (``new`` unless stated) and count too.
 
@@ -51,6 +52,8 @@ def select(
         return empty, empty
     status = fac["status"]
     allowed = set(filters.statuses) if filters.statuses else set(BUILT_STATUSES)
+    if filters.built_in_period:  # the year decides: an existing one dated in the period counts
+        allowed.add("existing")
     kind_ok = fac["kind"].isin(kinds).to_numpy()
     sure, maybe = _tri(status, lambda s: s.isin(allowed))
     if scenario == "planned":

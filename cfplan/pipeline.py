@@ -11,7 +11,13 @@ import geopandas as gpd
 import pandas as pd
 
 from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
-from cfplan.analysis.evaluate import Result, absent_kind_warnings, evaluate_plan, headline
+from cfplan.analysis.evaluate import (
+    Result,
+    absent_kind_warnings,
+    evaluate_plan,
+    headline,
+    status_year_warnings,
+)
 from cfplan.analysis.export import (
     export_frames,
     gaps_frame,
@@ -308,7 +314,7 @@ class Assessment:
         sections: list[str] = []
         if self.access is not None:
             files += write_access_tables(self.access, out)
-            sections = access_section(self.access, self.layers, lang=lang)
+            sections = access_section(self.access, self.layers, lang=lang, plan=self.plan)
         if self.routes is not None:
             files += write_routes(self.routes, out)
             sections += routes_section(self.routes, lang=lang)
@@ -479,7 +485,8 @@ def assess(
                      used=row.used, repaired=row.repaired, rejected=row.rejected,
                      crs=row.crs, datum=row.datum))
     log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
-    warnings = list(layers.warnings) + absent_kind_warnings(plan, layers)
+    warnings = [*layers.warnings, *absent_kind_warnings(plan, layers),
+                *status_year_warnings(plan, layers)]
     for w in warnings:
         log.warn(w)
     table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
