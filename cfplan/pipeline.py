@@ -596,18 +596,22 @@ def site_plan(
     layers: LayerSet | str | Path = DEMO_DIR,
     plan: Plan | str | Path = "jingkai",
     *,
-    scenario: str = "current",
+    scenario: str = "planned",
     kinds: Sequence[str] | None = None,
     spacing_m: float = 100.0,
     time_limit: float = 60.0,
+    budget: int = 10,
+    check: bool = False,
     out: str | Path | None = None,
     lang: str = "zh",
     graph_cache: str | Path | None = None,
 ) -> Assessment:
     """Assess a district and propose where to build (:meth:`Assessment.site`); the demo by default.
 
-    With ``out``, every output is written there (:meth:`Assessment.write`: the siting
-    files, the report with its 建设建议 section and the map with 建议选址).
+    From the planned scenario unless ``scenario="current"``; ``budget`` new sites ranked per
+    national standard; ``check`` applies the sites and evaluates every target again. With
+    ``out``, every output is written there (:meth:`Assessment.write`: the siting files, the
+    report with its 建设建议 and standards' sections and the map with 建议选址).
 
     Returns
     -------
@@ -615,7 +619,8 @@ def site_plan(
         With :attr:`Assessment.siting` set (``.siting.sites`` is a GeoDataFrame).
     """
     result = assess(layers, plan, graph_cache=graph_cache)
-    result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit)
+    result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit,
+                budget=budget, check=check)
     if out is not None:
         result.write(out, lang=lang)
     return result
