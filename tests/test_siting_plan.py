@@ -309,3 +309,30 @@ def test_proposed_sites_in_the_geopackage(assessed, planned, tmp_path):
     assert len(back) == len(planned.sites)
     assert set(back.columns) == {*SITE_COLUMNS, "geometry"}
     assert sorted(back["unit_name"]) == sorted(planned.sites["unit_name"])
+
+
+def test_share_counts_are_exact_and_planned_never_needs_more(assessed):
+    """The audit's 标准3 case: a share model on the demo's 小学 once reported 98 "optimal"."""
+    from cfplan.analysis.plan import Filters
+    from cfplan.analysis.siting import LSCP
+    from cfplan.analysis.siting.runs import SiteContext
+
+    access = assessed.access
+    counts = {}
+    for scenario in ("current", "planned"):
+        ctx = SiteContext(assessed.layers, access.network, access.demand, scenario,
+                          assessed.streets.water)
+        cands = ctx.candidates("primary_school")
+        costs = ctx.costs(cands, radius=500.0, existing=ctx.existing("primary_school",
+                                                                    Filters()))
+        full = LSCP(costs.cost, radius=500.0, uncoverable="ignore", weights=costs.weights,
+                    existing=costs.existing).solve()
+        share = LSCP(costs.cost, radius=500.0, share=0.9, weights=costs.weights,
+                     existing=costs.existing).solve()
+        assert full.optimal and share.optimal, (full.status, share.status)
+        assert [s.status for s in share.stages] == ["optimal", "optimal"]
+        assert share.covered >= 0.9 * costs.weights.sum() - 1e-6
+        counts[scenario] = (int(full.objective), int(share.objective))
+        assert len(cands) == 498  # the same candidates in both scenarios
+    assert counts["current"][0] == counts["planned"][0] == 97
+    assert counts["planned"][1] <= counts["current"][1]
