@@ -17,8 +17,8 @@ import pandas as pd
 
 from cfplan.analysis.access import units_below
 from cfplan.analysis.plan import Filters, Plan, Target, unit_text
-from cfplan.analysis.selection import SCENARIOS, name_matches, select, target_key
-from cfplan.layers.kinds import UNIT_TYPES, kind_label, measure_word
+from cfplan.analysis.selection import SCENARIOS, in_district, name_matches, select, target_key
+from cfplan.layers.kinds import STATUSES, UNIT_TYPES, kind_label, measure_word
 from cfplan.layers.load import LayerSet
 from cfplan.layers.schema import ValueProblem, is_missing, parse_bool, parse_number
 from cfplan.layers.text import EMPTY, Text
@@ -232,7 +232,7 @@ def eval_presence_per_unit(t: Target, ctx: Context, *, plan_term: str = "办事�
 
 
 def eval_count(t: Target, ctx: Context, **_: object) -> Result:
-    """Count the selected facilities, against a number or range."""
+    """Count the selected facilities inside the district, against a number or range."""
     fac = ctx.layers.facilities
     kind_zh, kind_en = _kinds_text(t, "zh"), _kinds_text(t, "en")
     if t.filters.name is not None:
@@ -242,6 +242,8 @@ def eval_count(t: Target, ctx: Context, **_: object) -> Result:
                 f"图层中没有名称含「{t.filters.name}」的{kind_zh}，无法判断",
                 f"no {kind_en} named {t.filters.name!r} in the layers, so it cannot be judged"))
     sure, maybe = select(fac, t.kinds, t.filters, scenario=ctx.scenario)
+    inside = in_district(ctx.layers)  # facilities in the margin serve walking access only
+    sure, maybe = sure & inside, maybe & inside
     n, m = int(sure.sum()), int(maybe.sum())
     status = _bounded_status(n, m, t)
     res = Result(t, ctx.scenario, status, float(n))
@@ -263,8 +265,14 @@ def _population(ctx: Context, which: str) -> tuple[float, bool]:
 
 
 def eval_per_capita(t: Target, ctx: Context, **_: object) -> Result:
-    """Total (count or capacity sum) per ``t.per`` residents, against a number or range."""
+    """Total (count or capacity sum) per ``t.per`` residents, against a number or range.
+
+    Only the facilities inside the district count (those in the margin serve walking
+    access only): the residents are the district's.
+    """
     sure, maybe = select(ctx.layers.facilities, t.kinds, t.filters, scenario=ctx.scenario)
+    inside = in_district(ctx.layers)
+    sure, maybe = sure & inside, maybe & inside
     pop, pop_missing = _population(ctx, t.population)
     if pop <= 0:
         return Result(t, ctx.scenario, "unknown", None, reason=Text("人口为 0 或缺失",
@@ -588,10 +596,13 @@ def same_as(t: Target, refs: list[Result], scenario: str) -> Result:
                          if ref.shortfall else EMPTY)
         return res
     met = sum(r.status == "met" for r in refs)
-    res = Result(t, scenario, status, met / len(refs), extra={"refs": tuple(refs)})
+    res = Result(t, scenario, status, met / len(refs),
+                 extra={"refs": tuple(refs), "item_status": combined})
     if status != "met":
-        res.shortfall = Text(f"同第 {ids} 项：达成 {met}/{len(refs)}",
-                             f"as items {ids_en}: {met} of {len(refs)} met")
+        word = {"partly_met": ("部分达成", "partly met"), "not_met": ("未达成", "not met"),
+                "unknown": ("未知", "unknown")}.get(combined, (combined, combined))
+        res.shortfall = Text(f"同第 {ids} 项：达成 {met}/{len(refs)}（{word[0]}）",
+                             f"as items {ids_en}: {met} of {len(refs)} met ({word[1]})")
     if status == "unknown":
         res.reason = Text.join(r.reason for r in refs if r.reason)
     return res
@@ -700,6 +711,68 @@ def late_projects(t: Target, layers: LayerSet) -> Text:
                 f"planned projects dated after the target year {t.year}: {_list(en, 'en')}")
 
 
+def status_year_notes(t: Target, layers: LayerSet) -> Text:
+    """Return the facilities of a new-build target whose status and year disagree.
+
+    For a target with ``built_in_period`` (new, renovated or started within ``[since,
+    until]``) the year decides: a facility marked existing (现状) but dated in the period is
+    counted by its year; one marked new, renovated or under construction but dated before
+    the period is not. Each is named with what was done.
+
+    Returns
+    -------
+    Text
+        Empty when status and year agree everywhere.
+    """
+    f = t.filters
+    if not f.built_in_period or f.since is None:
+        return EMPTY
+    fac = layers.facilities
+    if fac.empty:
+        return EMPTY
+    loose = Filters(**{**f.__dict__, "statuses": tuple(STATUSES), "since": None,
+                       "until": None, "built_in_period": False})
+    sure, maybe = select(fac, t.kinds, loose, scenario="current")
+    year = pd.to_numeric(fac["year"], errors="coerce").to_numpy()
+    until = f.until if f.until is not None else t.year
+    status = fac["status"].astype(object).to_numpy()
+    period = (year >= f.since) & (year <= until)
+    by_year = (sure | maybe) & (status == "existing") & period
+    early = (sure | maybe) & (status != "existing") & pd.notna(status) & (year < f.since)
+    zh, en = [], []
+    for i in by_year.nonzero()[0]:
+        zh.append(f"{fac['name'].iloc[i]}（标为现状，{int(year[i])} 年建：按年份计入）")
+        en.append(f"{fac['name'].iloc[i]} (marked existing, built {int(year[i])}: counted by "
+                  "its year)")
+    for i in early.nonzero()[0]:
+        word = STATUSES.get(str(status[i]), (str(status[i]),))[0]
+        zh.append(f"{fac['name'].iloc[i]}（标为{word}，但为 {int(year[i])} 年，早于 {f.since} 年："
+                  "按年份不计入）")
+        en.append(f"{fac['name'].iloc[i]} (marked {status[i]}, but dated {int(year[i])}, "
+                  f"before {f.since}: not counted, by its year)")
+    if not zh:
+        return EMPTY
+    return Text(f"状态与年份不一致，以年份为准：{_list(zh, 'zh')}",
+                f"status and year disagree; the year decides: {_list(en, 'en')}")
+
+
+def status_year_warnings(plan: Plan, layers: LayerSet) -> list[Text]:
+    """Return one warning per new-build target whose facilities' status and year disagree.
+
+    Returns
+    -------
+    list of Text
+        "重点工程1：状态与年份不一致，以年份为准：…", per target (see
+        :func:`status_year_notes`).
+    """
+    out = []
+    for t in plan.targets:
+        note = status_year_notes(t, layers)
+        if note:
+            out.append(Text(f"{t.id}：", f"{t.id}: ") + note)
+    return out
+
+
 def absent_kinds(plan: Plan, layers: LayerSet) -> dict[str, list[Target]]:
     """Return the kinds that targets of ``plan`` count but of which the layers hold no facility.
 
@@ -805,9 +878,12 @@ def evaluate_plan(
     for t in plan.targets:
         late = late_projects(t, layers)
         absent = _absent_reason(t, present)
+        disagree = status_year_notes(t, layers)
         for scenario in scenarios:
             ctx = Context(layers, scenario, indicators, coverage, plan.id, routes)
             res = _no_nan(EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term))
+            if disagree:
+                res.note = res.note + Text("；", "; ") + disagree if res.note else disagree
             if absent is not None:
                 res.reason = absent + (Text("；", "; ") + res.reason if res.reason else EMPTY)
             res.cross_check = cross_check(res, ctx)
@@ -828,19 +904,25 @@ def evaluate_plan(
 def item_statuses(plan: Plan, results: list[Result], *, scenario: str) -> dict[str, str]:
     """Return the status of each item of ``plan`` in ``scenario`` (:data:`ITEM_STATUSES`).
 
-    An item's status combines its targets' statuses (:func:`combine_statuses`); the
-    national-standard targets (``origin = "standard"``) and cfplan's own readings
-    (``origin = "reading"``) are not the plan's items and do not count.
+    An item's status combines its targets' statuses (:func:`combine_statuses`); a repeated
+    item (``same_as``) combines the statuses of the targets it repeats, so 重点工程6 reads
+    as task 33 does (partly met, not "not met"); the national-standard targets
+    (``origin = "standard"``) and cfplan's own readings (``origin = "reading"``) are not the
+    plan's items and do not count.
 
     Returns
     -------
     dict
         Item → status, in plan order.
     """
+    by_id = {r.target.id: r for r in results if r.scenario == scenario}
     by_item: dict[str, list[str]] = {}
     for r in results:
         if r.scenario == scenario and r.target.origin == "plan":
-            by_item.setdefault(r.target.item, []).append(r.status)
+            refs = [by_id[i] for i in r.target.same_as if i in by_id]
+            # a repeated item reads its targets' statuses: the same status as the item it repeats
+            statuses = [x.status for x in refs] if refs else [r.status]
+            by_item.setdefault(r.target.item, []).extend(statuses)
     return {item: combine_statuses(s) for item, s in by_item.items()}
 
 
@@ -887,4 +969,6 @@ __all__ = [
     "evaluate_plan",
     "headline",
     "select",
+    "status_year_notes",
+    "status_year_warnings",
 ]

@@ -13,7 +13,7 @@ from cfplan.layers.schema import SCHEMAS
 from cfplan.layers.text import Text
 
 FILTER_KEYS = {"child_friendly", "statuses", "since", "until", "attribute", "equals", "name",
-                "levels", "near_kind", "near_m", "min_area_m2"}
+               "levels", "near_kind", "near_m", "min_area_m2", "built_in_period"}
 DEFAULT_NEAR_M = 50.0
 FACILITY_FIELDS = {f.name for f in SCHEMAS["facilities"].fields}
 
@@ -42,6 +42,12 @@ class Filters:
         counts in the same scenario (a play facility in or at a park).
     min_area_m2
         Only polygon facilities of at least this area (m², metric CRS); a point has no area.
+    built_in_period
+        A new-build target ("新建、改扩建、开工建设" in the period): the ``year`` decides.
+        A facility dated in ``[since, until]`` counts even when marked existing (现状);
+        one marked new or renovated but dated outside does not; ``statuses`` still say
+        which stages count (e.g. under construction for "开工"). Where status and year
+        disagree, the target says so (:func:`cfplan.analysis.evaluate.status_year_notes`).
     """
 
     child_friendly: bool | None = None
@@ -55,6 +61,7 @@ class Filters:
     near_kind: str | None = None
     near_m: float | None = None
     min_area_m2: float | None = None
+    built_in_period: bool = False
 
 
 def table_lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
@@ -170,12 +177,17 @@ def parse_filters(value: object, line: int) -> Filters:
     name = value.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise PlanLineError(line, Text("name 应为非空文字", "name must be non-empty text"))
+    by_year = value.get("built_in_period", False)
+    if not isinstance(by_year, bool) or (by_year and "since" not in value):
+        raise PlanLineError(line, Text("built_in_period 应为 true/false，且需要 since（期初年份）",
+                                       "built_in_period must be true or false, and needs since "
+                                       "(the period's first year)"))
     return Filters(
         value.get("child_friendly"), statuses, None if since is None else int(since), attribute,
         value.get("equals"), until=None if until is None else int(until), name=name,
         levels=levels, near_kind=near_kind,
         near_m=(DEFAULT_NEAR_M if near_m is None else near_m) if near_kind else None,
-        min_area_m2=min_area)
+        min_area_m2=min_area, built_in_period=by_year)
 
 
 def _choices(value: object, known: Mapping[str, object], what: Text, line: int

@@ -20,7 +20,7 @@ from cfplan.analysis.report_style import label as col_label
 from cfplan.analysis.report_style import localise, office_style
 from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.routes import SchoolRoutes
-from cfplan.analysis.selection import SCENARIOS
+from cfplan.analysis.selection import SCENARIOS, target_key
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
 from cfplan.geo.io import atomic_write_text, output_path, write_csv, write_xlsx
 from cfplan.layers.i18n import t as tr
@@ -641,7 +641,8 @@ def write_report(
                                                              coverage=coverage)),
         write_csv(targets, out / "targets.csv"),
         write_csv(units, out / "units.csv"),
-        write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
+        write_csv(round_by_meaning(subdistrict_summary(layers, coverage)),
+                  out / "subdistricts.csv"),
         write_csv(layers.accounting, out / "accounting.csv"),
     ]
     wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
@@ -672,23 +673,55 @@ def radius_text(radius_m: float, *, lang: str = "zh") -> str:
             else f"{radius_m:.0f} m (about {minutes:.0f} min on foot)")
 
 
-def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh") -> list[str]:
+def _access_keys(table: pd.DataFrame, plan: Plan | None) -> list[tuple[str, str]]:
+    """Return the coverage keys the walking table shows, with the target ids of each.
+
+    A kind that the plan's accessibility targets measure only at their own radius or with
+    their own filters (``library@30`` at 1,000 m) is shown at the targets' rows, not at
+    the kind's default radius; other kinds at their default.
+    """
+    keys = list(dict.fromkeys(table["kind"]))
+    targets = [t for t in (plan.targets if plan else ()) if t.metric == "accessibility"]
+    own: dict[str, list[str]] = {}
+    for t in targets:
+        own.setdefault("+".join(t.kinds), []).append(target_key(t))
+    out: list[tuple[str, str]] = []
+    for key in keys:
+        if "@" in key:
+            continue
+        measured = own.get(key, [])
+        if measured and key not in measured:
+            for special in dict.fromkeys(measured):
+                if special in keys:
+                    ids = sorted({part.split("@")[1] for part in special.split("+")})
+                    out.append((special, "、".join(ids)))
+        else:
+            out.append((key, ""))
+    return out
+
+
+def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh",
+                   plan: Plan | None = None) -> list[str]:
     """Return the report's walking-access section as Markdown lines.
 
     One row per kind: radius, the share of residents and of children within it along
     the streets, as things stand and once planned, and the units with the most children
-    out of reach; then the points far from any street.
+    out of reach; then the points far from any street. With ``plan``, a kind its
+    accessibility targets measure at their own radius (or filters) is shown as those
+    targets measure it, with their ids.
     """
     zh = lang == "zh"
     table = cov.coverage
-    overall = table[(table["level"] == "overall") & ~table["kind"].str.contains("@")]
+    overall = table[table["level"] == "overall"]
     names = dict(zip(layers.units["code"], layers.units["name"], strict=True))
     rows = []
-    for kind in dict.fromkeys(overall["kind"]):
+    for kind, ids in _access_keys(overall, plan):
         cur = overall[(overall["kind"] == kind) & (overall["scenario"] == "current")].iloc[0]
         fut = overall[(overall["kind"] == kind) & (overall["scenario"] == "planned")].iloc[0]
-        label = "+".join((FACILITY_KINDS[k].zh if zh else FACILITY_KINDS[k].en)
-                         for k in kind.split("+"))
+        label = "+".join((FACILITY_KINDS[k.split("@")[0]].zh if zh
+                          else FACILITY_KINDS[k.split("@")[0]].en) for k in kind.split("+"))
+        if ids:
+            label += f"（{ids}）" if zh else f" ({ids})"
         worst = [names.get(c, c) for c in str(cur["failing_units"]).split(",") if c][:6]
         rows.append([label, radius_text(float(cur["radius_m"]), lang=lang),
                      _pct(cur["share_population"]), _pct(cur["share_children"]),

@@ -56,6 +56,10 @@ class FigureLike(Protocol):
         """The PNG bytes."""
 
 
+AdviceSection = tuple[tuple[str, str], Sequence[tuple[str, str]]]
+"""A section of advice: ``(heading, intro)`` and per target ``(label, sentence)``."""
+
+
 def _set_fonts(doc: object) -> None:
     from docx.oxml.ns import qn
     from docx.shared import Pt
@@ -173,7 +177,7 @@ def document(
     plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
     figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
-    advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+    advice: Sequence[AdviceSection] | None = None,
     routes: SchoolRoutes | None = None,
 ) -> object:
     """Build the report as a python-docx ``Document`` (nothing written).
@@ -182,8 +186,8 @@ def document(
     in both scenarios with the gap and the 牵头单位/责任单位, the parts beyond the numbered
     items, cross-checks of reported values, the per-办事处 summary, the shortfall lists
     (what each failing target lacks, and the targets each unit fails), the national
-    standards' walking checks, the 建设建议 (``advice``: heading and intro, then per target
-    its label and sentence), the routes to school (with ``routes``: the top hotspots), the
+    standards' walking checks, the 建设建议 and the standards' ranking (``advice``: sections
+    of heading and intro, then per target its label and sentence), the routes to school (with ``routes``: the top hotspots), the
     figures, the assumptions and the input accounting.
 
     Returns
@@ -294,8 +298,9 @@ def document(
               "the headline.")
         _targets_table(doc, std, lang, responsible=False)
 
-    if advice is not None and advice[1]:
-        (heading, intro), items = advice
+    for (heading, intro), items in advice or ():
+        if not items:
+            continue
         doc.add_heading(heading, level=1)
         _para(doc, intro)
         for target, text in items:
@@ -335,7 +340,7 @@ def write_docx(
     plan: Plan, layers: LayerSet, results: list[Result], path: str | Path, *,
     lang: str = "zh", figures: Sequence[FigureLike] = (), coverage: pd.DataFrame | None = None,
     warnings: Sequence[Text] | None = None,
-    advice: tuple[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+    advice: Sequence[AdviceSection] | None = None,
     routes: SchoolRoutes | None = None,
 ) -> Path:
     """Write ``report.docx`` (see :func:`document`), atomically and deterministically.

@@ -10,9 +10,10 @@ import pandas as pd
 # (meaning, column-name pattern, decimals). The first pattern that matches a column wins.
 # Shares are 0–1 fractions: 3 decimals are 0.1 percentage points.
 MEANINGS: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    ("people", re.compile(r"^((covered|outside)_)?(population|children)$"
-                          r"|^(capacity|childcare_places|places)$"), 0),
-    ("share", re.compile(r"^share_|_share$"), 3),
+    ("people", re.compile(r"^((covered|outside|new)_)?(population|children)(_planned)?$"
+                          r"|^(capacity|childcare_places|places|places_added)(_planned)?$"), 0),
+    ("rate", re.compile(r"_per_1000(0)?(_planned)?$"), 2),
+    ("share", re.compile(r"^share_|_share$|^share$|^walk_[a-z_]+(?<!_m)$"), 3),
     ("metres", re.compile(r"_m$"), 1),
     ("square metres", re.compile(r"_m2$"), 0),
 )
@@ -21,10 +22,12 @@ MEANINGS: tuple[tuple[str, re.Pattern[str], int], ...] = (
 def column_meaning(name: str) -> tuple[str, int] | None:
     """Return ``(meaning, decimals)`` for a column name, or ``None`` when it has no rule.
 
-    ``population``, ``children``, ``covered_*``/``outside_*`` of them and ``capacity``
-    are people (or places) rounded to whole numbers; ``share_*`` columns are 0–1 shares
-    rounded to 0.001 (0.1 %); columns ending in ``_m`` are metres rounded to 0.1 m and
-    ``_m2`` square metres to 1 m².
+    ``population``, ``children``, ``covered_*``/``outside_*``/``new_*`` of them,
+    ``capacity``, ``places`` and ``childcare_places`` (and their ``_planned``) are people
+    (or places) rounded to whole numbers; rates per 1,000 or 10,000 (``*_per_1000``) to
+    0.01; ``share``, ``share_*``, ``*_share`` and ``walk_*`` columns are 0–1 shares rounded
+    to 0.001 (0.1 %); columns ending in ``_m`` are metres rounded to 0.1 m and ``_m2``
+    square metres to 1 m².
     """
     for meaning, pattern, decimals in MEANINGS:
         if pattern.search(str(name)):

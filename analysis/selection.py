@@ -14,6 +14,7 @@ import shapely
 from cfplan.analysis.access import radius_for
 from cfplan.analysis.plan import Filters, Target
 from cfplan.layers.kinds import BUILT_STATUSES, level_key
+from cfplan.layers.load import LayerSet
 
 SCENARIOS = ("current", "planned")
 
@@ -33,7 +34,8 @@ def select(
     """Select facilities of ``kinds`` that pass ``filters`` in ``scenario``.
 
     In ``current``, a facility counts if its status is built (existing, renovated,
-    new), or is one of ``filters.statuses`` when those are given. In ``planned``,
+    new), or is one of ``filters.statuses`` when those are given (with
+    ``filters.built_in_period``, existing ones too: their year decides). In ``planned``,
     facilities under construction or planned take the status of their ``works``
     (``new`` unless stated) and count too.
 
@@ -50,6 +52,8 @@ def select(
         return empty, empty
     status = fac["status"]
     allowed = set(filters.statuses) if filters.statuses else set(BUILT_STATUSES)
+    if filters.built_in_period:  # the year decides: an existing one dated in the period counts
+        allowed.add("existing")
     kind_ok = fac["kind"].isin(kinds).to_numpy()
     sure, maybe = _tri(status, lambda s: s.isin(allowed))
     if scenario == "planned":
@@ -92,6 +96,26 @@ def select(
         s2, m2 = _near(fac, filters.near_kind, filters.near_m or 0.0, scenario=scenario)
         sure, maybe = sure & s2, maybe & m2
     return kind_ok & sure, kind_ok & maybe
+
+
+def in_district(layers: LayerSet) -> np.ndarray:
+    """Return which facilities lie inside the district (not in the margin around it).
+
+    A facility is inside when its representative point lies within 1 cm of the district
+    polygons. Facilities in the margin serve walking access only: counts and per-person
+    targets take the district's own facilities.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask over ``layers.facilities``.
+    """
+    fac = layers.facilities
+    if fac.empty or layers.district.empty:
+        return np.ones(len(fac), dtype=bool)
+    boundary = shapely.union_all(np.asarray(layers.district.geometry.values))
+    points = shapely.point_on_surface(np.asarray(fac.geometry.values))
+    return np.asarray(shapely.dwithin(points, boundary, 0.01), dtype=bool)
 
 
 def _normal_name(text: object) -> str:
@@ -140,4 +164,4 @@ def target_key(target: Target) -> str:
     return "+".join(f"{k}@{target.id}" for k in target.kinds)
 
 
-__all__ = ["SCENARIOS", "name_matches", "select", "target_key"]
+__all__ = ["SCENARIOS", "in_district", "name_matches", "select", "target_key"]

@@ -35,6 +35,9 @@ spopt's build times varied 2-4 s on the small size)::
     later, quieter (same code):
     2,000 x 300     0.14 s  optimal 47,476                             2.6 + 0.15 s (19.2x)  2.5 + 0.47 s (21x)
     10,000 x 1,000  6.7 s   optimal 225,908 (sets 0.53, solve 6.0)    48 + 56 s (15.6x)     49 + 28 s (11.6x)
+    after #20 (models split by formulation; load average 5-6):
+    2,000 x 300     0.44 s  optimal 47,476 (sets 0.35, solve 0.07)    5.5 + 0.48 s (13.6x)  12.2 + 2.1 s (32.7x)
+    10,000 x 1,000  26.7 s  optimal 225,908 (sets 2.0, solve 24.3)    79 + 69 s (5.5x)      64 + 53 s (4.4x)
 
 All objectives agree. The 10x goal is met on the small size only; on the large one cfplan is
 7.7x faster than the fastest spopt run and solves to proven optimality in under 30 s. The

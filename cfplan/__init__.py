@@ -61,6 +61,8 @@ _EXPORTS = {
     "read_scenario": "cfplan.analysis.workbench",
     "open_scenario": "cfplan.scenarios",
     "compare_scenarios": "cfplan.scenarios",
+    "apply_sites": "cfplan.analysis.siting.apply",
+    "SitingPlan": "cfplan.analysis.siting.plan_sites",
 }
 
 __all__ = [
@@ -77,11 +79,13 @@ __all__ = [
     "RouteRules",
     "Scenario",
     "SchoolRoutes",
+    "SitingPlan",
     "Streets",
     "Target",
     "Text",
     "Validation",
     "Workbench",
+    "apply_sites",
     "assess",
     "builtin_plans",
     "compare_scenarios",
@@ -124,6 +128,8 @@ if TYPE_CHECKING:
     from cfplan.analysis.routes import SchoolRoutes
     from cfplan.analysis.routes_config import RouteRules
     from cfplan.analysis.siting import LSCP, MCLP, PMedian
+    from cfplan.analysis.siting.apply import apply_sites
+    from cfplan.analysis.siting.plan_sites import SitingPlan
     from cfplan.analysis.workbench import Scenario, Workbench, read_scenario
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR

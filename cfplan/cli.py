@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import math
 import os
 import signal
 import sys
@@ -47,8 +48,19 @@ HELP: dict[str, Text] = {
     "site": Text("选址：为未达标目标求解最少新建设施及其位置（默认示范区对照经开区方案）",
                  "siting: the fewest new facilities, and where, that meet the not-met targets "
                  "(default: the demo district against the 经开区 plan)"),
-    "scenario": Text("固定哪一情景的现有设施：current（现状，默认）或 planned（规划完成后）",
-                     "which facilities are fixed: current (default) or planned"),
+    "scenario": Text("从哪一情景出发：planned（规划项目建成后，默认：只建议仍缺的）或 current（现状）",
+                     "where the advice starts: planned (default: projects under construction "
+                     "and planned are done, only what is still missing is proposed) or "
+                     "current (today's facilities)"),
+    "budget": Text("每项国家标准列出的优先选址数（默认 10）",
+                   "new sites ranked for each national standard (default 10)"),
+    "centre_places": Text("新建托育机构的托位数（默认 60）", "places of a new 托育 centre (default 60)"),
+    "expand_share": Text("现有托育机构至多可增加其托位的比例（默认 0.25）",
+                         "share of its stated places an existing 托育 centre may add "
+                         "(default 0.25)"),
+    "apply_sites": Text("按建议建成后重新评估全部目标（siting_check.csv）",
+                        "evaluate every target again with the proposed sites built "
+                        "(siting_check.csv)"),
     "kind": Text("只对这一类设施运行一个模型（配合 --model）", "run one model for this kind (with --model)"),
     "model": Text("模型：lscp（最少设施全覆盖）、mclp（k 处覆盖最多）、pmedian（k 处步行总距离最短）",
                   "model: lscp (fewest sites for full coverage), mclp (k sites covering the "
@@ -183,8 +195,12 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p.add_argument("--plan", help=h("plan"))
     p.add_argument("--out", required=True, help=h("out"))
     p.add_argument("--wait", action="store_true", help=h("wait"))
-    p.add_argument("--scenario", choices=("current", "planned"), default="current",
+    p.add_argument("--scenario", choices=("current", "planned"), default="planned",
                    help=h("scenario"))
+    p.add_argument("--budget", type=int, default=10, help=h("budget"))
+    p.add_argument("--centre-places", type=float, default=60.0, help=h("centre_places"))
+    p.add_argument("--expand-share", type=float, default=0.25, help=h("expand_share"))
+    p.add_argument("--apply-sites", action="store_true", help=h("apply_sites"))
     p.add_argument("--kind", help=h("kind"))
     p.add_argument("--model", choices=("lscp", "mclp", "pmedian"), help=h("model"))
     p.add_argument("--k", type=int, help=h("k"))
@@ -463,6 +479,10 @@ def _site(args: argparse.Namespace) -> int:
                              time_limit=args.time_limit)
     if problem is not None:
         return usage(problem.zh, problem.en)
+    if not (args.budget >= 1 and math.isfinite(args.centre_places) and args.centre_places > 0
+            and math.isfinite(args.expand_share) and 0 <= args.expand_share <= 1):
+        return usage("--budget 须 ≥ 1，--centre-places 须 > 0，--expand-share 须在 0–1 之间",
+                     "--budget must be >= 1, --centre-places > 0, --expand-share within 0..1")
     if args.kind is not None:
         from cfplan.layers.kinds import FACILITY_KINDS
 
@@ -474,7 +494,9 @@ def _site(args: argparse.Namespace) -> int:
             record={"options": {"scenario": args.scenario, "kind": args.kind,
                                 "model": args.model, "k": args.k, "radius": args.radius,
                                 "spacing": args.spacing, "time_limit": args.time_limit,
-                                "lang": args.lang}}) as stage:
+                                "budget": args.budget, "centre_places": args.centre_places,
+                                "expand_share": args.expand_share,
+                                "apply_sites": args.apply_sites, "lang": args.lang}}) as stage:
         out = stage.root
         result = assess(args.layers or DEMO_DIR, args.plan or "jingkai",
                         graph_cache=args.graph_cache)
@@ -482,7 +504,8 @@ def _site(args: argparse.Namespace) -> int:
         if args.kind is not None:
             import json
 
-            from cfplan.analysis.siting.plan_sites import SITE_COLUMNS, run_record
+            from cfplan.analysis.siting.plan_sites import SITE_COLUMNS
+            from cfplan.analysis.siting.runs import run_record
             from cfplan.geo.io import atomic_write_text, write_geojson
 
             solved, sites = result.site_model(args.kind, args.model, k=args.k,
@@ -499,16 +522,29 @@ def _site(args: argparse.Namespace) -> int:
                        f"bound {solved.bound:g}, gap {solved.gap:.2%}, {len(sites)} new "
                        "sites").get(args.lang))
         else:
-            from cfplan.analysis.siting.plan_sites import advice
+            from cfplan.analysis.siting.export import advice_sections
 
             siting = result.site(scenario=args.scenario, spacing_m=args.spacing,
-                                 time_limit=args.time_limit)
+                                 time_limit=args.time_limit, budget=args.budget,
+                                 centre_places=args.centre_places,
+                                 expand_share=args.expand_share, check=args.apply_sites)
             result.write_files(out, lang=args.lang, map=not args.no_map)
-            for target, text in advice(siting, result.plan, lang=args.lang):
-                _echo(f"  {target}{'：' if args.lang == 'zh' else ': '}{text}")
+            colon = "：" if args.lang == "zh" else ": "
+            for (heading, _), items in advice_sections(siting, result.plan, lang=args.lang):
+                _echo(heading)
+                for target, text in items:
+                    _echo(f"  {target}{colon}{text}")
+            if siting.applied is not None:
+                done = siting.outcomes[siting.outcomes["status_applied"].notna()
+                                       & siting.outcomes["sited"].astype(bool)
+                                       & (siting.outcomes["origin"] != "standard")]
+                met = int((done["status_applied"] == "met").sum())
+                _echo(Text(f"建成后重新评估：所建议的 {len(done)} 项目标中 {met} 项达成",
+                           f"evaluated again with the sites built: {met} of the {len(done)} "
+                           "targets they were proposed for are met").get(args.lang))
     out = stage.out
     for name in ("sites.geojson", "siting.json", "siting_targets.csv", "tradeoff.csv",
-                 "figures/tradeoff.png", "report.md", "map.html"):
+                 "siting_check.csv", "figures/tradeoff.png", "report.md", "map.html"):
         if (out / name).is_file():
             print(out / name)
     return EXIT_OK

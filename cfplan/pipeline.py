@@ -11,7 +11,13 @@ import geopandas as gpd
 import pandas as pd
 
 from cfplan.analysis.coverage import ScenarioCoverage, scenario_coverage
-from cfplan.analysis.evaluate import Result, absent_kind_warnings, evaluate_plan, headline
+from cfplan.analysis.evaluate import (
+    Result,
+    absent_kind_warnings,
+    evaluate_plan,
+    headline,
+    status_year_warnings,
+)
 from cfplan.analysis.export import (
     export_frames,
     gaps_frame,
@@ -209,18 +215,24 @@ class Assessment:
             raise NoStreetsError
         return self.access
 
-    def site(self, *, scenario: str = "current", kinds: Sequence[str] | None = None,
-             spacing_m: float = 100.0, time_limit: float = 60.0,
-             metric: str = "walking") -> SitingPlan:
-        """Propose the fewest new sites that close the plan's not-met targets (建设建议).
+    def site(self, *, scenario: str = "planned", kinds: Sequence[str] | None = None,
+             spacing_m: float = 100.0, time_limit: float = 60.0, metric: str = "walking",
+             budget: int = 10, centre_places: float = 60.0, expand_share: float = 0.25,
+             check: bool = False) -> SitingPlan:
+        """Propose what the plan's not-met targets still need, and where (建设建议).
 
-        Every not-met target siting can close (``presence_per_unit``, ``count``,
-        ``accessibility``, ``capacity_per_unit``) becomes constraints of one exact model per
-        kind; the facilities of ``scenario`` are kept. Candidates: ``[layers.candidates]``,
-        else street nodes inside each unit ``spacing_m`` apart, never in water. The result
-        is kept as :attr:`siting` (``write`` then writes ``sites.geojson``, ``siting.json``,
-        ``siting_targets.csv``, ``tradeoff.csv`` and ``figures/tradeoff.png``; the map and
-        the report gain it).
+        From the ``planned`` scenario by default (projects under construction or planned
+        are done; ``"current"``: today's facilities only): every not-met target siting can
+        close becomes constraints of one exact model per kind; per-person targets (托位 per
+        1,000, pitches per 10,000) get expansions of existing centres and new ones of
+        ``centre_places``; each national standard a ranking of the ``budget`` sites reaching
+        the most children not yet reached, with the count full coverage needs. Candidates:
+        ``[layers.candidates]``, else street nodes inside each unit ``spacing_m`` apart,
+        never in water (the same in every scenario). With ``check``, the sites are applied
+        and every target evaluated again (:meth:`apply_sites`; ``siting_check.csv`` and
+        ``status_applied``). The result is kept as :attr:`siting`
+        (``write`` then writes ``sites.geojson``, ``siting.json``, ``siting_targets.csv``,
+        ``tradeoff.csv`` and ``figures/tradeoff.png``; the map and the report gain it).
 
         Returns
         -------
@@ -238,11 +250,40 @@ class Assessment:
             self.plan, self.layers, self.results, network=access.network,
             demand=access.demand, scenario=scenario, water=self.streets.water,
             spacing_m=spacing_m, metric=metric, time_limit=time_limit,  # type: ignore[arg-type]
-            kinds=kinds)
+            kinds=kinds, budget=budget, centre_places=centre_places, expand_share=expand_share)
+        if check:
+            from cfplan.analysis.siting.apply import with_applied
+
+            log.info(Text("选址：按建议建成后重新评估", "siting: evaluating again with the sites built"),
+                     step="siting")
+            self.siting = with_applied(self.siting, self.apply_sites(self.siting).results)
         return self.siting
 
+    def apply_sites(self, siting: SitingPlan | None = None) -> Assessment:
+        """Return the district assessed again with the proposed sites built.
+
+        The plan's new sites become facilities (in the siting's scenario) and its
+        expansions grow their centres (:func:`cfplan.analysis.siting.apply.apply_sites`);
+        walking access is measured again and every target evaluated. The school-route
+        summary is reused (new sites are not schools on a route).
+
+        Returns
+        -------
+        Assessment
+            A new assessment of the layers with the sites applied (this one is unchanged).
+        """
+        from cfplan.analysis.siting.apply import apply_sites
+
+        siting = siting or self.siting
+        if siting is None:
+            siting = self.site()
+        layers = apply_sites(self.layers, siting)
+        summary = self.route_summary if self.route_summary is not None else False
+        return assess(layers, self.plan, indicators=self.indicators,
+                      access=self.access is not None, routes=summary)
+
     def site_model(self, kind: str, model: str, *, k: int | None = None,
-                   radius_m: float | None = None, scenario: str = "current",
+                   radius_m: float | None = None, scenario: str = "planned",
                    spacing_m: float = 100.0, time_limit: float = 60.0
                    ) -> tuple[SitingResult, gpd.GeoDataFrame]:
         """Run one model (``lscp``, ``mclp`` or ``pmedian``) for ``kind`` on these layers.
@@ -344,7 +385,7 @@ class Assessment:
         sections: list[str] = []
         if self.access is not None:
             files += write_access_tables(self.access, out)
-            sections = access_section(self.access, self.layers, lang=lang)
+            sections = access_section(self.access, self.layers, lang=lang, plan=self.plan)
         if self.routes is not None:
             files += write_routes(self.routes, out)
             sections += routes_section(self.routes, lang=lang)
@@ -383,9 +424,10 @@ class Assessment:
                 if isinstance(frame, gpd.GeoDataFrame):
                     layers[f"routes/{name}"] = frame
         if self.siting is not None:
+            from cfplan.analysis.siting.export import siting_tables
             from cfplan.analysis.siting.plan_sites import SITE_COLUMNS
 
-            sites = self.siting.sites
+            sites = siting_tables(self.siting)["sites"]
             layers["siting/proposed_sites"] = sites[[c for c in SITE_COLUMNS if c in sites]
                                                     + ["geometry"]]
         return layers
@@ -440,11 +482,9 @@ class Assessment:
                  for f in figures]
         advice = None
         if self.siting is not None:
-            from cfplan.analysis.siting.export import advice_heading
-            from cfplan.analysis.siting.plan_sites import advice as site_advice
+            from cfplan.analysis.siting.export import advice_sections
 
-            advice = (advice_heading(self.siting, lang=lang),
-                      site_advice(self.siting, self.plan, lang=lang))
+            advice = advice_sections(self.siting, self.plan, lang=lang)
         files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
                                 lang=lang, figures=figures,
                                 coverage=self.coverage if self.access is not None else None,
@@ -528,7 +568,8 @@ def assess(
                      used=row.used, repaired=row.repaired, rejected=row.rejected,
                      crs=row.crs, datum=row.datum))
     log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
-    warnings = list(plan.warnings) + list(layers.warnings) + absent_kind_warnings(plan, layers)
+    warnings = [*plan.warnings, *layers.warnings, *absent_kind_warnings(plan, layers),
+                *status_year_warnings(plan, layers)]
     table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
         indicators or layers.indicators, warnings=warnings)
     warnings += check_indicators(plan, table)
@@ -710,10 +751,12 @@ def site_plan(
     layers: LayerSet | str | Path = DEMO_DIR,
     plan: Plan | str | Path = "jingkai",
     *,
-    scenario: str = "current",
+    scenario: str = "planned",
     kinds: Sequence[str] | None = None,
     spacing_m: float = 100.0,
     time_limit: float = 60.0,
+    budget: int = 10,
+    check: bool = False,
     out: str | Path | None = None,
     lang: str = "zh",
     graph_cache: str | Path | None = None,
@@ -721,8 +764,10 @@ def site_plan(
 ) -> Assessment:
     """Assess a district and propose where to build (:meth:`Assessment.site`); the demo by default.
 
-    With ``out``, every output is written there (:meth:`Assessment.write`: the siting
-    files, the report with its 建设建议 section and the map with 建议选址).
+    From the planned scenario unless ``scenario="current"``; ``budget`` new sites ranked per
+    national standard; ``check`` applies the sites and evaluates every target again. With
+    ``out``, every output is written there (:meth:`Assessment.write`: the siting files, the
+    report with its 建设建议 and standards' sections and the map with 建议选址).
 
     Returns
     -------
@@ -730,7 +775,8 @@ def site_plan(
         With :attr:`Assessment.siting` set (``.siting.sites`` is a GeoDataFrame).
     """
     result = assess(layers, plan, graph_cache=graph_cache)
-    result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit)
+    result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit,
+                budget=budget, check=check)
     if out is not None:
         result.write(out, lang=lang, wait=wait)
     return result

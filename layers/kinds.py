@@ -208,8 +208,13 @@ STATUSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 BUILT_STATUSES: frozenset[str] = frozenset({"existing", "renovated", "new"})
 
 # Administrative level of a facility (the facilities' free-text ``level`` field, 级别): the
-# plans ask for 本级 (district-level) centres and 办事处 stations.
+# plans ask for 本级 (district-level) centres, 办事处 stations and 「区级及以上」 bases (district,
+# city, provincial or national level).
 LEVELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "national": ("国家级", "national level", ("国家级", "全国", "国家", "national")),
+    "province": ("省级", "provincial level", ("省级", "省", "自治区级", "province",
+                                            "provincial")),
+    "city": ("市级", "city level", ("市级", "市", "地市级", "市本级", "city")),
     "district": ("区级", "district level", ("区级", "区", "本级", "区本级", "县级", "市辖区级",
                                           "district")),
     "subdistrict": ("办事处/镇级", "subdistrict level", ("办事处", "办事处级", "街道", "街道级",
@@ -277,7 +282,10 @@ def subdistrict_type_key(value: object) -> str | None:
 
 
 def level_key(value: object) -> str | None:
-    """Return ``"district"``, ``"subdistrict"`` or ``"unit"`` for a level name, or ``None``."""
+    """Return the level key (``"national"`` … ``"district"``, ``"subdistrict"``, ``"unit"``).
+
+    ``None`` for a name no level knows.
+    """
     return _lookup(_LEVEL_INDEX, value)
 
 

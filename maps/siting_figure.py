@@ -65,8 +65,9 @@ def tradeoff_figure(tradeoff: pd.DataFrame, *, lang: str = "zh") -> Figure | Non
                 ax.axvline(proposed, color="#495057", linestyle=":", linewidth=1)
             kind = str(t["kind"].iloc[0])
             label = kind_label(kind, lang=lang)
-            if str(run).endswith("@standard"):
-                label += "（国家标准）" if zh else " (standard)"
+            if "targets" in t.columns and str(t["targets"].iloc[0]):
+                ids = str(t["targets"].iloc[0])
+                label += f"（{ids}）" if zh else f" ({ids})"
             ax.set_title(f"{label} · {t['radius_m'].iloc[0]:.0f} m", fontsize=9)
             ax.set_xlabel("新建数量 k" if zh else "new sites k", fontsize=8)
             ax.set_ylabel("覆盖率 %" if zh else "covered %", fontsize=8)

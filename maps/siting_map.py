@@ -41,9 +41,10 @@ def siting_layers(siting: SitingPlan) -> LayerBuilder:
 
     One entry per siting run in the 建议选址 group: the sites as glyph markers (the
     kind's glyph, dashed, in the site colour) with rank, unit, 办事处, the residents and
-    children newly within reach, the targets served and the model; and their walking
-    service areas. Every entry is off when the page opens; the legend names each shown
-    run's kind.
+    children newly within reach, the targets served and the model; expansions of existing
+    centres with the places they add; and the new sites' walking service areas. Every entry
+    is off when the page opens (each national standard's budgeted ranking included); the
+    legend names each shown run's kind.
 
     Returns
     -------
@@ -56,17 +57,27 @@ def siting_layers(siting: SitingPlan) -> LayerBuilder:
             sub = sites[sites["run"] == run]
             kind = FACILITY_KINDS[str(sub["kind"].iloc[0])]
             label = kind.zh if ctx.zh else kind.en
-            standard = str(run).endswith("@standard")
+            standard = str(sub["origin"].iloc[0]) == "standard"
+            target = str(run).split("@")[1] if "@" in str(run) else ""
             if standard:
-                label += ctx.t("（国家标准）", " (standard)")
-            names = [ctx.t(f"建议新建{kind.zh} #{r}", f"Proposed {kind.en} #{r}")
-                     for r in sub["rank"]]
+                label += ctx.t(f"（国家标准 {target}，优先 {len(sub)} 处）",
+                               f" (standard {target}, first {len(sub)})")
+            elif target:
+                label += ctx.t(f"（{target}）", f" ({target})")
+            names = [ctx.t(f"建议扩建：{s.name}（+{float(s.places):.0f} 托位）",
+                           f"Expand: {s.name} (+{float(s.places):.0f} places)")
+                     if s.action == "expand" else
+                     ctx.t(f"建议新建{kind.zh} #{s.rank}", f"Proposed {kind.en} #{s.rank}")
+                     for s in sub.itertuples(index=False)]
             rows = [[(ctx.t("社区/村", "Unit"), s.unit_name),
                      (ctx.t("办事处", "Subdistrict"), s.subdistrict_name),
-                     (ctx.t("新增可达居民", "Residents newly in reach"), round(s.new_population)),
-                     (ctx.t("新增可达儿童", "Children newly in reach"), round(s.new_children)),
+                     (ctx.t("新增可达居民", "Residents newly in reach"),
+                      round(float(s.new_population))),
+                     (ctx.t("新增可达儿童", "Children newly in reach"),
+                      round(float(s.new_children))),
                      (ctx.t("服务目标", "Targets served"), s.target),
-                     (ctx.t("模型", "Model"), model_text(s.model, s.status, lang=ctx.lang))]
+                     (ctx.t("模型", "Model"),
+                      model_text(s.model, s.status, lang=ctx.lang) if s.model else "")]
                     for s in sub.itertuples(index=False)]
             area = areas[areas["run"] == run] if len(areas) else areas
             if len(area):

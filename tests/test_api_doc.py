@@ -26,7 +26,11 @@ def test_the_api_page_runs_as_one_session(capsys):
     assert any(p.name == "report.md" for p in session["files"])
     siting = session["siting"]
     assert sorted(siting.sites["subdistrict_name"][siting.sites["kind"] == "protection_station"]
-                  ) == ["望湖办事处", "白杨办事处"]
+                  ) == ["望湖办事处"]  # 白杨办事处's station is planned (PS4)
+    applied = session["applied"].targets()
+    assert set(applied.loc[applied["scenario"] == "planned"].set_index("target_id").loc[
+        ["22a", "22b", "29"], "status"]) == {"met"}
+    assert len(session["layers_after"].facilities) == len(result.layers.facilities) + 4
     assert session["best"].objective == 8.0
 
 
@@ -35,6 +39,6 @@ def test_the_public_names_are_documented():
 
     text = DOC.read_text(encoding="utf-8")
     for name in ("load_layers", "load_plan", "assess", "run", "InputError", "builtin_plans",
-                 "site_plan"):
+                 "site_plan", "apply_sites"):
         assert f"cfplan.{name}" in text, name
     assert set(cfplan.__all__) <= set(dir(cfplan))

@@ -97,15 +97,21 @@ def test_item_headline(demo_run):
     """The plan's own 55 tasks counted by status; the 重点工程 … and standards apart."""
     cur = item_headline(demo_run.plan, demo_run.results, scenario="current")
     plan = item_headline(demo_run.plan, demo_run.results, scenario="planned")
-    assert cur[""] == {"total": 55, "met": 16, "partly_met": 6, "not_met": 28, "unknown": 5}
-    assert plan[""] == {"total": 55, "met": 18, "partly_met": 7, "not_met": 25, "unknown": 5}
+    # 24b is cfplan's reading (#20): task 24 rests on 24a, not reported, so it is unknown
+    assert cur[""] == {"total": 55, "met": 16, "partly_met": 6, "not_met": 27, "unknown": 6}
+    assert plan[""] == {"total": 55, "met": 18, "partly_met": 7, "not_met": 24, "unknown": 6}
     assert cur["重点工程"] == {"total": 7, "met": 1, "partly_met": 0, "not_met": 6, "unknown": 0}
+    # 重点工程6 repeats 33a and 33b: partly met once planned, as task 33 is
+    assert plan["重点工程"] == {"total": 7, "met": 3, "partly_met": 1, "not_met": 3, "unknown": 0}
     assert list(cur) == ["", "重点工程", "重大项目", "品牌活动"]
     items = item_statuses(demo_run.plan, demo_run.results, scenario="current")
     assert items["9"] == "partly_met"  # 9a, 9c met; 9b not met; 9d unknown
     assert items["22"] == "not_met"  # 22a; 22b is cfplan's reading and does not count
     assert items["23"] == "not_met"  # 23a not met, 23b unknown
-    assert items["24"] == "not_met"  # 24a not reported; 24b not met (the school routes)
+    assert items["24"] == "unknown"  # 24a not reported; 24b (the routes) is evidence only
+    for scenario in ("current", "planned"):
+        both = item_statuses(demo_run.plan, demo_run.results, scenario=scenario)
+        assert both["重点工程6"] == both["33"]  # a repeat shares its item's status
     assert "GB50180-4.0.4" not in items
 
 
@@ -180,6 +186,22 @@ def test_outputs_parse_back(demo_run, demo_out):
     assert set(xlsx["目标"]["现状"]) <= {"达成", "未达成", "未知", "未评估"}
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "合成数据" in md and "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处" in md
+
+
+def test_exports_rounded_as_documented(demo_out):
+    """People and places to 1, rates per 1,000 to 0.01, shares to 0.001 (README, #20)."""
+    text = (demo_out / "subdistricts.csv").read_text(encoding="utf-8-sig")
+    table = pd.read_csv(demo_out / "subdistricts.csv", encoding="utf-8-sig")
+    header = text.splitlines()[0].split(",")
+    for line in text.splitlines()[1:]:
+        cells = dict(zip(header, line.split(","), strict=True))
+        for col in ("population", "children", "childcare_places", "childcare_places_planned"):
+            assert "." not in cells[col], (col, cells[col])
+        for col, decimals in [*((c, 2) for c in header if "per_1000" in c),
+                              *((c, 3) for c in header if c.startswith("walk_"))]:
+            assert len(cells[col].partition(".")[2]) <= decimals, (col, cells[col])
+    assert table["population"].sum() == 261173
+    assert (table["walk_park"].between(0, 1)).all()
 
 
 def test_accessibility_targets_use_the_network(by_key, demo_run):

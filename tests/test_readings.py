@@ -499,3 +499,118 @@ def test_assess_passes_routes_to_the_targets(jingkai):
     assert (r.status, r.value) == ("not_met", 0.5)
     # The demo bureau reported the safety facilities complete: the routes contradict it.
     assert r.cross_check.zh == "填报为「是」（达成），但图层显示未达成"
+
+
+# ---------------------------------------------------------------- #20: the last loose readings
+
+
+def test_counts_and_per_person_targets_take_the_districts_facilities_only(tmp_path):
+    # the district is the unit (0..1000 m); two play facilities and pitches lie in the margin
+    fac = [
+        {"编号": "A", "名称": "区内游戏场地", "类别": "游玩设施", "状态": "现状", "x": 500, "y": 500},
+        {"编号": "B", "名称": "区外游戏场地", "类别": "游玩设施", "状态": "现状", "x": 1254, "y": 500},
+        {"编号": "C", "名称": "远处游戏场地", "类别": "游玩设施", "状态": "现状", "x": 2952, "y": 500},
+        {"编号": "F1", "名称": "区内足球场", "类别": "足球场", "状态": "现状", "x": 300, "y": 300},
+        {"编号": "F2", "名称": "区外足球场", "类别": "足球场", "状态": "现状", "x": 1500, "y": 300},
+    ]
+    lay = load_layers(make_folder(tmp_path / "m", ONE_UNIT, fac))
+    from cfplan.analysis.selection import in_district
+
+    inside = dict(zip(lay.facilities["fid"], in_district(lay), strict=True))
+    assert inside == {"A": True, "B": False, "C": False, "F1": True, "F2": False}
+    count = ev(tgt("count", 2.0, kinds=("play_facility",)), lay)
+    assert (count.value, count.status) == (1.0, "not_met")  # B and C are outside
+    per = ev(tgt("per_capita", 10.0, kinds=("football_pitch",), per=10000.0), lay)
+    assert per.value == pytest.approx(1 / 1000 * 10000)  # one pitch for 1,000 residents
+    # the margin facilities are kept: they serve walking access
+    assert {"B", "C", "F2"} <= set(lay.facilities["fid"])
+
+
+def test_district_level_or_above_reads_the_level(tmp_path, shangjie):
+    base = {"类别": "家风家教示范基地", "状态": "现状", "y": 100}
+    fac = [{**base, "编号": f"B{i}", "名称": f"基地{i}", "级别": level, "x": 100 * i}
+           for i, level in enumerate(["区级", "市级", "国家级", "社区", "办事处"], start=1)]
+    fac.append({**base, "编号": "B6", "名称": "基地6", "x": 600})
+    lay = load_layers(make_folder(tmp_path / "f", ONE_UNIT, fac))
+    t = shangjie.target("发展环境4")
+    assert t.filters.levels == ("district", "city", "province", "national")
+    r = ev(t, lay)
+    # 区级, 市级, 国家级 count; 社区 and 办事处 do not; B6 has no level: 3 sure, 4 at best
+    assert (r.value, r.status) == (3.0, "unknown")
+    assert ev(t, load_layers(make_folder(tmp_path / "g", ONE_UNIT, fac[:5]))).status == "not_met"
+
+
+def test_new_build_targets_use_the_year_and_say_where_status_disagrees(tmp_path, jingkai):
+    fac = [
+        {"编号": "A", "名称": "新建小学", "类别": "小学", "状态": "新建", "年份": 2022, "x": 100, "y": 100},
+        {"编号": "B", "名称": "现状标错的小学", "类别": "小学", "状态": "现状", "年份": 2023, "x": 200,
+         "y": 100},
+        {"编号": "C", "名称": "旧的新建小学", "类别": "小学", "状态": "新建", "年份": 2019, "x": 300,
+         "y": 100},
+        {"编号": "D", "名称": "老小学", "类别": "小学", "状态": "现状", "年份": 2010, "x": 400, "y": 100},
+        {"编号": "L", "名称": "现状操作室", "类别": "小小科学家科技创新操作室", "状态": "现状", "年份": 2024,
+         "x": 500, "y": 100},
+    ]
+    lay = load_layers(make_folder(tmp_path / "y", ONE_UNIT, fac))
+    t = jingkai.target("重点工程1")
+    assert t.filters.built_in_period
+    r = ev(t, lay)
+    assert r.value == 2.0  # A, and B by its year (2023); not C (2019) nor D (2010)
+    results = {(x.target.id, x.scenario): x for x in evaluate_plan(jingkai, lay)}
+    note = results[("重点工程1", "current")].note.zh
+    assert "现状标错的小学（标为现状，2023 年建：按年份计入）" in note
+    assert "旧的新建小学（标为新建，但为 2019 年，早于 2021 年：按年份不计入）" in note
+    assert "老小学" not in note  # status and year agree: nothing to say
+    assert results[("16a", "current")].value == 1.0  # the lab of 2024 marked 现状 counts
+    from cfplan.analysis.evaluate import status_year_warnings
+
+    warned = [w.zh for w in status_year_warnings(jingkai, lay)]
+    assert [w.split("：")[0] for w in warned] == ["16a", "重点工程1"]
+    for target_id in ("16a", "33a", "重点工程1"):
+        assert jingkai.target(target_id).filters.built_in_period, target_id
+
+
+def test_route_safety_is_evidence_not_the_plans_test(jingkai, shangjie, demo_run):
+    for plan, target_id, item in ((jingkai, "24b", "24"), (shangjie, "成长空间2b", "成长空间2")):
+        t = plan.target(target_id)
+        assert (t.origin, t.metric, t.item) == ("reading", "route_safety", item)
+        assert "cfplan" in t.assumption_en and "not" in t.assumption_en
+    by = {(r.target.id, r.scenario): r for r in demo_run.results}
+    assert by[("24b", "current")].status == "not_met"  # the routes still give their evidence
+    items = item_statuses(demo_run.plan, demo_run.results, scenario="current")
+    assert items["24"] == by[("24a", "current")].status == "unknown"
+
+
+def test_repeat_items_share_one_status(jingkai, demo_layers):
+    results = evaluate_plan(jingkai, demo_layers)
+    for scenario in ("current", "planned"):
+        items = item_statuses(jingkai, results, scenario=scenario)
+        assert items["重点工程6"] == items["33"], scenario
+        assert items["重点工程4"] == items["29"]
+        by = {r.target.id: r for r in results if r.scenario == scenario}
+        assert items["重点工程5"] == by["16a"].status  # it repeats 16a, not the whole of 16
+    planned = item_statuses(jingkai, results, scenario="planned")
+    assert planned["33"] == "partly_met"  # 33a met, 33b not
+    six = next(r for r in results if r.target.id == "重点工程6" and r.scenario == "planned")
+    assert six.shortfall.zh == "同第 33a、33b 项：达成 1/2（部分达成）"
+
+
+def test_walking_table_uses_the_targets_radii(demo_run):
+    import dataclasses
+
+    from cfplan.analysis.coverage import scenario_coverage
+    from cfplan.analysis.report import access_section
+
+    base = demo_run.plan.target("标准3")
+    library = dataclasses.replace(base, id="L1", kinds=("library",), radius_m=1000.0)
+    plan = dataclasses.replace(demo_run.plan, targets=(*demo_run.plan.targets, library))
+    cov = scenario_coverage(demo_run.layers, demo_run.streets.network,
+                            components=demo_run.streets.components, plan=plan)
+    lines = access_section(cov, demo_run.layers, lang="en", plan=plan)
+    rows = [line for line in lines if line.startswith("| Library")]
+    assert len(rows) == 1 and "1000 m" in rows[0] and "(L1)" in rows[0]
+    plain = access_section(cov, demo_run.layers, lang="en")  # no plan: the kinds' radii
+    assert any(line.startswith("| Library | 500 m") for line in plain)
+    parks = [line for line in access_section(demo_run.access, demo_run.layers, lang="zh",
+                                             plan=demo_run.plan) if line.startswith("| 公园")]
+    assert parks and all("标准5" in line for line in parks)  # parks of ≥ 1 ha, as 标准5 reads

@@ -22,13 +22,13 @@ def test_headline_counts_the_plans_own_items(demo_run):
     table = headline_table(demo_run.plan, demo_run.results)
     first = table.iloc[0].to_dict()
     assert first == {"scenario": "现状", "section": "规划事项", "total": 55, "met": 16,
-                     "partly_met": 6, "not_met": 28, "unknown": 5}
+                     "partly_met": 6, "not_met": 27, "unknown": 6}
     assert list(table["section"][:4]) == ["规划事项", "重点工程", "重大项目", "品牌活动"]
 
 
 def test_report_md_has_the_bureau_sections(demo_out):
     md = (demo_out / "report.md").read_text(encoding="utf-8")
-    assert "| 现状 | 规划事项 | 55 | 16 | 6 | 28 | 5 |" in md
+    assert "| 现状 | 规划事项 | 55 | 16 | 6 | 27 | 6 |" in md
     assert "## 国家标准步行可达性（参考）" in md and "## 各办事处汇总" in md
     assert "## 与填报数据核对" in md and "填报为「否」（未达成），但图层显示达成" in md
     assert "牵头单位" in md and "区党群工作部（妇联）" in md
@@ -96,7 +96,7 @@ def test_xlsx_reads_like_an_office_document(demo_out):
     assert set(fills) == {"达成", "未达成", "未知"}
     assert fills["达成"] == {"00C6EFCE"} and fills["未达成"] == {"00FFC7CE"}
     head = wb["总览"]
-    assert [c.value for c in head[2]] == ["现状", "规划事项", 55, 16, 6, 28, 5]
+    assert [c.value for c in head[2]] == ["现状", "规划事项", 55, 16, 6, 27, 6]
 
 
 def test_xlsx_in_english(tmp_path):
@@ -128,8 +128,8 @@ def test_docx_holds_the_tables_and_figures(demo_run, demo_out):
     head = document.tables[0]
     rows = [[c.text for c in r.cells] for r in head.rows]
     assert rows[0] == ["情景", "部分", "事项", "达成", "部分达成", "未达成", "未知"]
-    assert rows[1] == ["现状", "规划事项", "55", "16", "6", "28", "5"]
-    assert rows[5] == ["规划完成后", "规划事项", "55", "18", "7", "25", "5"]
+    assert rows[1] == ["现状", "规划事项", "55", "16", "6", "27", "6"]
+    assert rows[5] == ["规划完成后", "规划事项", "55", "18", "7", "24", "6"]
     texts = {c.text for t in document.tables for r in t.rows for c in r.cells}
     assert "区党群工作部（妇联）" in texts  # 牵头单位
     assert "6/8 → 7/8" in texts  # the per-办事处 summary

@@ -259,6 +259,9 @@ def _solve_mip_once(mip: Mip, *, time_limit: float, mip_rel_gap: float,
                     start: dict[int, float] | None, max_nodes: int | None, presolve: bool,
                     log: bool) -> MipOutcome:
     began = time.perf_counter()
+    if mip.n_cols == 0:  # nothing to decide: the offset is the optimum
+        return MipOutcome("optimal", np.zeros(0), float(mip.offset), float(mip.offset), 0.0,
+                          time.perf_counter() - began, 0, "Empty")
     h = _highs(mip, integer=True, log=log)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))

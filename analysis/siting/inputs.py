@@ -17,9 +17,30 @@ from cfplan.geo.snap import concat_snapped, snap_points
 from cfplan.geo.street_network import StreetNetwork
 from cfplan.layers.text import Text
 
-__all__ = ["LayerCosts", "layer_costs", "option_problem", "required_groups"]
+__all__ = ["LAYER_DOC", "LayerCosts", "layer_costs", "option_problem", "required_groups"]
 
 Metric = Literal["walking", "euclidean"]
+
+LAYER_DOC = """
+        Parameters
+        ----------
+        network
+            Street network (``None`` with ``metric="euclidean"``).
+        demand
+            Demand points (:func:`layers.demand.demand_points`) carrying ``weight``.
+        candidates
+            Candidate sites (Points): :func:`.candidate_sites` or a candidate layer; the
+            result's ``sites`` are their row positions.
+        existing
+            Existing facilities of the kind (in the chosen scenario): kept, added to.
+        weight
+            Demand column to weigh by (``"children"`` or ``"population"``).
+        metric
+            ``"walking"`` (network) or ``"euclidean"`` (straight line, so labelled).
+        group_column, required_groups
+            Candidate column with each one's unit/subdistrict, and those needing a site.
+"""
+"""The parameters every model's ``from_layers`` shares (appended to its docstring)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +86,7 @@ def layer_costs(
     weight: str = "children",
     group_column: str | None = None,
     metric: Metric = "walking",
+    entrances: gpd.GeoDataFrame | None = None,
 ) -> LayerCosts:
     """Build the sparse demand × site costs from layers, in walking or straight-line metres.
 
@@ -89,6 +111,9 @@ def layer_costs(
     metric
         ``"walking"`` (network distances, snaps included) or ``"euclidean"`` (straight
         line, labelled ``straight_line`` in every result).
+    entrances
+        Entrance points of polygon facilities (the ``entrances`` layer): existing parks
+        are reached at them, as in walking access.
 
     Returns
     -------
@@ -104,7 +129,7 @@ def layer_costs(
             raise ValueError(msg)
         parts = [snap_points(network, candidates.geometry.to_numpy())]
         if n_e:
-            snapped = snap_facilities(network, existing)
+            snapped = snap_facilities(network, existing, entrances=entrances)
             parts += [s.with_owner(n_c + s.owner) for s in snapped.values()]
         sites = concat_snapped(parts)
         targets = snap_points(network, demand.geometry.to_numpy())

@@ -8,12 +8,61 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["EXISTING", "UNSERVED", "SitingResult"]
+__all__ = ["EXISTING", "STATUS_ORDER", "UNSERVED", "SitingResult", "Stage", "worst_status"]
 
 EXISTING = -1
 """``assignment`` value of a demand point served by an existing facility."""
 UNSERVED = -2
 """``assignment`` value of a demand point that no site serves (uncovered, or unassigned)."""
+
+
+STATUS_ORDER = ("optimal", "gap_limit", "node_limit", "time_limit", "greedy", "error",
+                "infeasible")
+"""Statuses from best to worst: a result's status is the worst of its stages'."""
+
+
+def worst_status(*statuses: str) -> str:
+    """Return the worst of ``statuses`` (:data:`STATUS_ORDER`; unknown ones count as error)."""
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    return max(statuses, key=lambda s: rank.get(s, rank["error"]), default="optimal")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a lexicographic solve.
+
+    Attributes
+    ----------
+    name
+        ``count`` (the fewest new sites), ``coverage`` (the most weight reached among the
+        solutions with that count), ``placement`` (JurisdictionCover's second stage) or
+        ``single`` (a one-stage model).
+    status
+        The stage's own status (as :attr:`SitingResult.status`).
+    objective, bound, gap
+        The stage's objective, its proven bound and their relative gap.
+    seconds
+        Wall seconds the stage took.
+    solves
+        HiGHS runs the stage needed (a count found by search takes several).
+    """
+
+    name: str
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float = 0.0
+    solves: int = 1
+
+    def record(self) -> dict[str, object]:
+        """Return the stage as a JSON-ready dict (non-finite numbers as None)."""
+        def num(v: float) -> float | None:
+            return float(v) if np.isfinite(v) else None
+
+        return {"stage": self.name, "status": self.status, "objective": num(self.objective),
+                "bound": num(self.bound), "gap": num(self.gap),
+                "seconds": round(float(self.seconds), 4), "solves": int(self.solves)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +75,8 @@ class SitingResult:
         ``"LSCP"``, ``"MCLP"``, ``"PMedian"``, ``"CapacitatedCoverage"`` or
         ``"JurisdictionCover"``.
     status
-        ``optimal`` (proven, relative gap ≤ 1e-6), ``gap_limit`` (stopped at a requested
+        The worst of the stages' statuses (:attr:`stages`): ``optimal`` only when every
+        stage is proven (relative gap ≤ 1e-6), ``gap_limit`` (stopped at a requested
         ``mip_rel_gap``), ``time_limit`` or ``node_limit`` (the best solution found when the
         limit struck: never called optimal), ``greedy`` (heuristic only, with the bound
         below), ``infeasible`` (no solution satisfies the constraints; ``message`` says why).
@@ -77,6 +127,10 @@ class SitingResult:
         Why a model is infeasible, or notes on the solve.
     details
         Model-specific extras (e.g. the coverage bound of JurisdictionCover's placement).
+    stages
+        The lexicographic stages: where the count is minimised, ``count`` then
+        ``coverage`` (the most weight reached among the fewest-site solutions); one
+        ``single`` stage otherwise.
     """
 
     model: str
@@ -99,11 +153,12 @@ class SitingResult:
     distance_mode: str
     message: str = ""
     details: dict[str, object] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
 
     @property
     def optimal(self) -> bool:
-        """``True`` only when the optimum is proven."""
-        return self.status == "optimal"
+        """``True`` only when the optimum of every stage is proven."""
+        return self.status == "optimal" and all(s.status == "optimal" for s in self.stages)
 
     def site_table(self, candidates: pd.DataFrame | None = None) -> pd.DataFrame:
         """One row per new site, in rank order.
@@ -146,4 +201,5 @@ class SitingResult:
             "distance_mode": self.distance_mode, **{f"seconds_{k}": v for k, v in
                                                     self.seconds.items()},
             **{f"size_{k}": v for k, v in self.sizes.items()},
+            **{f"stage_{s.name}": s.status for s in self.stages},
         }

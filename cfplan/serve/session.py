@@ -16,7 +16,7 @@ from cfplan.analysis.evaluate import Result
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import Target
 from cfplan.analysis.report import _shortfall, value_text
-from cfplan.analysis.siting.plan_sites import SITEABLE_KINDS, SITEABLE_METRICS
+from cfplan.analysis.siting.requests import SITEABLE_KINDS, SITEABLE_METRICS
 from cfplan.analysis.workbench import (
     Outcome,
     Scenario,
@@ -291,7 +291,10 @@ class Session:
                                water=streets.water if streets is not None else None,
                                k_extra=0, tradeoff_time_limit=1.0, service_areas_=False,
                                time_limit=20.0)
-        sites = siting.sites.head(MAX_SUGGESTIONS)
+        sites = siting.sites
+        if "action" in sites.columns:  # expansions of existing centres are not new sites
+            sites = sites[sites["action"] != "expand"]
+        sites = sites.head(MAX_SUGGESTIONS)
         out = []
         if len(sites):
             xy = display_points(sites.geometry)
