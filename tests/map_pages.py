@@ -22,7 +22,9 @@ LOCAL = ("file:", "data:", "about:", "blob:")
 SIZES = ((1600, 1000), (1280, 720))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run", "--disable-sync",
-               "--disable-quic", "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars"]
+               "--disable-quic",
+               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+               "--hide-scrollbars"]
 # Every panel and button a page opens with.
 PANELS = ("#cf-panel", "#cf-legend", "#cf-layers", "#cf-selector", ".cf-banner",
           ".leaflet-control-zoom", ".leaflet-control-search",
