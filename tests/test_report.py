@@ -171,9 +171,10 @@ def test_missing_cjk_font_fails_clearly(monkeypatch):
 
     from cfplan.maps import figures
 
+    monkeypatch.setattr(figures, "packaged_font", lambda: None)  # the package uninstalled
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
     with pytest.raises(figures.FontMissingError) as err:
         figures.cjk_font()
-    assert "fonts-noto-cjk" in err.value.message(lang="zh")
+    assert "pip install noto-cjk-sans-otc" in err.value.message(lang="zh")
     assert "No CJK font" in err.value.message(lang="en")
