@@ -11,6 +11,7 @@ their current result, so the file reads right before Word updates it.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 
@@ -167,6 +168,8 @@ def new_section(doc: object, *, landscape: bool = False) -> object:
     """Start a new section on a new page, A4 portrait or landscape; returns it."""
     section = doc.add_section(WD_SECTION.NEW_PAGE)  # type: ignore[attr-defined]
     page_setup(section, landscape=landscape)
+    for restart in section._sectPr.findall(qn("w:pgNumType")):  # type: ignore[attr-defined]
+        section._sectPr.remove(restart)  # type: ignore[attr-defined]  # numbering runs on
     return section
 
 
@@ -249,45 +252,41 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def column_widths(columns: Sequence[Sequence[str]], total: float, *,
-                  minimum: float = 0.0) -> list[float]:
-    """Return column widths that fit their content into ``total`` (any length unit).
+def column_widths(columns: Sequence[Sequence[str]], total: float, *, font_pt: float = TABLE_PT,
+                  pad_mm: float = 4.4) -> list[float]:
+    """Return column widths (mm) that fit their content into ``total`` mm.
 
-    Each column wants the width of its longest cell (a heading counts by its longest line
-    when wrapped in two). When they all fit, the spare room is shared in proportion; when
-    not, the widest columns are capped at one common width (water-filling) so that short
-    columns keep their text on one line and long text wraps in the wide ones.
+    Each column wants the width of its longest cell at ``font_pt`` (a heading may wrap
+    onto two lines) plus the cell padding. When they all fit, the spare room is shared in
+    proportion; when not, the widest columns are capped at one common width
+    (water-filling), so that short columns keep their text on one line and long text
+    wraps in the wide ones.
 
     Returns
     -------
     list of float
-        One width per column, summing to ``total``.
+        One width per column (mm), summing to ``total``.
     """
+    half_mm = font_pt / 2 * 25.4 / 72  # a half-width character
     want = []
     for cells in columns:
         head, *body = [str(c) for c in cells] or [""]
-        head_w = max(display_width(head) / 2, max((display_width(w) for w in head.split()),
-                                                  default=0))
-        want.append(max([head_w, 4.0, *(display_width(c) for c in body)]) + 1.0)
-    scale = total / sum(want)
-    if scale >= 1:
-        widths = [w * scale for w in want]
-    else:
-        lo, hi = 0.0, max(want)
-        for _ in range(60):  # the cap c where sum(min(want, c)) == total
-            mid = (lo + hi) / 2
-            if sum(min(w, mid) for w in want) > total:
-                hi = mid
-            else:
-                lo = mid
-        widths = [min(w, lo) for w in want]
-        spare = total - sum(widths)
-        capped = [i for i, w in enumerate(want) if w > lo]
-        for i in capped:
-            widths[i] += spare / len(capped)
-    if minimum:
-        widths = [max(w, minimum) for w in widths]
-        widths = [w * total / sum(widths) for w in widths]
+        chars = max([math.ceil(display_width(head) / 2), 4,
+                     *(display_width(c) for c in body)])
+        want.append(chars * half_mm * 1.1 + pad_mm)
+    if sum(want) <= total:
+        return [w * total / sum(want) for w in want]
+    lo, hi = 0.0, max(want)
+    for _ in range(60):  # the cap c where sum(min(want, c)) == total
+        mid = (lo + hi) / 2
+        if sum(min(w, mid) for w in want) > total:
+            hi = mid
+        else:
+            lo = mid
+    widths = [min(w, lo) for w in want]
+    capped = [i for i, w in enumerate(want) if w > lo]
+    for i in capped:
+        widths[i] += (total - sum(widths)) / len(capped) if capped else 0.0
     return widths
 
 

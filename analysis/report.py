@@ -332,7 +332,7 @@ def _md_table(df: pd.DataFrame, headers: list[str]) -> list[str]:
     return lines
 
 
-def target_rows(wide: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+def target_rows(wide: pd.DataFrame, *, lang: str = "zh", icons: bool = True) -> pd.DataFrame:
     """Return the report's target table: both scenarios, the gap and who is responsible.
 
     Returns
@@ -340,19 +340,24 @@ def target_rows(wide: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``id, basis, wording, target, status_current, status_planned, gap, lead,
         responsible`` (ids marked where the target is cfplan's reading; statuses with the
-        value, e.g. ``❌ 88.9%``).
+        value, e.g. ``❌ 88.9%``, or with ``icons=False`` the status word, ``未达成 88.9%``).
     """
+    from cfplan.analysis.report_style import status_word
+
+    def mark(status: str) -> str:
+        return _ICON.get(status, "") if icons else status_word(status, lang=lang)
+
+    flag = "⚑ " if icons else ("与填报不符：" if lang == "zh" else "contradicts a report: ")
     rows = []
     for r in wide.itertuples(index=False):
         rows.append({
             "id": r.id + ("（cfplan 解读）" if lang == "zh" else " (cfplan's reading)")
             if r.origin == "reading" else r.id,
             "basis": _basis_word(r.metric, lang), "wording": r.wording, "target": r.target,
-            "status_current": f"{_ICON.get(r.status_current, '')} {r.value_current}".strip(),
-            "status_planned": f"{_ICON.get(r.status_planned, '')} {r.value_planned}".strip(),
-            "gap": "；".join(x for x in (r.gap, r.cross_check and "⚑ " + r.cross_check) if x)
-            if lang == "zh" else "; ".join(x for x in (r.gap, r.cross_check
-                                                       and "⚑ " + r.cross_check) if x),
+            "status_current": f"{mark(r.status_current)} {r.value_current}".strip(),
+            "status_planned": f"{mark(r.status_planned)} {r.value_planned}".strip(),
+            "gap": ("；" if lang == "zh" else "; ").join(
+                x for x in (r.gap, r.cross_check and flag + r.cross_check) if x),
             "lead": r.lead or "—", "responsible": r.responsible or "—",
         })
     return pd.DataFrame(rows, columns=["id", "basis", "wording", "target", "status_current",
