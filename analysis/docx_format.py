@@ -253,14 +253,15 @@ def display_width(text: str) -> int:
 
 
 def column_widths(columns: Sequence[Sequence[str]], total: float, *, font_pt: float = TABLE_PT,
-                  pad_mm: float = 4.4) -> list[float]:
+                  pad_mm: float = 4.6, short_chars: int = 16) -> list[float]:
     """Return column widths (mm) that fit their content into ``total`` mm.
 
-    Each column wants the width of its longest cell at ``font_pt`` (a heading may wrap
-    onto two lines) plus the cell padding. When they all fit, the spare room is shared in
-    proportion; when not, the widest columns are capped at one common width
-    (water-filling), so that short columns keep their text on one line and long text
-    wraps in the wide ones.
+    Each column wants the width of its longer cells at ``font_pt`` (the longest, or the
+    90th percentile when a few cells are much longer: those wrap) plus the cell padding;
+    a heading may wrap onto two lines. When all fit, the spare room is shared in
+    proportion. When not, short columns (up to ``short_chars`` half-width characters)
+    keep their text on one line, and the long ones share the rest in proportion to the
+    square root of what they want, so that long text wraps in the widest columns.
 
     Returns
     -------
@@ -271,22 +272,29 @@ def column_widths(columns: Sequence[Sequence[str]], total: float, *, font_pt: fl
     want = []
     for cells in columns:
         head, *body = [str(c) for c in cells] or [""]
-        chars = max([math.ceil(display_width(head) / 2), 4,
-                     *(display_width(c) for c in body)])
-        want.append(chars * half_mm * 1.1 + pad_mm)
+        sizes = sorted(display_width(c) for c in body) or [0]
+        typical = sizes[min(len(sizes) - 1, math.ceil(0.9 * len(sizes)) - 1)]
+        chars = max(math.ceil(display_width(head) / 2), 4, typical)
+        want.append(chars * half_mm * 1.15 + pad_mm)
     if sum(want) <= total:
         return [w * total / sum(want) for w in want]
-    lo, hi = 0.0, max(want)
-    for _ in range(60):  # the cap c where sum(min(want, c)) == total
-        mid = (lo + hi) / 2
-        if sum(min(w, mid) for w in want) > total:
-            hi = mid
-        else:
-            lo = mid
-    widths = [min(w, lo) for w in want]
-    capped = [i for i, w in enumerate(want) if w > lo]
-    for i in capped:
-        widths[i] += (total - sum(widths)) / len(capped) if capped else 0.0
+    short = short_chars * half_mm + pad_mm
+    widths = [w if w <= short else 0.0 for w in want]
+    long = {i for i, w in enumerate(want) if w > short}
+    while long:
+        room = total - sum(widths[i] for i in range(len(want)) if i not in long)
+        weight = sum(math.sqrt(want[i]) for i in long)
+        share = {i: room * math.sqrt(want[i]) / weight for i in long}
+        tight = {i for i in long if share[i] < short}
+        if not tight or room <= 0:
+            for i in long:
+                widths[i] = share[i]
+            break
+        for i in tight:
+            widths[i] = short
+        long -= tight
+    if sum(widths) > total + 1e-6:  # too many columns even for short widths
+        widths = [w * total / sum(widths) for w in widths]
     return widths
 
 

@@ -12,6 +12,7 @@ from cfplan.analysis.selection import SCENARIOS
 
 NO_LEAD = {"zh": "（规划未明确牵头单位）", "en": "(no lead unit named in the plan)"}
 SHOWN_PER_DOMAIN = 3  # failing targets named in a domain's conclusion
+GAP_CHARS = 120  # a longer gap is cut in the 督办清单 (the annex of targets has it whole)
 
 
 def _own(plan: Plan) -> list[Target]:
@@ -138,7 +139,7 @@ def supervision_list(plan: Plan, results: list[Result], *, lang: str = "zh") -> 
         if cur is None or fut is None or cur.status in ("met", "not_assessed"):
             continue
         lead, partners = responsibility(plan, t)
-        gap = _gap(fut, lang) if fut.status != "met" else _gap(cur, lang)
+        gap = _short(_gap(fut, lang) if fut.status != "met" else _gap(cur, lang), GAP_CHARS)
         if fut.status == "met":
             gap = (f"规划项目完成后达成；现状：{gap}" if lang == "zh"
                    else f"met once planned projects are done; now: {gap}")
