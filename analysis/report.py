@@ -553,69 +553,6 @@ def markdown_report(
     return "\n".join(lines) + "\n"
 
 
-# XLSX sheets: key → name in each language.
-SHEETS = {"headline": Text("总览", "Headline"), "targets": Text("目标", "Targets"),
-          "targets_long": Text("目标明细", "Targets by scenario"),
-          "subdistricts": Text("办事处汇总", "Subdistricts"), "units": Text("社区村", "Units"),
-          "cross_checks": Text("填报核对", "Cross-checks"),
-          "accounting": Text("数据核算", "Accounting"), "about": Text("说明", "About")}
-_XLSX_WIDE = ("id", "domain", "section", "item", "wording", "target", "status_current",
-              "value_current", "status_planned", "value_planned", "gap", "cross_check", "lead",
-              "responsible", "assumption")
-
-
-def xlsx_sheets(plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
-                coverage: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """Return the report's XLSX sheets, headings and statuses in ``lang``.
-
-    Returns
-    -------
-    dict
-        Sheet name → table: headline, targets side by side, targets per scenario, the
-        per-办事处 summary (numbers), units' failures, cross-checks, accounting.
-    """
-    wide = side_by_side(plan, results, lang=lang)[list(_XLSX_WIDE)]
-    long = targets_table(plan, results, lang=lang).drop(columns=["plan", "metric"])
-    long["scenario"] = long["scenario"].map(lambda s: tr(f"scenario.{s}", lang=lang))
-    headline_ = headline_table(plan, results, lang=lang)
-    summary = subdistrict_summary(layers, coverage).round(
-        {"places_per_1000": 2, "places_per_1000_planned": 2})
-    for col in summary.columns:
-        if col.startswith("walk_"):
-            summary[col] = summary[col].round(3)
-    units = per_unit_table(layers, results, lang=lang)
-    units["level"] = units["level"].map({"unit": "社区/村" if lang == "zh" else "unit",
-                                         "subdistrict": plan.subdistrict_term if lang == "zh"
-                                         else "subdistrict"})
-    sheets = {"headline": headline_, "targets": wide, "targets_long": long,
-              "subdistricts": summary, "units": units,
-              "cross_checks": cross_check_table(plan, results, lang=lang),
-              "accounting": layers.accounting, "about": about_table(plan, layers, lang=lang)}
-    return {SHEETS[k].get(lang): localise(v, lang=lang) for k, v in sheets.items()}
-
-
-def about_table(plan: Plan, layers: LayerSet, *, lang: str = "zh") -> pd.DataFrame:
-    """Return what the report is of: plan, district, analysis CRS (the XLSX's last sheet).
-
-    Each input file's own CRS and datum are in the accounting sheet.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item, value``.
-    """
-    zh = lang == "zh"
-    rows = [("规划" if zh else "Plan", plan.name if zh else plan.name_en),
-            ("区域" if zh else "District", layers.name if zh else layers.name_en),
-            ("分析坐标系" if zh else "Analysis CRS", layers.crs_label),
-            ("各图层坐标系与坐标基准" if zh else "Each layer's CRS and datum",
-             "见“数据核算”表" if zh else "see the Accounting sheet")]
-    if layers.synthetic:
-        rows.append(("合成数据" if zh else "Synthetic data",
-                     "示范区不是真实地点" if zh else "the demo district is not a real place"))
-    return pd.DataFrame(rows, columns=["item", "value"])
-
-
 def write_report(
     plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
     extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
@@ -645,8 +582,10 @@ def write_report(
         write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
         write_csv(layers.accounting, out / "accounting.csv"),
     ]
+    from cfplan.analysis.report_xlsx import xlsx_sheets
+
     wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
-                                               "responsible", "cross_check", "note")]
+                                               "responsible", "cross_check", "note", "title")]
     written.append(write_xlsx(xlsx_sheets(plan, layers, results, lang=lang, coverage=coverage),
                               out / "report.xlsx",
                               style=office_style(lang=lang, wrap_headings=wraps)))

@@ -83,8 +83,8 @@ def test_gap_column_flags_both_scenarios(demo_run):
 
 def test_xlsx_reads_like_an_office_document(demo_out):
     wb = load_workbook(demo_out / "report.xlsx")
-    assert wb.sheetnames == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算",
-                             "说明"]
+    assert wb.sheetnames == ["总览", "目标", "目标明细", "督办清单", "办事处汇总", "社区村", "填报核对",
+                             "数据核算", "说明"]
     ws = wb["目标"]
     heads = [c.value for c in ws[1]]
     assert heads[:6] == ["目标编号", "领域", "部分", "项目", "规划原文", "目标"]
@@ -101,7 +101,44 @@ def test_xlsx_reads_like_an_office_document(demo_out):
     assert set(fills) == {"达成", "未达成", "未知"}
     assert fills["达成"] == {"00C6EFCE"} and fills["未达成"] == {"00FFC7CE"}
     head = wb["总览"]
+    assert [c.value for c in head[1]] == ["情景", "部分", "事项（项）", "达成（项）", "部分达成（项）",
+                                          "未达成（项）", "未知（项）"]
     assert [c.value for c in head[2]] == ["现状", "规划事项", 55, 16, 6, 28, 5]
+    # numbers are numbers, with number formats (not "80.8%" text)
+    value = heads.index("现状数值") + 1
+    cells = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=value)
+             for r in range(2, ws.max_row + 1)}
+    assert cells["8a"].value == pytest.approx(21 / 26) and cells["8a"].number_format == "0.0%"
+    assert cells["9a"].value == 7 and cells["9a"].number_format == "#,##0"
+    assert cells["8b"].value == pytest.approx(3.894, abs=1e-3)
+    assert cells["8b"].number_format == "0.00"
+    assert cells["6"].value == 125.6 and cells["6"].number_format == '#,##0.0##"人"'
+    assert cells["9c"].value == 1.0 and cells["9c"].number_format == "0.0%"  # reported 100%
+    assert cells["2"].value == "是"
+    assert not any(isinstance(c.value, str) and c.value.rstrip("%人").replace(".", "").isdigit()
+                   for c in cells.values())
+    # units in the headings, numbers in the cells
+    sub = wb["办事处汇总"]
+    sub_heads = [c.value for c in sub[1]]
+    assert {"托位（个）", "每千人托位（个/千人）", "人口（人）", "托位（规划后，个）",
+            "步行可达：公园（%）"} <= set(sub_heads)
+    places = sub.cell(row=2, column=sub_heads.index("托位（个）") + 1)
+    assert isinstance(places.value, int) and places.number_format == "#,##0"
+    walk = sub.cell(row=2, column=sub_heads.index("步行可达：公园（%）") + 1)
+    assert 0 <= walk.value <= 1 and walk.number_format == "0.0%"
+    assert sum(sub.cell(row=r, column=sub_heads.index("托位（个）") + 1).value
+               for r in range(2, sub.max_row + 1)) == 1017
+    # 督办清单 sheet, with the year due as a number
+    sup = wb["督办清单"]
+    assert [c.value for c in sup[1]][:3] == ["牵头单位", "目标编号", "标题"]
+    assert sup.cell(row=2, column=7).value == 2025
+    # every sheet prints on A4 landscape, fitted to the width, header row repeated
+    for sheet in wb.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert int(sheet.page_setup.paperSize) == 9  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1"
 
 
 def test_xlsx_in_english(tmp_path):
