@@ -286,7 +286,7 @@ def column_widths(columns: Sequence[Sequence[str]], total: float, *, font_pt: fl
         weight = sum(math.sqrt(want[i]) for i in long)
         share = {i: room * math.sqrt(want[i]) / weight for i in long}
         tight = {i for i in long if share[i] < short}
-        if not tight or room <= 0:
+        if not tight:
             for i in long:
                 widths[i] = share[i]
             break
