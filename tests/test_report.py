@@ -310,3 +310,25 @@ def test_missing_cjk_font_fails_clearly(monkeypatch):
         figures.cjk_font()
     assert "pip install noto-cjk-sans-otc" in err.value.message(lang="zh")
     assert "No CJK font" in err.value.message(lang="en")
+
+
+def test_a_figure_that_cannot_be_drawn_never_stops_the_report(demo_run, tmp_path, monkeypatch):
+    from cfplan.maps import figures
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(figures, "children_home_figure", broken)
+    files = demo_run.write_document(tmp_path / "one")
+    names = sorted(p.name for p in files)
+    assert "report.docx" in names and "children_home.png" not in names
+    assert len([n for n in names if n.endswith(".png")]) == 7
+    text = "\n".join(p.text for p in docx.Document(tmp_path / "one" / "report.docx").paragraphs)
+    assert "插图「各社区/村儿童之家」无法绘制，已略去：RuntimeError: drawing failed" in text
+    # no Chinese font at all: no figure, and the report is still written, saying why
+    monkeypatch.setattr(figures, "cjk_font", lambda: (_ for _ in ()).throw(
+        figures.FontMissingError()))
+    files = demo_run.write_document(tmp_path / "none")
+    assert [p.name for p in files] == ["report.docx"]
+    text = "\n".join(p.text for p in docx.Document(files[0]).paragraphs)
+    assert "没有找到中文字体" in text
