@@ -168,8 +168,8 @@ def new_section(doc: object, *, landscape: bool = False) -> object:
     """Start a new section on a new page, A4 portrait or landscape; returns it."""
     section = doc.add_section(WD_SECTION.NEW_PAGE)  # type: ignore[attr-defined]
     page_setup(section, landscape=landscape)
-    for restart in section._sectPr.findall(qn("w:pgNumType")):  # type: ignore[attr-defined]
-        section._sectPr.remove(restart)  # type: ignore[attr-defined]  # numbering runs on
+    for restart in section._sectPr.findall(qn("w:pgNumType")):
+        section._sectPr.remove(restart)  # numbering runs on
     return section
 
 

@@ -16,12 +16,12 @@ from cfplan.analysis.evaluate import Result, headline, item_headline
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import DOMAINS_EN, SECTIONS_EN, Plan, Target, unit_text
 from cfplan.analysis.report_style import label as col_label
-from cfplan.analysis.report_style import localise, office_style
+from cfplan.analysis.report_style import localise
 from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.routes import SchoolRoutes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
-from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
+from cfplan.geo.io import write_csv
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.kinds import FACILITY_KINDS, kind_label, life_circle
 from cfplan.layers.load import LayerSet
@@ -551,45 +551,6 @@ def markdown_report(
                            else ["layer", "file", "row", "feature", "field", "reason"])
         lines.append("")
     return "\n".join(lines) + "\n"
-
-
-def write_report(
-    plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
-    extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
-    coverage: pd.DataFrame | None = None,
-) -> list[Path]:
-    """Write ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv`` and ``subdistricts.csv``.
-
-    The CSV files keep machine values (status keys, shares 0–1); ``report.xlsx`` reads
-    like an office document: headings and statuses in ``lang``, bold frozen header rows,
-    filters and status colours.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written.
-    """
-    out = Path(out)
-    targets = targets_table(plan, results, lang=lang)
-    units = per_unit_table(layers, results, lang=lang)
-    written = [
-        atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
-                                                             extra_sections=extra_sections,
-                                                             warnings=warnings,
-                                                             coverage=coverage)),
-        write_csv(targets, out / "targets.csv"),
-        write_csv(units, out / "units.csv"),
-        write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
-        write_csv(layers.accounting, out / "accounting.csv"),
-    ]
-    from cfplan.analysis.report_xlsx import xlsx_sheets
-
-    wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
-                                               "responsible", "cross_check", "note", "title")]
-    written.append(write_xlsx(xlsx_sheets(plan, layers, results, lang=lang, coverage=coverage),
-                              out / "report.xlsx",
-                              style=office_style(lang=lang, wrap_headings=wraps)))
-    return written
 
 
 def _pct(share: float) -> str:

@@ -54,7 +54,7 @@ from cfplan.analysis.report import (
 from cfplan.analysis.report_findings import domain_conclusions, supervision_list
 from cfplan.analysis.report_style import STATUS_FILL, label, localise, status_word
 from cfplan.analysis.routes import SchoolRoutes
-from cfplan.geo.io import atomic_write_bytes, fixed_zip, run_date
+from cfplan.geo.io import atomic_write_bytes, fixed_zip, package_version, run_date
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
@@ -281,12 +281,10 @@ def document(
     """
     import docx
 
-    from cfplan import __version__
-
     zh = lang == "zh"
     when = when or run_date()
-    compiler = compiler or (f"cfplan {__version__}（自动生成）" if zh
-                            else f"cfplan {__version__} (generated)")
+    compiler = compiler or (f"cfplan {package_version()}（自动生成）" if zh
+                            else f"cfplan {package_version()} (generated)")
     doc = docx.Document()
     gbt9704_styles(doc)
     update_fields_on_open(doc)

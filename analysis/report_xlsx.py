@@ -1,7 +1,11 @@
-"""The report's XLSX sheets: numbers stored as numbers, with number formats and units in the headers."""
+"""The report's tables as files: report.md, the CSV tables, and report.xlsx with numbers as numbers.
+
+The XLSX sheets hold numbers as numbers, with number formats and units in the headers.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import pandas as pd
@@ -11,14 +15,16 @@ from cfplan.analysis.plan import Plan, unit_text
 from cfplan.analysis.report import (
     cross_check_table,
     headline_table,
+    markdown_report,
     per_unit_table,
     side_by_side,
     targets_table,
 )
 from cfplan.analysis.report_findings import supervision_list
-from cfplan.analysis.report_style import label, localise
+from cfplan.analysis.report_style import label, localise, office_style
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.analysis.subdistricts import subdistrict_summary
+from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
@@ -176,8 +182,8 @@ def xlsx_sheets(plan: Plan, layers: LayerSet, results: list[Result], *, lang: st
                "subdistricts": summary, "accounting": layers.accounting}
     for key in SHEETS:
         if key in numeric:
-            frame, fmts = _units_in_headings(numeric[key], lang)
-            formats[key] = fmts
+            frame, heading_formats = _units_in_headings(numeric[key], lang)
+            formats[key] = heading_formats
         else:
             frame = localise(plain[key], lang=lang)
             formats[key] = {}
@@ -217,4 +223,41 @@ def about_table(plan: Plan, layers: LayerSet, *, lang: str = "zh") -> pd.DataFra
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
-__all__ = ["SHEETS", "about_table", "value_cell", "xlsx_sheets"]
+def write_report(
+    plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
+    extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
+    coverage: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv`` and ``subdistricts.csv``.
+
+    The CSV files keep machine values (status keys, shares 0–1); ``report.xlsx`` reads
+    like an office document: headings and statuses in ``lang``, bold frozen header rows,
+    filters and status colours.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    out = Path(out)
+    targets = targets_table(plan, results, lang=lang)
+    units = per_unit_table(layers, results, lang=lang)
+    written = [
+        atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
+                                                             extra_sections=extra_sections,
+                                                             warnings=warnings,
+                                                             coverage=coverage)),
+        write_csv(targets, out / "targets.csv"),
+        write_csv(units, out / "units.csv"),
+        write_csv(subdistrict_summary(layers, coverage).round(6), out / "subdistricts.csv"),
+        write_csv(layers.accounting, out / "accounting.csv"),
+    ]
+    wraps = [label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
+                                           "responsible", "cross_check", "note", "title")]
+    written.append(write_xlsx(xlsx_sheets(plan, layers, results, lang=lang, coverage=coverage),
+                              out / "report.xlsx",
+                              style=office_style(lang=lang, wrap_headings=wraps)))
+    return written
+
+
+__all__ = ["SHEETS", "about_table", "value_cell", "write_report", "xlsx_sheets"]

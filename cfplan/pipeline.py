@@ -27,8 +27,8 @@ from cfplan.analysis.report import (
     routes_section,
     targets_table,
     write_access_tables,
-    write_report,
 )
+from cfplan.analysis.report_xlsx import write_report
 from cfplan.analysis.routes import SCHOOL_KINDS, SchoolRoutes, layer_rules
 from cfplan.analysis.routes_config import RouteRules
 from cfplan.analysis.routes_output import write_routes

@@ -280,6 +280,16 @@ def _xlsx_cell(value: object) -> object:
     return value
 
 
+def package_version() -> str:
+    """Return cfplan's installed version (``dev`` when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cfplan")
+    except PackageNotFoundError:
+        return "dev"
+
+
 def run_date() -> datetime:
     """Return the date a run puts on its documents (UTC, aware).
 

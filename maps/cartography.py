@@ -208,7 +208,7 @@ def equal_extent(ax: object, bounds: Iterable[float], *, margin: float = 0.04) -
     dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
     pad = max(dx, dy, 1.0)
     ax.set_xlim(x0 - pad, x1 + pad)  # type: ignore[attr-defined]
-    ax.set_ylim(y0 - pad * 2.5, y1 + pad)  # room under the map for the scale bar
+    ax.set_ylim(y0 - pad * 2.5, y1 + pad)  # type: ignore[attr-defined]  # room for the scale bar
     ax.set_aspect("equal")  # type: ignore[attr-defined]
     ax.set_axis_off()  # type: ignore[attr-defined]
     if not math.isfinite(pad):

@@ -27,7 +27,7 @@ from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import Plan, Target
 from cfplan.analysis.selection import target_key
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds, walk_label
-from cfplan.geo.io import run_date
+from cfplan.geo.io import package_version, run_date
 from cfplan.layers.errors import CfplanError
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
@@ -211,10 +211,8 @@ class Source:
 
     def line(self, lang: str) -> str:
         """Return the line in ``lang``."""
-        from cfplan import __version__
-
         return source_line(district=self.district, plan=self.plan, crs=self.crs,
-                           when=self.when, version=__version__, lang=lang,
+                           when=self.when, version=package_version(), lang=lang,
                            synthetic=self.synthetic)
 
 
@@ -226,7 +224,7 @@ def figure_source(plan: Plan, layers: LayerSet, *, lang: str = "zh",
                   layers.crs_label, when or run_date(), layers.synthetic)
 
 
-def _map_axes(layers: LayerSet) -> tuple[object, object]:
+def _map_axes(layers: LayerSet) -> tuple[Any, Any]:
     """Return a print-width figure and its map axes, framed on the units."""
     import matplotlib.pyplot as plt
 
@@ -242,7 +240,7 @@ def _furniture(fig: object, ax: object, layers: LayerSet, source: Source, lang: 
     sd = layers.subdistricts
     if not sd.empty:
         sd.boundary.plot(ax=ax, color="#343a40", linewidth=1.2)
-        label_areas_apart(ax, sd, sd["name"], avoid=labels)  # type: ignore[arg-type]
+        label_areas_apart(ax, sd, sd["name"], avoid=labels)
     north_arrow(ax, label="北" if lang == "zh" else "N")
     scale_bar(ax)
     add_source(fig, source.line(lang))
