@@ -9,13 +9,13 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element
 
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.geo.crs import WGS84
 from cfplan.geo.io import rfc7946_geometries
 from cfplan.layers.i18n import t
 from cfplan.maps.plan_map import esc
+from cfplan.maps.safe_render import RawHtml, safe_map
 
 # Share of assessed targets met, as things stand: [low, high) -> colour (red to green).
 SHARE_CLASSES = ((0.0, 0.25, "#d73027"), (0.25, 0.5, "#fc8d59"), (0.5, 0.75, "#fee08b"),
@@ -86,11 +86,11 @@ def overview_map(districts: gpd.GeoDataFrame, *, lang: str = "zh") -> folium.Map
     drawn = districts[districts.geometry.notna() & ~districts.geometry.is_empty
                       & (districts["status"] == "ok")]
     if drawn.empty:
-        m = folium.Map(location=[34.75, 113.65], zoom_start=9, tiles=None, control_scale=True)
+        m = safe_map(location=[34.75, 113.65], zoom_start=9, tiles=None, control_scale=True)
     else:
         bounds = drawn.to_crs(WGS84).total_bounds
-        m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
-                       zoom_start=11, tiles=None, control_scale=True)
+        m = safe_map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
+                     zoom_start=11, tiles=None, control_scale=True)
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
         feats = []
         for (_, row), geom in zip(drawn.iterrows(), rfc7946_geometries(drawn.geometry,
@@ -120,9 +120,9 @@ def overview_map(districts: gpd.GeoDataFrame, *, lang: str = "zh") -> folium.Map
              else f"City overview: {len(districts)} districts, {ok} done, "
                   f"{len(districts) - ok} failed")
     root: Any = m.get_root()  # a branca Figure: html and header children
-    root.html.add_child(Element(f"<div class='cf-title'>{esc(title)}</div>"))
-    root.html.add_child(Element(_legend_html(districts, zh=zh)))
-    root.header.add_child(Element(f"<style>{_CSS}</style>"))
+    root.html.add_child(RawHtml(f"<div class='cf-title'>{esc(title)}</div>"))
+    root.html.add_child(RawHtml(_legend_html(districts, zh=zh)))
+    root.header.add_child(RawHtml(f"<style>{_CSS}</style>"))
     return m
 
 

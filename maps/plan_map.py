@@ -14,8 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
-from jinja2 import Template
+from branca.element import MacroElement
 
 from cfplan.analysis.evaluate import Result
 from cfplan.analysis.export import unit_flags
@@ -32,6 +31,7 @@ from cfplan.layers.schema import is_missing
 from cfplan.maps import assets
 from cfplan.maps.basemaps import display_datum, tile_sources
 from cfplan.maps.display import SIMPLIFY_M, display_features, display_points, js_json
+from cfplan.maps.safe_render import RawHtml, ScriptElement, safe_map
 from cfplan.maps.unit_status import unit_status_table
 
 STATUS_COLOR = {"met": "#1a9850", "not_met": "#d73027", "unknown": "#fdae61",
@@ -69,31 +69,21 @@ def esc(value: object) -> str:
 # --------------------------------------------------------------------------- extension point
 
 
-class RawHtml(Element):
-    """HTML inserted as it is: never read as a Jinja template (inlined scripts contain ``{{``)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: object) -> str:
-        """Return the HTML unchanged."""
-        return self.text
-
-
-class JsLayer(MacroElement):
+class JsLayer(ScriptElement):
     """A Leaflet layer made by a JavaScript expression, named like any Folium element.
 
-    It is only defined here; the layer control adds it to the map when it is shown.
+    It is only defined here; the layer control adds it to the map when it is shown. Its
+    script is put on the page as a value (:class:`cfplan.maps.safe_render.ScriptElement`).
     """
-
-    _template = Template("{% macro script(this, kwargs) %}"
-                         "var {{ this.get_name() }} = {{ this.js }};\n{% endmacro %}")
 
     def __init__(self, js: str, *, name: str = "cf_layer") -> None:
         super().__init__()
         self._name = name
         self.js = js
+
+    def script(self) -> str:
+        """Return ``var <name> = <js>;``."""
+        return f"var {self.get_name()} = {self.js};\n"
 
 
 @dataclass
@@ -291,8 +281,8 @@ def build_map(
     ctx = MapContext(plan, layers, results, lang=lang, datum=display_datum(tiles))
     zh = ctx.zh
     bounds = layers.district.to_crs(WGS84).total_bounds
-    m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
-                   zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
+    m = safe_map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
+                 zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
     m.options.update({"maxZoom": 19, "minZoom": 3})  # marker clusters need the map's maxZoom
     corners = display_points(gpd.GeoSeries(gpd.points_from_xy(bounds[[0, 2]], bounds[[1, 3]]),
                                            crs=WGS84), datum=ctx.datum)
@@ -611,10 +601,8 @@ def _pct(v: float | None) -> str | None:
 # --------------------------------------------------------------------------- controls
 
 
-class _Controls(MacroElement):
+class _Controls(ScriptElement):
     """Scale bar, fullscreen, measure, search, layer control, legend and targets panel."""
-
-    _template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
 
     def __init__(self, ctx: MapContext, overlays: list[Overlay]) -> None:
         super().__init__()
@@ -622,8 +610,8 @@ class _Controls(MacroElement):
         self.ctx = ctx
         self.overlays = overlays
 
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Write the controls' script once every layer has its name."""
+    def script(self) -> str:
+        """Return the controls' script (at render time: every layer then has its name)."""
         ctx, zh = self.ctx, self.ctx.zh
         assert self._parent is not None  # added to the map before it renders
         mname = self._parent.get_name()
@@ -667,8 +655,7 @@ class _Controls(MacroElement):
     title: {js_json(ctx.t('图例', 'Legend'))}, html: {js_json(legend)}}});
 }})({mname});
 """
-        self.js = js
-        super().render(**kwargs)
+        return js
 
 
 def _domain_group(domain: str) -> str:

@@ -150,3 +150,40 @@ def test_importing_a_lower_layer_stays_light():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True)
     assert out.stdout.strip() == "False"
+
+
+def _template_engines(path: Path) -> list[str]:
+    """Places in a file that compile template source: ``jinja2.Template`` or ``Environment``
+    without ``autoescape=True``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jinja2"):
+            found += [f"{path.name}:{node.lineno} imports jinja2.{a.name}" for a in node.names
+                      if a.name in ("Template", "from_string")]
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            escaped = any(k.arg == "autoescape" and isinstance(k.value, ast.Constant)
+                          and k.value.value is True for k in node.keywords)
+            if name == "Environment" and not escaped:
+                found.append(f"{path.name}:{node.lineno} Environment without autoescape=True")
+            if name in ("Element", "Template", "from_string") and getattr(
+                    node.func, "id", "") != "RawHtml" and node.args and not isinstance(
+                    node.args[0], ast.Constant):
+                found.append(f"{path.name}:{node.lineno} {name}(…) of computed text")
+    return found
+
+
+def test_no_template_is_compiled_from_computed_text():
+    """Data never becomes template source: no jinja2.Template, no branca Element(text) built
+    from computed text (use cfplan.maps.safe_render.RawHtml), Jinja only with autoescape."""
+    found = [hit for path in MODULES.values() for hit in _template_engines(path)]
+    assert found == []
+
+
+def test_the_template_check_catches_a_violation(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from jinja2 import Template, Environment\nfrom branca.element import Element\n"
+                   "Environment()\nElement(f'<b>{name}</b>')\nElement('<meta>')\n",
+                   encoding="utf-8")
+    assert len(_template_engines(bad)) == 3
