@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings as py_warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -98,15 +99,22 @@ def split_by_family(gdf: gpd.GeoDataFrame) -> dict[str | None, gpd.GeoDataFrame]
     return parts
 
 
+# GDAL's configuration options are process-global: districts written in threads (cfplan batch)
+# take turns, or one restores the options while another still writes (a GeoPackage would
+# then get the time of writing and differ from run to run).
+_GDAL_CONFIG = threading.RLock()
+
+
 @contextmanager
 def _gdal_options(options: Mapping[str, str]) -> Iterator[None]:
-    """Set GDAL configuration options for the block, restoring the previous values."""
-    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
-    pyogrio.set_gdal_config_options(dict(options))
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(before)
+    """Set GDAL configuration options for the block (one thread at a time), then restore them."""
+    with _GDAL_CONFIG:
+        before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+        pyogrio.set_gdal_config_options(dict(options))
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options(before)
 
 
 def _precision(crs: pyproj.CRS) -> int:

@@ -17,6 +17,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -227,7 +228,8 @@ def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx").read_bytes()
+        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx",
+                          when=datetime(2000, 1, 1, tzinfo=UTC)).read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
