@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from cfplan.analysis.plan import Plan, Target, unit_text
-from cfplan.geo.io import write_csv, write_xlsx
+from cfplan.geo.io import output_path, write_csv, write_xlsx
 from cfplan.layers.kinds import (
     FACILITY_KINDS,
     LEVELS,
@@ -229,16 +229,17 @@ def indicator_template(plan: Plan) -> pd.DataFrame:
 def write_template(plan: Plan, out: str | Path) -> list[Path]:
     """Write ``indicators_<plan>.csv`` and ``.xlsx`` into ``out``.
 
+    The plan's id becomes part of a safe file name (:func:`cfplan.geo.io.safe_name`): an
+    id such as ``x/../../escaped`` cannot lead outside ``out``.
+
     Returns
     -------
     list of pathlib.Path
         The two files written.
     """
-    out = Path(out)
     table = indicator_template(plan)
-    csv = write_csv(table, out / f"indicators_{plan.id}.csv")
-    xlsx = out / f"indicators_{plan.id}.xlsx"
-    write_xlsx({"indicators": table}, xlsx)
+    csv = write_csv(table, output_path(out, f"indicators_{plan.id}.csv"))
+    xlsx = write_xlsx({"indicators": table}, output_path(out, f"indicators_{plan.id}.xlsx"))
     return [csv, xlsx]
 
 

@@ -21,7 +21,7 @@ from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.routes import SchoolRoutes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
-from cfplan.geo.io import write_csv
+from cfplan.geo.io import output_path, write_csv
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.kinds import FACILITY_KINDS, kind_label, life_circle
 from cfplan.layers.load import LayerSet
@@ -640,8 +640,8 @@ def write_access_tables(cov: ScenarioCoverage, out: str | Path) -> list[Path]:
     list of pathlib.Path
         The files written (see :func:`access_tables`).
     """
-    out = Path(out) / "results"
-    return [write_csv(df, out / f"{name}.csv") for name, df in access_tables(cov).items()]
+    return [write_csv(df, output_path(out, "results", f"{name}.csv"))
+            for name, df in access_tables(cov).items()]
 
 
 HAZARD_TEXT: dict[str, Text] = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -34,16 +35,16 @@ from cfplan.analysis.evaluate import STATUS_VALUES, headline
 from cfplan.analysis.report import side_by_side
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.geo.crs import WGS84
-from cfplan.geo.io import atomic_write_text, write_csv, write_xlsx
+from cfplan.geo.io import confine_writes, output_path, write_csv, write_xlsx
 from cfplan.layers import log
 from cfplan.layers.errors import InputError
-from cfplan.layers.fingerprint import input_fingerprint, manifest_files
+from cfplan.layers.fingerprint import input_fingerprint, run_inputs
 from cfplan.layers.i18n import msg, t
 from cfplan.layers.jobs import DistrictJob, read_jobs
 from cfplan.layers.text import Text
+from cfplan.publish import FAILED_TAG, RUN_RECORD, STAGE_TAG, locked, publishing
 
-RECORD_NAME = ".cfplan-inputs.json"
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: the record is run.json's "batch" entry
 COUNT_COLUMNS = tuple(f"{k}_{s}" for s in SCENARIOS for k in (*STATUS_VALUES, "total"))
 DISTRICT_COLUMNS = ("district", "status", *COUNT_COLUMNS,
                     *(f"share_met_{s}" for s in SCENARIOS),
@@ -68,15 +69,7 @@ def district_fingerprint(job: DistrictJob, *, plan_path: Path | None, lang: str,
     dict
         As :func:`cfplan.layers.fingerprint.input_fingerprint`.
     """
-    files: list[tuple[str, Path | None]] = []
-    for path in manifest_files(job.layers):
-        try:
-            label = "layers/" + path.resolve().relative_to(job.layers).as_posix()
-        except ValueError:
-            label = str(path.resolve())
-        files.append((label, path))
-    files.append(("plan", plan_path))
-    files.append(("indicators", job.indicators))
+    files = run_inputs(job.layers, plan=plan_path, indicators=job.indicators)
     options = {"lang": lang, "access": access, "routes": routes, "cfplan": cfplan.__version__,
                "record": RECORD_VERSION, "plan_name": job.plan if plan_path is None else ""}
     return input_fingerprint(files, options=options)
@@ -119,12 +112,14 @@ def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access:
     """Run one district into ``out`` unless its recorded inputs are unchanged: one batch task.
 
     The district's fingerprint (:func:`district_fingerprint`) is compared with the one
-    recorded in ``out/.cfplan-inputs.json``; when they match (and the outputs are there)
-    nothing is read or written and the recorded outcome comes back with ``action =
-    "skipped"``. Otherwise the old record is removed, :func:`cfplan.assess` and
-    ``Assessment.write`` run, and a new record is written last. Bad input
-    (:class:`cfplan.InputError`) is caught and recorded, so an unchanged broken district
-    is skipped too; any other error is reported and not recorded (the next run retries).
+    recorded in ``out/run.json`` (a finished run), or beside ``out`` in the failed run's
+    ``run.json`` (bad input); when they match (and the outputs are there) nothing is read
+    or written and the recorded outcome comes back with ``action = "skipped"``. Otherwise
+    :func:`cfplan.assess` runs and its outputs are published as ``out`` all at once
+    (:func:`cfplan.publish.publishing`), the record inside. Bad input
+    (:class:`cfplan.InputError`) is recorded with the failed run, so an unchanged broken
+    district is skipped too, and ``out`` keeps its previous outputs; any other error is
+    reported and not recorded (the next run retries).
 
     Returns
     -------
@@ -140,7 +135,6 @@ def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access:
 
     start = time.perf_counter()
     out = Path(out)
-    record_path = out / RECORD_NAME
     outcome: dict[str, object] = {"district": job.name}
     try:
         plan = load_plan(job.plan)
@@ -152,45 +146,68 @@ def run_district(job: DistrictJob, out: str | Path, *, lang: str = "zh", access:
         error = None
     fingerprint = district_fingerprint(job, plan_path=plan_path, lang=lang, access=access,
                                        routes=routes)
-    record = None if force else _read_record(record_path)
-    if (record is not None and record.get("digest") == fingerprint["digest"]
-            and (record.get("status") == "failed"
-                 or all((out / f).is_file() for f in KEY_OUTPUTS))):
-        kept = {k: v for k, v in record.items() if k not in ("digest", "files", "options")}
-        return {**kept, "action": "skipped", "seconds": time.perf_counter() - start}
-    record_path.unlink(missing_ok=True)
-    cache = True
-    if error is None:
-        try:
-            assert plan is not None  # a plan that failed to load set ``error``
-            assessment = assess(job.layers, plan, indicators=job.indicators, access=access,
-                                routes=routes)
-            assessment.write(out, lang=lang)
-        except Exception as exc:  # one district's failure must not stop the city
-            error = exc
-            cache = isinstance(exc, InputError)
-    if error is None:
-        outcome |= {"status": "ok", **_counts(assessment.results), "error": None,
-                    "error_file": None, "error_row": None, "error_field": None,
-                    "map": f"{job.name}/map.html"}
-        targets = side_by_side(assessment.plan, assessment.results, lang=lang)
-        outcome["targets"] = json.loads(targets.to_json(orient="records", force_ascii=False))
-    else:
-        outcome |= {"status": "failed", **dict.fromkeys(COUNT_COLUMNS),
-                    **{f"share_met_{s}": None for s in SCENARIOS}, **_failure(error, lang),
-                    "map": None, "targets": []}
-    if cache:
-        record = {"digest": fingerprint["digest"], **outcome, "files": fingerprint["files"],
-                  "options": fingerprint["options"]}
-        atomic_write_text(record_path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+    if not force:
+        kept = _recorded(out, str(fingerprint["digest"]))
+        if kept is not None:
+            return {**kept, "action": "skipped", "seconds": time.perf_counter() - start}
+    record = {"digest": fingerprint["digest"], "files": fingerprint["files"],
+              "options": fingerprint["options"]}
+    try:
+        with publishing(out, command="batch", record={"district": job.name}) as stage:
+            try:
+                if error is not None:
+                    raise error
+                assert plan is not None  # a plan that failed to load set ``error``
+                assessment = assess(job.layers, plan, indicators=job.indicators,
+                                    access=access, routes=routes)
+                stage.record.update(assessment.run_record())
+                assessment.write_files(stage.root, lang=lang)
+            except InputError as exc:  # recorded with the failed run: unchanged, it is skipped
+                failed = _failed_outcome(job, exc, lang)
+                stage.record["batch"] = {**record, **failed}
+                raise
+            counts = _counts(assessment.results)
+            targets = side_by_side(assessment.plan, assessment.results, lang=lang)
+            outcome |= {"status": "ok", **counts, "error": None, "error_file": None,
+                        "error_row": None, "error_field": None,
+                                        "map": f"{job.name}/map.html",
+                        "targets": json.loads(targets.to_json(orient="records",
+                                                              force_ascii=False))}
+            stage.record["batch"] = {**record, **outcome}
+    except Exception as exc:  # one district's failure must not stop the city
+        outcome = _failed_outcome(job, exc, lang)
     return {**outcome, "action": "ran", "seconds": time.perf_counter() - start}
+
+
+def _failed_outcome(job: DistrictJob, exc: BaseException, lang: str) -> dict[str, object]:
+    return {"district": job.name, "status": "failed", **dict.fromkeys(COUNT_COLUMNS),
+            **{f"share_met_{s}": None for s in SCENARIOS}, **_failure(exc, lang),
+            "map": None, "targets": []}
+
+
+def _recorded(out: Path, digest: str) -> dict[str, object] | None:
+    """Return the outcome recorded for ``digest``: a published run, or a failed one beside it."""
+    done = _read_record(out / RUN_RECORD)
+    if done is not None and done.get("status") == "ok" and all(
+            (out / f).is_file() for f in KEY_OUTPUTS):
+        batch = done.get("batch")
+        if isinstance(batch, dict) and batch.get("digest") == digest:
+            return _outcome_of(batch)
+    failed = _read_record(out.parent / f".{out.name}{FAILED_TAG}" / RUN_RECORD)
+    if failed is not None:
+        batch = failed.get("batch")
+        if isinstance(batch, dict) and batch.get("digest") == digest:
+            return _outcome_of(batch)
+    return None
+
+
+def _outcome_of(batch: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in batch.items() if k not in ("digest", "files", "options")}
 
 
 def _crashed(job: DistrictJob, exc: BaseException, lang: str) -> dict[str, object]:
     """Return the outcome of a task that did not return (its worker died, or it was lost)."""
-    return {"district": job.name, "status": "failed", **dict.fromkeys(COUNT_COLUMNS),
-            **{f"share_met_{s}": None for s in SCENARIOS}, **_failure(exc, lang), "map": None,
-            "targets": [], "action": "ran", "seconds": float("nan")}
+    return {**_failed_outcome(job, exc, lang), "action": "ran", "seconds": float("nan")}
 
 
 @contextmanager
@@ -230,6 +247,7 @@ def run_batch(
     routes: bool = True,
     processes: bool = True,
     progress: bool | None = None,
+    wait: bool = False,
 ) -> pd.DataFrame:
     """Run every district of a job file as its own task on ``dask.distributed``.
 
@@ -258,6 +276,11 @@ def run_batch(
     progress
         A progress bar over districts; default: when standard error is a terminal. Each
         finished district is also logged (``cfplan.layers.log``) as one line.
+    wait
+        Wait while another batch writes ``out`` instead of stopping.
+
+    Each district's folder is published whole when its run succeeds; the four summary
+    files are written first and then each replaces its old copy.
 
     Returns
     -------
@@ -269,12 +292,23 @@ def run_batch(
     ------
     cfplan.InputError
         When the job file itself is bad (a district's bad input is in its row instead).
+    cfplan.publish.OutputBusyError
+        When another batch writes ``out`` and ``wait`` is false.
     """
-    from dask.distributed import as_completed
-
     jobs = tuple(jobs) if not isinstance(jobs, str | Path) else read_jobs(jobs)
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    with locked(out, wait=wait):
+        out.mkdir(parents=True, exist_ok=True)
+        return _run_jobs(jobs, out, workers=workers, scheduler=scheduler, force=force,
+                         lang=lang, access=access, routes=routes, processes=processes,
+                         progress=progress)
+
+
+def _run_jobs(jobs: Sequence[DistrictJob], out: Path, *, workers: int | None,
+              scheduler: str | None, force: bool, lang: str, access: bool, routes: bool,
+              processes: bool, progress: bool | None) -> pd.DataFrame:
+    from dask.distributed import as_completed
+
     if progress is None:
         progress = sys.stderr.isatty()
     caller = threading.get_ident()
@@ -287,7 +321,8 @@ def run_batch(
                      n_jobs=len(jobs)) as client:
             batch = uuid.uuid4().hex[:8]
             futures = {
-                client.submit(run_district, job, out / job.name, lang=lang, access=access,
+                client.submit(run_district, job, output_path(out, job.name), lang=lang,
+                              access=access,
                               routes=routes, force=force, key=f"cfplan-district-{batch}-{i}",
                               pure=False): job
                 for i, job in enumerate(jobs)}
@@ -395,17 +430,25 @@ def write_city_summary(outcomes: Sequence[dict[str, object]], out: str | Path, *
 
     out = Path(out)
     districts, targets = district_table(outcomes), city_targets_table(outcomes)
-    written = [write_csv(targets, out / "summary.csv"),
-               write_csv(districts, out / "districts.csv"),
-               write_xlsx({"districts": districts, "targets": targets}, out / "summary.xlsx")]
-    written.append(save_map(overview_map(district_outlines(districts, out), lang=lang),
-                            out / "overview.html"))
-    return written
+    stage = out / f".summary{STAGE_TAG}{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        with confine_writes(stage):
+            written = [write_csv(targets, stage / "summary.csv"),
+                       write_csv(districts, stage / "districts.csv"),
+                       write_xlsx({"districts": districts, "targets": targets},
+                                  stage / "summary.xlsx")]
+            written.append(save_map(overview_map(district_outlines(districts, out), lang=lang),
+                                    stage / "overview.html"))
+        for path in written:  # all four written: each replaces its old copy
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return [out / path.name for path in written]
 
 
 __all__ = [
     "DISTRICT_COLUMNS",
-    "RECORD_NAME",
     "city_targets_table",
     "district_fingerprint",
     "district_table",

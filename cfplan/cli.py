@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cfplan.layers.errors import CfplanError, InputError
 from cfplan.layers.i18n import msg, t
 from cfplan.layers.log import logger, text_of_record
 from cfplan.layers.text import Text
 from cfplan.maps.basemaps import TILE_CHOICES, tianditu_key
-
-EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 2, 64
+from cfplan.publish import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RUN_RECORD,
+    exit_code,
+    publishing,
+)
 
 HELP: dict[str, Text] = {
     "prog": Text("儿童友好城市设施覆盖规划工具", "Facility-coverage planner for child-friendly cities"),
@@ -58,6 +71,9 @@ HELP: dict[str, Text] = {
     "scheduler": Text("已运行的 dask.distributed 调度器地址，如 tcp://10.0.0.5:8786",
                       "address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786"),
     "force": Text("输入未变的区县也重新运行", "run districts again even when their inputs are unchanged"),
+    "wait": Text("输出目录正被另一个 cfplan 运行写入时排队等待（默认立即停止并说明）",
+                 "wait while another cfplan run writes the output folder (default: stop and "
+                 "say so)"),
     "layers": Text("图层目录（含 layers.toml）", "layer folder (with layers.toml)"),
     "plan": Text("规划文件（TOML），或内置规划名 jingkai / shangjie",
                  "plan file (TOML), or a built-in plan: jingkai / shangjie"),
@@ -137,17 +153,20 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help=h("demo"), description=h("demo"))
     p.add_argument("--out", default="out/demo", help=h("out"))
+    p.add_argument("--wait", action="store_true", help=h("wait"))
     common(p)
     for name in ("run", "report"):
         p = sub.add_parser(name, help=h(name), description=h(name))
         p.add_argument("--layers", required=True, help=h("layers"))
         p.add_argument("--plan", required=True, help=h("plan"))
         p.add_argument("--out", required=True, help=h("out"))
+        p.add_argument("--wait", action="store_true", help=h("wait"))
         common(p, map_opts=name == "run")
     p = sub.add_parser("site", help=h("site"), description=h("site"))
     p.add_argument("--layers", help=h("layers"))
     p.add_argument("--plan", help=h("plan"))
     p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--wait", action="store_true", help=h("wait"))
     p.add_argument("--scenario", choices=("current", "planned"), default="current",
                    help=h("scenario"))
     p.add_argument("--kind", help=h("kind"))
@@ -162,12 +181,14 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p = sub.add_parser("routes", help=h("routes"), description=h("routes"))
     p.add_argument("--layers", required=True, help=h("layers"))
     p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--wait", action="store_true", help=h("wait"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p.add_argument("--place", help=h("place"))
     p.add_argument("--graph-cache", help=h("cache"))
     p = sub.add_parser("batch", help=h("batch"), description=h("batch"))
     p.add_argument("--jobs", required=True, help=h("jobs"))
     p.add_argument("--out", required=True, help=h("out"))
+    p.add_argument("--wait", action="store_true", help=h("wait"))
     p.add_argument("--workers", type=int, help=h("workers"))
     p.add_argument("--scheduler", help=h("scheduler"))
     p.add_argument("--force", action="store_true", help=h("force"))
@@ -176,7 +197,8 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("template", help=h("template"), description=h("template"))
     p.add_argument("--plan", required=True, help=h("plan"))
-    p.add_argument("--out", default=".", help=h("out"))
+    p.add_argument("--out", default="out/template", help=h("out"))
+    p.add_argument("--wait", action="store_true", help=h("wait"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     p = sub.add_parser("validate", help=h("validate"), description=h("validate"))
     p.add_argument("--plan", help=h("plan"))
@@ -249,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         0 on success, 2 on bad input (the message names the file, feature, field and
-        fix), 64 on a usage error.
+        fix), 64 on a usage error, 70 on an internal error (a bug: the message says so),
+        75 when another run is writing the same output folder, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = _lang_from(argv)
@@ -258,34 +281,63 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    previous = _on_sigterm()
     try:
         return _dispatch(args)
     except InputError as exc:
         _echo(f"✖ {t('err.input', lang=args.lang)}: {exc.message(lang=args.lang)}")
-        out = getattr(args, "out", None)
-        if exc.evidence is not None and out and args.command in ("run", "report", "demo"):
-            _write_evidence(exc, Path(out), args.lang)
+        _partial(exc, args.lang)
         return EXIT_INPUT
-    except CfplanError as exc:  # e.g. no CJK font for the report's figures
+    except CfplanError as exc:  # an output folder in use, no CJK font …
         _echo(f"✖ {exc.message(lang=args.lang)}")
-        return EXIT_INPUT
+        _partial(exc, args.lang)
+        return exit_code(exc)
     except OSError as exc:
-        _echo(f"✖ {t('err.file', lang=args.lang)}: {exc.filename or ''} {exc.strerror or exc}")
+        _echo(f"✖ {_os_error(exc, args.lang)}")
+        _partial(exc, args.lang)
         return EXIT_INPUT
+    except KeyboardInterrupt as exc:
+        _echo("✖ " + Text("已中断", "interrupted").get(args.lang))
+        _partial(exc, args.lang)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: said as one, never a bare traceback
+        _echo("✖ " + Text(f"cfplan 内部错误（请报告此问题）：{type(exc).__name__}: {exc}",
+                          f"cfplan internal error (please report it): {type(exc).__name__}: "
+                          f"{exc}").get(args.lang))
+        if os.environ.get("CFPLAN_DEBUG"):
+            traceback.print_exc()
+        _partial(exc, args.lang)
+        return EXIT_INTERNAL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def _write_evidence(exc: InputError, out: Path, lang: str) -> None:
-    """Write rejected.csv/.geojson and accounting.csv of what a failed load had read."""
-    from cfplan.analysis.export import write_rejected
-    from cfplan.geo.io import write_csv
+def _on_sigterm() -> Any:
+    """Turn SIGTERM into an interrupt, so that a stopped run keeps the previous outputs."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
-    evidence = exc.evidence
     try:
-        write_rejected(evidence.rejected, out, lang=lang)  # type: ignore[attr-defined]
-        write_csv(evidence.accounting, out / "accounting.csv")  # type: ignore[attr-defined]
-    except OSError:
-        return
-    _echo("  " + t("err.evidence", lang=lang, out=str(out)))
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _os_error(exc: OSError, lang: str) -> str:
+    """Return a file error in ``lang``: the file, and what the system said."""
+    if exc.errno == errno.ENOSPC:
+        name = Path(exc.filename).name if exc.filename else ""
+        return Text(f"磁盘空间不足，写入 {name} 时失败：释放空间后重新运行",
+                    f"the disk is full (writing {name}): free some space and run again"
+                    ).get(lang)
+    return f"{t('err.file', lang=lang)}: {exc.filename or ''} {exc.strerror or exc}"
+
+
+def _partial(exc: BaseException, lang: str) -> None:
+    """Say that the output folder kept the previous run, and where this run's files are."""
+    partial = getattr(exc, "partial_outputs", None)
+    if partial is not None:
+        _echo("  " + t("err.partial", lang=lang, partial=str(partial)))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -308,13 +360,14 @@ def _dispatch(args: argparse.Namespace) -> int:
                    "access": not args.no_access, "routes": not args.no_routes,
                    "place": args.place,
                    "graph_cache": args.graph_cache, "shp": args.shp,
-                   "export_datum": args.export_datum}
+                   "export_datum": args.export_datum, "wait": args.wait}
         with _terminal(args.lang, steps=STEPS):
             if args.command == "demo":
-                run_demo(args.out, tiles=tiles, tianditu_key=args.tianditu_key, **options)
+                run_demo(args.out, tiles=tiles, tianditu_key=args.tianditu_key,
+                         command="demo", **options)
             else:
                 run(args.layers, args.plan, args.out, write_map=args.command == "run",
-                    tiles=tiles,
+                    tiles=tiles, command=args.command,
                     tianditu_key=getattr(args, "tianditu_key", ""), **options)
         _print_outputs(Path(args.out), args.lang)
         return EXIT_OK
@@ -324,7 +377,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cfplan.pipeline import run_routes
 
         with _terminal(args.lang):
-            run_routes(args.layers, args.out, place=args.place, graph_cache=args.graph_cache)
+            run_routes(args.layers, args.out, place=args.place, graph_cache=args.graph_cache,
+                       wait=args.wait)
         _print_outputs(Path(args.out) / "routes", args.lang)
         return EXIT_OK
     if args.command == "batch":
@@ -333,7 +387,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         with _terminal(args.lang):
             summary = run_batch(args.jobs, args.out, workers=args.workers,
                                 scheduler=args.scheduler, force=args.force, lang=args.lang,
-                                access=not args.no_access, routes=not args.no_routes)
+                                access=not args.no_access, routes=not args.no_routes,
+                                wait=args.wait)
         for name in ("overview.html", "summary.csv", "districts.csv", "summary.xlsx"):
             print(Path(args.out) / name)
         return EXIT_INPUT if (summary["status"] == "failed").any() else EXIT_OK
@@ -341,8 +396,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cfplan.analysis.indicators import write_template
         from cfplan.analysis.plan import load_plan
 
-        for path in write_template(load_plan(args.plan), args.out):
-            print(path)
+        plan = load_plan(args.plan)
+        with publishing(args.out, command="template", wait=args.wait,
+                        record={"plan": {"id": plan.id, "file": str(plan.path)}}) as stage:
+            files = write_template(plan, stage.root)
+        for path in files:
+            print(stage.final(path))
         return EXIT_OK
     if args.command == "validate":
         return _validate(args)
@@ -370,12 +429,18 @@ def _site(args: argparse.Namespace) -> int:
 
         if args.kind not in FACILITY_KINDS:
             return usage(f"未知设施类别「{args.kind}」", f"unknown kind {args.kind!r}")
-    out = Path(args.out)
     written: list[Path] = []
     with _terminal(args.lang, steps=("load", "streets", "access", "evaluate", "siting",
-                                     "export", "map")):
+                                     "export", "map")), publishing(
+            args.out, command="site", wait=args.wait,
+            record={"options": {"scenario": args.scenario, "kind": args.kind,
+                                "model": args.model, "k": args.k, "radius": args.radius,
+                                "spacing": args.spacing, "time_limit": args.time_limit,
+                                "lang": args.lang}}) as stage:
+        out = stage.root
         result = assess(args.layers or DEMO_DIR, args.plan or "jingkai",
                         graph_cache=args.graph_cache)
+        stage.record.update(result.run_record())
         if args.kind is not None:
             import json
 
@@ -401,12 +466,13 @@ def _site(args: argparse.Namespace) -> int:
 
             siting = result.site(scenario=args.scenario, spacing_m=args.spacing,
                                  time_limit=args.time_limit)
-            written = result.write(out, lang=args.lang, map=not args.no_map)
+            written = result.write_files(out, lang=args.lang, map=not args.no_map)
             for target, text in advice(siting, result.plan, lang=args.lang):
                 _echo(f"  {target}{'：' if args.lang == 'zh' else ': '}{text}")
-    # every file written, in a stable order (the lead files of siting first)
+    # every file written, where it was published, in a stable order (the siting files first)
+    published = [stage.final(p) for p in dict.fromkeys(written)] + [stage.out / RUN_RECORD]
     lead = ("sites.geojson", "siting.json", "siting_targets.csv", "tradeoff.csv")
-    for path in sorted(dict.fromkeys(written), key=lambda p: (
+    for path in sorted(published, key=lambda p: (
             p.name not in lead, lead.index(p.name) if p.name in lead else 0, str(p))):
         print(path)
     return EXIT_OK

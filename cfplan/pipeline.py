@@ -34,14 +34,15 @@ from cfplan.analysis.routes_config import RouteRules
 from cfplan.analysis.routes_output import write_routes
 from cfplan.analysis.selection import SCENARIOS
 from cfplan.demo import DEMO_DIR
-from cfplan.geo.io import EXPORT_DATUMS, atomic_write_bytes
+from cfplan.geo.io import EXPORT_DATUMS, atomic_write_bytes, output_path
 from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS
 from cfplan.layers import log
-from cfplan.layers.errors import CfplanError
+from cfplan.layers.errors import CfplanError, InputError
 from cfplan.layers.i18n import msg
 from cfplan.layers.load import LayerSet, load_layers
 from cfplan.layers.streets import Streets, load_streets, street_datum_warnings, street_source
 from cfplan.layers.text import Text
+from cfplan.publish import publishing, write_evidence
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -248,23 +249,60 @@ class Assessment:
 
     def write(self, out: str | Path, *, lang: str = "zh", map: bool = True,
               tiles: str | None = None, tianditu_key: str = "", shp: str | None = None,
-              export_datum: str = "wgs84") -> list[Path]:
-        """Write every output into ``out`` and return the files written.
+              export_datum: str = "wgs84", wait: bool = False) -> list[Path]:
+        """Write every output into ``out``, all at once, and return the files written.
 
         Files: ``report.md``, ``report.docx`` with ``figures/*.png``, ``report.xlsx``,
         ``targets.csv``, ``units.csv``, ``subdistricts.csv``, ``accounting.csv``,
         ``rejected.csv`` / ``rejected.geojson``, GeoJSON layers under ``layers/`` and
         results under ``results/``, ``cfplan.gpkg`` (every layer, result and rejected
-        feature as a named layer, EPSG:4326), and ``map.html`` unless ``map`` is false.
-        ``shp="utf-8"`` or ``"gbk"`` adds Shapefiles under ``shp/`` with ``fields.csv``;
-        ``export_datum="gcj02"`` adds a GCJ-02 copy of every GeoJSON (``*.gcj02.geojson``)
-        for AMap-based systems. The same assessment writes the same bytes.
+        feature as a named layer, EPSG:4326), ``map.html`` unless ``map`` is false, and
+        ``run.json`` (what produced the folder). ``shp="utf-8"`` or ``"gbk"`` adds
+        Shapefiles under ``shp/`` with ``fields.csv``; ``export_datum="gcj02"`` adds a
+        GCJ-02 copy of every GeoJSON (``*.gcj02.geojson``) for AMap-based systems. The same
+        assessment writes the same bytes (``run.json`` also records the times).
+
+        The files are written to a staging folder beside ``out`` and replace ``out`` whole
+        only when every one is written (:func:`cfplan.publish.publishing`): a failure leaves
+        the previous outputs as they were. Another run writing ``out`` stops this one
+        (:class:`cfplan.publish.OutputBusyError`) unless ``wait``.
+        """
+        options = {"lang": lang, "map": map, "tiles": tiles, "shp": shp,
+                   "export_datum": export_datum}
+        with publishing(out, command="write", wait=wait,
+                        record={**self.run_record(), "options": options}) as stage:
+            files = self.write_files(stage.root, lang=lang, map=map, tiles=tiles,
+                                     tianditu_key=tianditu_key, shp=shp,
+                                     export_datum=export_datum)
+        return [stage.final(f) for f in files]
+
+    def run_record(self) -> dict[str, object]:
+        """Return what ``run.json`` records of this assessment: the plan and every input's hash."""
+        from cfplan.layers.fingerprint import file_digest, run_inputs
+
+        plan_path = self.plan.path if self.plan.path.is_file() else None
+        inputs = run_inputs(self.layers.folder, plan=plan_path,
+                            indicators=self.layers.indicators) if self.layers.folder else []
+        return {"plan": {"id": self.plan.id, "name": self.plan.name,
+                         "file": str(self.plan.path)},
+                "layers": str(self.layers.folder) if self.layers.folder else None,
+                "inputs": [{"input": label, "file": str(path) if path else None,
+                            "sha256": file_digest(path) if path else None}
+                           for label, path in inputs]}
+
+    def write_files(self, folder: str | Path, *, lang: str = "zh", map: bool = True,
+                    tiles: str | None = None, tianditu_key: str = "", shp: str | None = None,
+                    export_datum: str = "wgs84") -> list[Path]:
+        """Write every output straight into ``folder`` (no staging) and return the files.
+
+        :meth:`write` calls this inside a staging folder; call it directly only on a folder
+        you publish yourself (as :func:`run` and ``cfplan batch`` do).
         """
         if shp not in (None, *SHAPEFILE_ENCODINGS) or export_datum not in EXPORT_DATUMS:
             bad = f"shp={shp!r}, export_datum={export_datum!r}"
             raise ValueError(f"{bad}: use shp in {tuple(SHAPEFILE_ENCODINGS)} or None, "
                              f"export_datum in {EXPORT_DATUMS}")
-        out = Path(out)
+        out = Path(folder)
         log.info(msg("progress.export"), step="export")
         extra = {"service_areas": self.access.service_areas} if self.access else {}
         frames = export_frames(self.layers, self.results, extra=extra, lang=lang)
@@ -373,7 +411,8 @@ class Assessment:
 
         out = Path(out)
         figures, failed = self._figures(lang=lang)
-        files = [atomic_write_bytes(out / "figures" / f"{f.name}.png", f.png) for f in figures]
+        files = [atomic_write_bytes(output_path(out, "figures", f"{f.name}.png"), f.png)
+                 for f in figures]
         advice = None
         if self.siting is not None:
             from cfplan.analysis.siting.export import advice_heading
@@ -534,11 +573,17 @@ def run(
     shp: str | None = None,
     export_datum: str = "wgs84",
     routes: bool = True,
+    wait: bool = False,
+    command: str = "run",
 ) -> Assessment:
     """Assess a district and write every output into ``out``: :func:`assess` + ``write``.
 
     ``shp`` and ``export_datum`` are passed to :meth:`Assessment.write`; ``routes=False``
-    skips the school routes (no ``routes/`` folder).
+    skips the school routes (no ``routes/`` folder). The run holds ``out`` from the start
+    (another run into it stops, or waits with ``wait``) and publishes every file at once
+    (:func:`cfplan.publish.publishing`); on bad input the previous outputs stay, and the
+    rejected features and accounting of what was read go to the failed run's folder
+    (``.<out>.cfplan-failed``, the exception's ``partial_outputs``).
 
     Returns
     -------
@@ -551,11 +596,20 @@ def run(
         On bad input; its ``message(lang=)`` names the file, feature, field and fix.
     """
     start = time.perf_counter()
-    result = assess(layers_dir, plan_path, indicators=indicators, access=access, place=place,
-                    graph_cache=graph_cache, routes=routes)
-    result.write(out, lang=lang, map=write_map, tiles=tiles, tianditu_key=tianditu_key,
-                 shp=shp, export_datum=export_datum)
-    log.info(msg("progress.done", out=str(out))
+    options = {"lang": lang, "map": write_map, "tiles": tiles, "access": access,
+               "routes": routes, "place": place, "shp": shp, "export_datum": export_datum,
+               "indicators": str(indicators) if indicators else None}
+    with publishing(out, command=command, wait=wait, record={"options": options}) as stage:
+        try:
+            result = assess(layers_dir, plan_path, indicators=indicators, access=access,
+                            place=place, graph_cache=graph_cache, routes=routes)
+        except InputError as exc:  # what was read goes with the partial outputs
+            write_evidence(exc, stage.root, lang=lang)
+            raise
+        stage.record.update(result.run_record())
+        result.write_files(stage.root, lang=lang, map=write_map, tiles=tiles,
+                           tianditu_key=tianditu_key, shp=shp, export_datum=export_datum)
+    log.info(msg("progress.done", out=str(stage.out))
              + Text.same(f" ({time.perf_counter() - start:.1f} s)"))
     return result
 
@@ -571,6 +625,7 @@ def site_plan(
     out: str | Path | None = None,
     lang: str = "zh",
     graph_cache: str | Path | None = None,
+    wait: bool = False,
 ) -> Assessment:
     """Assess a district and propose where to build (:meth:`Assessment.site`); the demo by default.
 
@@ -585,7 +640,7 @@ def site_plan(
     result = assess(layers, plan, graph_cache=graph_cache)
     result.site(scenario=scenario, kinds=kinds, spacing_m=spacing_m, time_limit=time_limit)
     if out is not None:
-        result.write(out, lang=lang)
+        result.write(out, lang=lang, wait=wait)
     return result
 
 
@@ -650,8 +705,9 @@ def school_routes(
 
 def run_routes(layers_dir: str | Path | LayerSet, out: str | Path, *,
                place: str | None = None, graph_cache: str | Path | None = None,
-               rules: RouteRules | Mapping[str, object] | None = None) -> SchoolRoutes:
-    """Analyse the routes to school and write ``routes/`` into ``out`` (``cfplan routes``).
+               rules: RouteRules | Mapping[str, object] | None = None,
+               wait: bool = False) -> SchoolRoutes:
+    """Analyse the routes to school and publish ``routes/`` (and ``run.json``) as ``out``.
 
     Returns
     -------
@@ -659,9 +715,10 @@ def run_routes(layers_dir: str | Path | LayerSet, out: str | Path, *,
         The routes whose files were written (see
         :func:`cfplan.analysis.routes_output.route_frames`).
     """
-    result = school_routes(layers_dir, place=place, graph_cache=graph_cache, rules=rules)
-    write_routes(result, out)
-    log.info(msg("progress.done", out=str(Path(out) / "routes")))
+    with publishing(out, command="routes", wait=wait) as stage:
+        result = school_routes(layers_dir, place=place, graph_cache=graph_cache, rules=rules)
+        write_routes(result, stage.root)
+    log.info(msg("progress.done", out=str(stage.out / "routes")))
     return result
 
 

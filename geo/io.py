@@ -9,9 +9,11 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,21 +28,108 @@ from cfplan.geo.crs import WGS84, geometries_to_gcj02
 EXPORT_DATUMS = ("wgs84", "gcj02")
 
 
+# The folder every output file of the current run must lie in (set by ``confine_writes``).
+_WRITE_ROOT: ContextVar[Path | None] = ContextVar("cfplan_write_root", default=None)
+# Characters no file name may hold on Linux, macOS or Windows, and Windows' device names.
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_DEVICE_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+FILE_NAME_BYTES = 120
+
+
+class OutsideOutputError(ValueError):
+    """A file was about to be written outside the run's output folder (a bug, never input)."""
+
+
+def safe_name(text: object, *, max_bytes: int = FILE_NAME_BYTES) -> str:
+    """Return ``text`` as one safe file-name component, readable (Chinese kept).
+
+    Path separators, control characters and ``: * ? " < > |`` become ``_``; leading dots
+    and spaces, trailing dots and spaces go (so ``..`` or ``.hidden`` cannot result);
+    Windows device names get a leading ``_``; the name is cut to ``max_bytes`` of UTF-8.
+
+    Returns
+    -------
+    str
+        A non-empty name that stays inside the folder it is joined to.
+    """
+    name = _UNSAFE_CHARS.sub("_", unicodedata.normalize("NFC", str(text)))
+    name = name.lstrip(". ").rstrip(". ")
+    if _DEVICE_NAMES.match(name):
+        name = f"_{name}"
+    while len(name.encode("utf-8")) > max_bytes:
+        name = name[:-1]
+    return name.rstrip(". ") or "_"
+
+
+def output_path(root: str | os.PathLike[str], *parts: object) -> Path:
+    """Return ``root/part/...`` with each part made a safe name (:func:`safe_name`).
+
+    Raises
+    ------
+    OutsideOutputError
+        If the result still resolves outside ``root`` (a symlink inside it, say).
+    """
+    base = Path(root)
+    path = base.joinpath(*(safe_name(p) for p in parts))
+    _check_inside(path, base)
+    return path
+
+
+def _check_inside(path: Path, root: Path) -> None:
+    real, top = path.resolve(), root.resolve()
+    if real != top and not real.is_relative_to(top):
+        raise OutsideOutputError(f"{path} lies outside the output folder {root}")
+
+
+@contextmanager
+def confine_writes(root: str | os.PathLike[str]) -> Iterator[Path]:
+    """Make every atomic write in this context refuse a path outside ``root``.
+
+    Yields
+    ------
+    pathlib.Path
+        ``root``.
+    """
+    token = _WRITE_ROOT.set(Path(root))
+    try:
+        yield Path(root)
+    finally:
+        _WRITE_ROOT.reset(token)
+
+
+def check_confined(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`OutsideOutputError` if ``path`` lies outside the :func:`confine_writes` folder."""
+    root = _WRITE_ROOT.get()
+    if root is not None:
+        _check_inside(Path(path), root)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
+                       confined: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then rename.
+
+    Inside :func:`confine_writes` the path must lie in its folder (``confined=False``:
+    a cache beside the inputs, not an output).
 
     Returns
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    OutsideOutputError
+        If ``path`` lies outside the confining folder.
     """
     path = Path(path)
+    if confined:
+        check_confined(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -68,6 +157,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         A path in a fresh hidden folder in the same directory (same file system).
     """
     path = Path(path)
+    check_confined(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

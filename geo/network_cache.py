@@ -104,7 +104,7 @@ def save_network(network: StreetNetwork, path: str | Path, *, key: str) -> Path:
     }
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), confined=False)  # a cache, not an output
 
 
 def stored_key(path: str | Path) -> str | None:

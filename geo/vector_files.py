@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -18,11 +19,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import pyproj
 import shapely
 
 from cfplan.geo.crs import WGS84
-from cfplan.geo.io import atomic_path, export_geometries
+from cfplan.geo.io import atomic_path, check_confined, export_geometries
 
 # GDAL writes the time of writing into GeoPackages (gpkg_contents.last_change) and DBF headers;
 # both are fixed so that the same frames give the same bytes.
@@ -213,8 +215,29 @@ def write_geopackage(
                     options["promote_to_multi"] = family != "point" or bool(multi)
             with py_warnings.catch_warnings():
                 py_warnings.simplefilter("ignore", RuntimeWarning)
-                pyogrio.write_dataframe(data, tmp, **options)
+                gdal_write(data, tmp, **options)
     return Path(path)
+
+
+def gdal_write(data: pd.DataFrame, path: Path, **options: object) -> None:
+    """Write a layer with ``pyogrio.write_dataframe``; GDAL's write failures as ``OSError``.
+
+    A GDAL failure while writing (a full disk makes SQLite's commit fail) is raised as
+    ``OSError`` naming the file (``ENOSPC`` when the disk has no room left), so that it
+    reads as a file problem, not as a bug.
+
+    Raises
+    ------
+    OSError
+        If GDAL cannot write the file.
+    """
+    try:
+        pyogrio.write_dataframe(data, path, **options)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        stats = os.statvfs(path.parent)
+        full = stats.f_bavail * stats.f_frsize < 1 << 20
+        code = errno.ENOSPC if full else errno.EIO
+        raise OSError(code, os.strerror(code) if full else str(exc), str(path)) from exc
 
 
 def _dbf_bytes(name: str, codec: str) -> int:
@@ -371,6 +394,7 @@ def write_shapefiles(
     enc = SHAPEFILE_ENCODINGS[encoding]
     crs = pyproj.CRS.from_user_input(crs)
     folder = Path(folder)
+    check_confined(folder)
     folder.mkdir(parents=True, exist_ok=True)
     report = ShapefileReport()
     rows = []
@@ -392,7 +416,7 @@ def write_shapefiles(
                 stem = layer if len(groups) == 1 else f"{layer}_{fam}"
                 with py_warnings.catch_warnings():
                     py_warnings.simplefilter("ignore", RuntimeWarning)
-                    pyogrio.write_dataframe(
+                    gdal_write(
                         part, stage / f"{stem}.shp", driver="ESRI Shapefile",
                         encoding=enc.gdal, promote_to_multi=True if fam != "point" else None,
                         layer_options={"DBF_DATE_LAST_UPDATE": FIXED_DATE})

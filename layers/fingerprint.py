@@ -59,6 +59,31 @@ def manifest_files(folder: str | Path) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+def run_inputs(folder: str | Path, *, plan: Path | None = None,
+               indicators: Path | None = None) -> list[tuple[str, Path | None]]:
+    """Return every input of a run as ``(label, path)``: the layer files, plan and indicators.
+
+    Labels of layer files are relative to the layer folder (``layers/units.geojson``), so
+    that a moved folder keeps them; the plan and the indicators file are labelled so.
+
+    Returns
+    -------
+    list of tuple
+        ``(label, path)``; ``path`` is ``None`` for an input not given.
+    """
+    folder = Path(folder).resolve()
+    files: list[tuple[str, Path | None]] = []
+    for path in manifest_files(folder):
+        try:
+            label = "layers/" + path.resolve().relative_to(folder).as_posix()
+        except ValueError:
+            label = str(path.resolve())
+        files.append((label, path))
+    files.append(("plan", plan))
+    files.append(("indicators", indicators))
+    return files
+
+
 def input_fingerprint(files: Mapping[str, Path | None] | Iterable[tuple[str, Path | None]],
                       *, options: Mapping[str, object]) -> dict[str, object]:
     """Return the fingerprint of a set of input files and the options of a run.
@@ -85,4 +110,4 @@ def input_fingerprint(files: Mapping[str, Path | None] | Iterable[tuple[str, Pat
             "options": dict(options)}
 
 
-__all__ = ["MISSING", "file_digest", "input_fingerprint", "manifest_files"]
+__all__ = ["MISSING", "file_digest", "input_fingerprint", "manifest_files", "run_inputs"]

@@ -11,8 +11,10 @@ MESSAGES: dict[str, Text] = {
     "err.layer": Text("{file}：{problem}。{fix}", "{file}: {problem}. {fix}"),
     "err.input": Text("输入错误", "Input error"),
     "err.file": Text("文件错误", "File error"),
-    "err.evidence": Text("已读取部分的剔除与核算已写入 {out}",
-                         "rejections and accounting of what was read are in {out}"),
+    "err.partial": Text("输出目录保持上一次运行的结果，未作改动；本次运行未完成的文件（含已读取部分的剔除与核算）在 {partial}",
+                        "the output folder keeps the previous run's outputs, untouched; this "
+                        "run's unfinished files (with the rejections and accounting of what "
+                        "was read) are in {partial}"),
     # progress
     "progress.load": Text("读取图层", "Loading layers"),
     "progress.layer": Text(

@@ -16,6 +16,8 @@ DISTRICT_KEYS = ("name", "layers", "plan", "indicators")
 REQUIRED_KEYS = ("name", "layers", "plan")
 # Characters a folder name cannot hold on one of the systems a bureau may use.
 _BAD_NAME_CHARS = set('<>:"/\\|?*')
+# The batch's own files in DIR: a district of one of these names would overwrite them.
+RESERVED_NAMES = ("summary.csv", "districts.csv", "summary.xlsx", "overview.html", "run.json")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ def _check_name(name: str, where: str, jobs: Path) -> None:
                     Text('用区县名，不含 / \\ : * ? " < > |，不以 . 开头，如 name = "上街区"',
                          'use the district\'s name, without / \\ : * ? " < > | and not starting '
                          'with ".", e.g. name = "上街区"'), field="name")
+    if name.casefold() in RESERVED_NAMES or name.rstrip(". ").casefold() != name.casefold():
+        raise _fail(jobs, Text(f"{where} 的 name「{name}」与批量运行自己的输出文件同名，或以点、空格结尾",
+                               f"{where}: name {name!r} is the name of one of the batch's own "
+                               "files, or ends in a dot or space"),
+                    Text(f"换一个区县名（保留的名字：{', '.join(RESERVED_NAMES)}）",
+                         f"use another name (reserved: {', '.join(RESERVED_NAMES)})"),
+                    field="name")
 
 
 def _resolve_plan(value: str, folder: Path) -> str:

@@ -67,6 +67,8 @@ class LayerSet:
     school_districts: gpd.GeoDataFrame | None = None
     gates: gpd.GeoDataFrame | None = None
     route_rules: dict[str, object] = field(default_factory=dict)
+    folder: Path | None = None
+    """The layer folder the set was loaded from (``None`` when built in memory)."""
 
     @property
     def crs_label(self) -> str:
@@ -112,6 +114,7 @@ def _read_all(manifest: Manifest, state: _State) -> list[tuple[LayerSpec, gpd.Ge
         gdf = validate_features(wgs, spec, SCHEMAS[spec.layer], rejected=state.rejected,
                                 repairs=state.repairs)
         out.append((spec, _reject_out_of_range(gdf, spec.layer, state.rejected)))
+        state.passed.append(out[-1])
     if manifest.boundary is not None:  # [district] boundary = "cnmaps": the official outline
         spec, gdf = outline.district_from_outline(manifest)
         state.counts.append(ReadCount(spec.layer, spec.path.name, len(gdf),
@@ -131,10 +134,28 @@ class _State:
     warnings: list[Text] = field(default_factory=list)
     datums: dict[str, str] = field(default_factory=dict)
     used: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    passed: list[tuple[LayerSpec, gpd.GeoDataFrame]] = field(default_factory=list)
 
-    def evidence(self) -> LoadEvidence:
-        return LoadEvidence(accounting_table(self.counts, self.used, self.rejected, self.repairs,
-                                             check=False), list(self.rejected))
+    def evidence(self, error: InputError) -> LoadEvidence:
+        """Return what the load got through before ``error``, read = used + rejected per file.
+
+        Features that passed validation count as used; the features of a file the error
+        stopped before validating are rejected with the error as their reason.
+        """
+        used = self.used or {layer: pd.concat([g for s, g in self.passed if s.layer == layer])
+                             for layer in dict.fromkeys(s.layer for s, _ in self.passed)}
+        rejected = list(self.rejected)
+        for count in self.counts:
+            frame = used.get(count.layer)
+            done = set() if frame is None or frame.empty else set(
+                frame.loc[frame["_file"] == count.file, "_row"].astype(int))
+            done |= {r.row for r in rejected if r.layer == count.layer and r.file == count.file}
+            rejected += [Rejection(count.layer, count.file, row, "-", error.field or "-",
+                                   Text("整个文件未能使用：", "the whole file was refused: ")
+                                   + error.problem)
+                         for row in range(1, count.read + 1) if row not in done]
+        return LoadEvidence(accounting_table(self.counts, used, rejected, self.repairs),
+                            rejected)
 
 
 def load_layers(folder: str | Path) -> LayerSet:
@@ -165,7 +186,7 @@ def load_layers(folder: str | Path) -> LayerSet:
     try:
         return _load(manifest, state)
     except InputError as exc:
-        exc.evidence = state.evidence()
+        exc.evidence = state.evidence(exc)
         raise
 
 
@@ -279,7 +300,7 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
         accounting=accounting_table(state.counts, used, rejected, state.repairs),
         rejected=rejected, repairs=state.repairs, warnings=warnings, in_china=china,
         datums=state.datums, candidates=candidates, school_districts=used["school_districts"],
-        gates=used["gates"], route_rules=dict(manifest.route_rules),
+        gates=used["gates"], route_rules=dict(manifest.route_rules), folder=manifest.folder,
     )
 
 

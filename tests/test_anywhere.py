@@ -82,7 +82,10 @@ def test_a_fatal_error_leaves_rejected_and_accounting(tmp_path, capsys):
     assert main(["run", "--layers", str(layers), "--plan", "jingkai", "--out", str(out),
                  "--no-access"]) == 2
     err = capsys.readouterr().err
-    assert "没有可用的社区/村要素" in err and "rejected.csv" in err and str(out) in err
+    failed = tmp_path / ".out.cfplan-failed"  # the run's partial outputs; out is not made
+    assert "没有可用的社区/村要素" in err and "rejected.csv" in err and str(failed) in err
+    assert not out.exists()
+    out = failed
     rejected = list(csv.DictReader(io.StringIO(
         (out / "rejected.csv").read_text(encoding="utf-8-sig"))))
     assert len(rejected) == 36 and {r["field"] for r in rejected} == {"人口"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ import pytest
 
 from cfplan import run_batch
 from cfplan.analysis.plan import PLANS_DIR, load_plan
-from cfplan.batch import RECORD_NAME, district_fingerprint, run_district
+from cfplan.batch import district_fingerprint, run_district
 from cfplan.cli import main
 from cfplan.demo import DEMO_DIR
 from cfplan.layers.errors import InputError
@@ -222,10 +223,15 @@ def test_cli_force_redoes_every_district(first, city, capsys):
         assert re.search(rf"\[\d/3\] {name}: ", err), name
     assert "失败：" in err and "输入未变，跳过" not in err
     assert "其中 0 个因输入未变而跳过" in err
-    for name in NAMES:
+    for name in ("东区", "南区"):  # the same bytes again, the record of the run rewritten
         now = snapshot(out / name)
-        assert {k: v[0] for k, v in now.items()} == {k: v[0] for k, v in before[name].items()}
-        assert now[RECORD_NAME][1] > before[name][RECORD_NAME][1], name  # written again
+        assert ({k: v[0] for k, v in now.items() if k != "run.json"}
+                == {k: v[0] for k, v in before[name].items() if k != "run.json"})
+        assert now["run.json"][1] > before[name]["run.json"][1], name
+    # the broken district never published: its failed run (and record) lies beside the folder
+    assert not (out / "西区").exists()
+    failed = json.loads((out / ".西区.cfplan-failed" / "run.json").read_text(encoding="utf-8"))
+    assert failed["status"] == "failed" and failed["batch"]["status"] == "failed"
 
 
 def test_an_existing_scheduler_by_address(first, city):

@@ -21,13 +21,14 @@ def test_site_lists_every_file_it_writes(tmp_path, capsys):
     assert listed[:4] == [str(out / n) for n in ("sites.geojson", "siting.json",
                                                  "siting_targets.csv", "tradeoff.csv")]
     assert {str(out / "map.html"), str(out / "report.docx"), str(out / "cfplan.gpkg"),
-            str(out / "figures" / "tradeoff.png")} <= set(listed)
+            str(out / "figures" / "tradeoff.png"), str(out / "run.json")} <= set(listed)
 
 
-def test_site_with_one_model_lists_its_two_files(tmp_path, capsys):
+def test_site_with_one_model_lists_its_files(tmp_path, capsys):
     out = tmp_path / "one"
     assert main(["site", "--out", str(out), "--kind", "children_home", "--model", "mclp",
                  "--k", "2"]) == 0
     listed = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert listed == [str(out / "sites.geojson"), str(out / "siting.json")]
+    assert listed == [str(out / "sites.geojson"), str(out / "siting.json"),
+                      str(out / "run.json")]
     assert sorted(str(p) for p in out.rglob("*") if p.is_file()) == sorted(listed)

@@ -1,11 +1,14 @@
 """Two processes write byte-identical outputs: no hash order, clock or path leaks into a file.
 
 The documents carry the run's date; ``SOURCE_DATE_EPOCH`` (the reproducible-builds
-convention) fixes it, so two runs on any days write the same bytes.
+convention) fixes it, so two runs on any days write the same bytes. ``run.json`` is the one
+file that records the run itself (its start and end time and where its inputs were): it is
+compared without those.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,8 +36,14 @@ def test_two_processes_write_the_same_bytes(tmp_path):
     assert files_a == files_b
     assert {"map.html", "report.md", "report.xlsx", "targets.csv", "accounting.csv",
             "results/service_areas.geojson"} <= {str(f) for f in files_a}
-    differ = [str(f) for f in files_a if (a / f).read_bytes() != (b / f).read_bytes()]
+    differ = [str(f) for f in files_a if str(f) != "run.json"
+              and (a / f).read_bytes() != (b / f).read_bytes()]
     assert differ == []
+    runs = [json.loads((x / "run.json").read_text(encoding="utf-8")) for x in (a, b)]
+    for run in runs:
+        assert run["status"] == "ok" and run["started"] <= run["finished"]
+        del run["started"], run["finished"]
+    assert runs[0] == runs[1]
     # no absolute path of this machine in any output
     for f in files_a:
         assert str(tmp_path).encode() not in (a / f).read_bytes(), f
