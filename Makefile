@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv bench clean demo-data chromium fonts
+.PHONY: demo test lint typecheck venv bench clean demo-data chromium fonts screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ fonts:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fontconfig fonts-noto-cjk; }
+
+# Refresh the README's screenshots (docs/img/) from the browser tests.
+screenshots: $(STAMP) chromium fonts
+	CFPLAN_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q tests/test_map_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

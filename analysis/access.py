@@ -32,6 +32,7 @@ __all__ = [
     "distance_table",
     "radius_for",
     "snap_facilities",
+    "units_below",
     "walking_access",
 ]
 
@@ -211,12 +212,40 @@ def _sums(codes: np.ndarray, size: int, population: np.ndarray, children: np.nda
     return out
 
 
+def units_below(units: pd.DataFrame, *, share: float,
+                population: str = "children") -> pd.DataFrame:
+    """Return the unit rows that fail a walking-access share: cfplan's one rule for a unit.
+
+    A unit fails a walking-access target when the share of its children (or residents, for
+    a ``population`` target) within the walking radius along the streets is below the
+    target's share. A unit with none of that population, or whose count is not known (the
+    share is NaN), is not listed: it is not counted or unknown, never failing.
+
+    Parameters
+    ----------
+    units
+        Unit rows of :func:`coverage_table` (``share_<population>``, ``outside_<population>``).
+    share
+        The target's share (0–1).
+    population
+        ``"children"`` or ``"population"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The failing rows, most people outside first (ties in input order).
+    """
+    shares = pd.to_numeric(units[f"share_{population}"], errors="coerce")
+    bad = units[shares.notna() & (shares < share - 1e-12)]
+    return bad.sort_values(f"outside_{population}", ascending=False, kind="stable")
+
+
 def coverage_table(
     distances: pd.DataFrame,
     *,
     kinds: Iterable[str] | None = None,
     radii: Mapping[str, float] | None = None,
-    unserved_share: float = 0.5,
+    unserved_share: float = 1.0,
 ) -> pd.DataFrame:
     """Share of residents and children within walking radius, overall, by subdistrict and unit.
 
@@ -232,8 +261,9 @@ def coverage_table(
     radii
         Radius overrides (m) by kind or group; see :func:`radius_for`.
     unserved_share
-        A unit is listed in ``failing_units`` when its share of children covered (of
-        residents, if it has no children) is below this.
+        A unit is listed in ``failing_units`` when its share of children within the radius
+        is below this (:func:`units_below`); by default 1: every unit where some child is
+        out of reach. A plan's target applies its own share (``Result.failing``).
 
     Returns
     -------
@@ -273,10 +303,7 @@ def coverage_table(
         units = pd.DataFrame(_sums(unit_code, len(unit_names), population, children, covered))
         units.insert(0, "area", np.asarray(unit_names, dtype=object))
         units.insert(1, "subdistrict", np.asarray(sub_names, dtype=object)[unit_sub])
-        whose = np.where(units["children"] > 0, units["share_children"],
-                         units["share_population"])
-        failing = units[np.nan_to_num(whose, nan=1.0) < unserved_share].sort_values(
-            "outside_children", ascending=False, kind="stable")
+        failing = units_below(units, share=unserved_share)
         overall = pd.DataFrame(_sums(overall_code, 1, population, children, covered))
         overall["area"], overall["subdistrict"] = "", ""
         overall["failing_units"] = ",".join(failing["area"])
@@ -334,7 +361,7 @@ def walking_access(
     limit_m: float | Mapping[str, float] | None = None,
     entrances: gpd.GeoDataFrame | None = None,
     max_snap_m: float = 200.0,
-    unserved_share: float = 0.5,
+    unserved_share: float = 1.0,
     snap_rule: SnapRule | None = SURFACE,
 ) -> Access:
     """Measure the walk to the nearest facility of each kind, and coverage within radius.
@@ -368,7 +395,7 @@ def walking_access(
     max_snap_m
         Demand points farther than this (m) from a street are listed in ``far_points``.
     unserved_share
-        Threshold for ``failing_units`` in the coverage table.
+        Threshold for ``failing_units`` in the coverage table (:func:`units_below`).
     snap_rule
         Which edges demand points and facilities snap to (see
         :class:`cfplan.geo.snap.SnapRule`): by default only edges reached from the street

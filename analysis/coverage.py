@@ -98,7 +98,7 @@ def _target_coverage(
         fac = layers.facilities[mask].reset_index(drop=True)
         fac = fac.assign(kind=fac["kind"].astype(str) + f"@{t.id}")
         acc = walking_access(network, demand, fac, kinds=[key], radii={key: float(radius)},
-                             entrances=entrances, snap_rule=snap_rule)
+                             entrances=entrances, snap_rule=snap_rule, unserved_share=t.low)
         out.append(acc.coverage.assign(scenario=label))
     return out
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from cfplan.analysis.access import units_below
 from cfplan.analysis.plan import Filters, Plan, Target, unit_text
 from cfplan.analysis.selection import SCENARIOS, name_matches, select, target_key
 from cfplan.layers.kinds import UNIT_TYPES, kind_label, measure_word
@@ -422,6 +423,9 @@ def _field_words(attribute: str) -> tuple[str, str]:
 def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
     """Share of residents or children within the walking radius (needs a coverage table).
 
+    The failing units are those whose own share is below the target's
+    (:func:`cfplan.analysis.access.units_below`), the rule every output applies.
+
     Targets with facility filters have their own rows; when some facilities' data is
     missing, a best-case row (scenario ``"<scenario>:best"``) bounds the share, and a
     target met only in the best case is unknown.
@@ -459,8 +463,10 @@ def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:
                              f"{_kinds_text(t, 'zh')}",
                              f"{outside:.0f} {who_en} have no {_kinds_text(t, 'en')} within "
                              f"{row['radius_m']:.0f} m walk")
-        res.failing = tuple(str(c).strip() for c in str(row.get("failing_units", "")).split(",")
-                            if str(c).strip())
+    units = cov[(cov["kind"] == key) & (cov["level"] == "unit")
+                & (cov["scenario"] == ctx.scenario)]
+    res.failing = tuple(units_below(units, share=t.low, population=t.population)["area"]
+                        .astype(str))
     return res
 
 
@@ -750,6 +756,21 @@ def _absent_reason(t: Target, present: set[str]) -> Text | None:
                 f"the layers hold no {_kinds_text(t, 'en').lower()} at all")
 
 
+def _no_nan(res: Result) -> Result:
+    """Return ``res``, or ``unknown`` when its value is not a number: never compare a NaN.
+
+    A value computed from missing data (a total of nothing, a rate over no one) cannot
+    meet or fail a target; a comparison with NaN would say "not met" without a word.
+    """
+    value = res.value
+    if (isinstance(value, float) and not math.isfinite(value)
+            and res.status in ("met", "not_met")):
+        return Result(res.target, res.scenario, "unknown", None, failing=res.failing,
+                      reason=Text("没有可比较的数值（数据缺失）", "no value to compare (missing data)"),
+                      extra=res.extra, note=res.note)
+    return res
+
+
 def evaluate_plan(
     plan: Plan,
     layers: LayerSet,
@@ -795,7 +816,7 @@ def evaluate_plan(
         absent = _absent_reason(t, present)
         for scenario in scenarios:
             ctx = Context(layers, scenario, indicators, coverage, plan.id, routes)
-            res = EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term)
+            res = _no_nan(EVALUATORS[t.metric](t, ctx, plan_term=plan.subdistrict_term))
             if absent is not None:
                 res.reason = absent + (Text("；", "; ") + res.reason if res.reason else EMPTY)
             res.cross_check = cross_check(res, ctx)

@@ -15,6 +15,23 @@ from cfplan.geo.io import write_csv, write_geojson
 from cfplan.layers.accounting import Rejection, rejected_frame
 from cfplan.layers.kinds import kind_label
 from cfplan.layers.load import LayerSet
+from cfplan.layers.text import Text
+
+# The one rule for failing a unit, as the reports state it. Every output reads the failing
+# units of a target from its Result (``Result.failing``): the map, gaps.geojson, units.csv,
+# units_coverage.geojson, the XLSX and the DOCX; walking-access targets get them from
+# cfplan.analysis.access.units_below.
+FAILING_RULE = Text(
+    "单元未达标的判定：按单元考核的目标，社区/村（或办事处）缺少目标要求每个单元具备的设施或托位即为未达标；"
+    "步行可达目标，本单元沿路网步行半径内的儿童（或居民）占比低于目标占比即为未达标（无儿童的单元不计，"
+    "儿童人数未知的单元为“未知”）。地图、gaps.geojson、units.csv、units_coverage.geojson、"
+    "XLSX 与报告用同一口径。",
+    "When a unit fails: for a target judged unit by unit, a 社区/村 (or 办事处) fails when it "
+    "lacks the facility or places the target asks of each unit; for a walking-access target, "
+    "when the share of its children (or residents) within the radius along the streets is "
+    "below the target's share (units with no children are not counted, units whose children "
+    "are not known are unknown). The map, gaps.geojson, units.csv, units_coverage.geojson, "
+    "the XLSX and the report apply this one rule.")
 
 # Kinds that a plan expects in every unit: each gets a has_<kind> flag on units.
 UNIT_FLAG_KINDS = ("children_home", "parent_school", "childcare")
@@ -55,7 +72,8 @@ def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
     for scenario in ("current", "planned"):
         fails: dict[str, list[str]] = {}
         for r in results:
-            if r.scenario == scenario and r.target.unit_level == "unit":
+            if r.scenario == scenario and r.target.unit_level == "unit" \
+                    and r.target.metric != "same_as":  # a repeat is listed once, as units.csv
                 for c in r.failing:
                     fails.setdefault(c, []).append(r.target.id)
         units[f"fails_{scenario}"] = units["code"].map(lambda c, f=fails: ",".join(f.get(c, [])))
@@ -64,6 +82,9 @@ def unit_flags(layers: LayerSet, results: list[Result]) -> gpd.GeoDataFrame:
 
 def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> gpd.GeoDataFrame:
     """Return one feature per failing unit or subdistrict per target and scenario.
+
+    A unit fails by :data:`FAILING_RULE` (the result's failing units), also where the
+    target is met as a whole (37b: 90% of villages have a 家长学校, the plan asks 85%).
 
     Columns: ``plan_item, target_id, scenario, level, code, name, kind, metric,
     shortfall`` (in ``lang``); geometry is the failing unit's or subdistrict's polygon.
@@ -78,9 +99,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
         "subdistrict": layers.subdistricts.set_index("code"),
     }
     rows, geoms = [], []
-    for r in results:
-        if r.status != "not_met" and not (r.status == "unknown" and r.failing):
-            continue
+    for r in results:  # every failing unit, also of a target met as a whole (FAILING_RULE)
         level = "subdistrict" if r.target.unit_level == "subdistrict" else "unit"
         for code in r.failing:
             table = polys[level]
@@ -90,7 +109,7 @@ def gaps_frame(layers: LayerSet, results: list[Result], *, lang: str = "zh") -> 
                 "plan_item": r.target.item, "target_id": r.target.id, "scenario": r.scenario,
                 "level": level, "code": code, "name": table.loc[code, "name"],
                 "kind": ",".join(r.target.kinds) or None, "metric": r.target.metric,
-                "shortfall": r.shortfall.get(lang),
+                "shortfall": r.shortfall.get(lang) or None,
             })
             geoms.append(table.loc[code, "geometry"])
     cols = ["plan_item", "target_id", "scenario", "level", "code", "name", "kind", "metric",

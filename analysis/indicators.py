@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from cfplan.analysis.plan import Plan, Target, unit_text
 from cfplan.geo.io import output_path, write_csv, write_xlsx
+from cfplan.layers.encoding import csv_table
+from cfplan.layers.errors import InputError
+from cfplan.layers.files import check_input_file, read_text
 from cfplan.layers.kinds import (
     FACILITY_KINDS,
     LEVELS,
@@ -17,7 +21,12 @@ from cfplan.layers.kinds import (
     life_circle,
     measure_word,
 )
+from cfplan.layers.schema import ValueProblem, parse_bool, parse_number
+from cfplan.layers.text import Text, clean_text
+from cfplan.layers.xlsx import read_sheet
 
+_FILL_TEMPLATE = Text("用 cfplan template 生成模板，填写 value 列",
+                      "make the template with cfplan template and fill in its value column")
 TEMPLATE_COLUMNS = ("plan", "id", "indicator", "domain", "item", "wording", "target", "unit",
                     "direction", "value", "year", "source", "note")
 
@@ -243,34 +252,137 @@ def write_template(plan: Plan, out: str | Path) -> list[Path]:
     return [csv, xlsx]
 
 
-def read_indicators(path: str | Path | None) -> pd.DataFrame | None:
+def read_indicators(path: str | Path | None, *, warnings: list[Text] | None = None
+                    ) -> pd.DataFrame | None:
     """Read an indicators CSV or XLSX (columns ``plan, id, indicator, value, …``).
+
+    A CSV may be UTF-8 (with or without a byte-order mark, as Excel saves "CSV UTF-8"),
+    UTF-16 (Excel's "Unicode text", tab-separated) or GBK (Excel's plain "CSV" on Chinese
+    Windows, read with a warning). An XLSX is read from its only sheet with data, or the
+    sheet called ``indicators``; formula cells as the values Excel stored.
+
+    Parameters
+    ----------
+    path
+        The file, or ``None``.
+    warnings
+        Receives what reading warns of: GBK text, formula cells without a stored value
+        (read as not reported), control characters removed.
 
     Returns
     -------
     pandas.DataFrame or None
-        The table with string columns, or ``None`` when no path is given.
+        The table with text columns (missing cells ``""``), or ``None`` when no path is
+        given.
 
     Raises
     ------
     layers.errors.InputError
-        If the file does not exist.
+        Naming the file: missing, empty, not text or not a workbook, a row with more
+        values than the header has columns, no ``value`` column or neither ``id`` nor
+        ``indicator``.
     """
     if path is None:
         return None
-    p = Path(path)
-    if not p.is_file():
-        from cfplan.layers.errors import InputError
-        from cfplan.layers.text import Text
-
-        raise InputError(str(p), Text("找不到指标填报表", "indicators file not found"),
-                         Text("用 cfplan template 生成后填写，或检查路径",
-                              "make one with cfplan template, or check the path"))
+    warnings = [] if warnings is None else warnings
+    p = check_input_file(path, not_found=Text("找不到指标填报表", "indicators file not found"),
+                         fix_missing=Text("用 cfplan template 生成后填写，或检查路径",
+                                          "make one with cfplan template, or check the path"),
+                         fix_empty=_FILL_TEMPLATE)
+    name = p.name
     if p.suffix.lower() in (".xlsx", ".xls"):
-        df = pd.read_excel(p, dtype=object)
+        sheet = read_sheet(p, prefer="indicators")
+        df = sheet.table
+        for pos, (column, problem) in sheet.problems.items():
+            warnings.append(Text(f"{name} 第 {pos + 2} 行：", f"{name}, line {pos + 2}: ")
+                            + problem + Text("；按未填报处理", "; read as not reported"))
+            df.iloc[pos, list(df.columns).index(column)] = None
     else:
-        df = pd.read_csv(p, dtype=object, encoding="utf-8-sig", keep_default_na=False)
+        df, long = csv_table(read_text(p, warnings=warnings, hint=Text(
+            "；另存为 UTF-8 可免此警告", "; save it as UTF-8 to silence this")))
+        if long:
+            pos, cells = next(iter(long.items()))
+            raise InputError(str(p), Text(f"第 {pos + 2} 行有 {cells} 个值，表头只有 {len(df.columns)} 列",
+                                          f"line {pos + 2} holds {cells} values for "
+                                          f"{len(df.columns)} columns"),
+                             Text("删去多余的逗号，或给含逗号的文字加引号",
+                                  "remove the stray comma, or quote text that holds a comma"))
+    columns = [str(c).strip() for c in df.columns]
+    df.columns = columns
+    if "value" not in columns or not {"id", "indicator"} & set(columns):
+        raise InputError(str(p), Text(f"缺少 value 列或 id/indicator 列（现有列：{', '.join(columns) or '无'}）",
+                                      "needs a value column and an id or indicator column "
+                                      f"(columns: {', '.join(columns) or 'none'})"),
+                         _FILL_TEMPLATE)
     for col in ("plan", "id", "indicator", "value"):
         if col not in df.columns:
             df[col] = ""
-    return df.fillna("").astype(str)
+    df = df.fillna("").astype(str)
+    for col in df.columns:
+        for pos, value in enumerate(df[col]):
+            text, note = clean_text(value)
+            if note is not None:
+                df.iloc[pos, list(df.columns).index(col)] = text
+                warnings.append(Text(f"{name} 第 {pos + 2} 行「{col}」：",
+                                     f"{name}, line {pos + 2}, {col}: ") + note)
+    df.attrs["file"] = name
+    return df
+
+
+def check_indicators(plan: Plan, table: pd.DataFrame | None) -> list[Text]:
+    """Return what in an indicators table ``plan`` cannot use, one warning per row.
+
+    A row for this plan (or for no plan) whose ``id`` and ``indicator`` name none of the
+    plan's reported values, and a value that cannot be read for its target (not a number,
+    not 是/否) would otherwise count as "not reported" without a word.
+    """
+    if table is None or table.empty:
+        return []
+    by_id = {t.id: t for t in plan.targets if t.metric == "indicator" or t.reported}
+    by_key = {(t.indicator or t.reported): t for t in by_id.values()}
+    out: list[Text] = []
+    name = table.attrs.get("file", "indicators")
+    for pos, row in enumerate(table.itertuples(index=False), start=2):
+        if str(row.plan).strip() not in ("", plan.id):
+            continue
+        target = by_id.get(str(row.id).strip()) or by_key.get(str(row.indicator).strip())
+        where = Text(f"{name} 第 {pos} 行：", f"{name}, line {pos}: ")
+        if target is None:
+            shown = str(row.id).strip() or str(row.indicator).strip()
+            if shown or str(row.value).strip():
+                out.append(where + Text(f"「{shown}」不是规划 {plan.id} 的填报指标",
+                                        f"{shown!r} is not a reported value of plan {plan.id}"))
+            continue
+        raw = str(row.value).strip()
+        problem = _unreadable(target, raw) if raw else None
+        if problem is not None:
+            out.append(where + Text(f"第 {target.id} 项的填报值无法解析：",
+                                    f"item {target.id}: the reported value cannot be read: ")
+                       + problem)
+    return out
+
+
+def _unreadable(target: Target, raw: str) -> Text | None:
+    """Return why ``raw`` cannot be read as the value reported for ``target``, else None.
+
+    As the evaluation reads it: 是/否 for a yes/no indicator, a number (``%``, ``‰``
+    allowed) for another, and 是/否 or a number for a value reported beside a target the
+    layers decide.
+    """
+    def number(value: str) -> object:
+        return parse_number(value.replace("%", "").replace("‰", ""))
+
+    readers: tuple[Callable[[str], object], ...]
+    if target.metric != "indicator":
+        readers = (parse_bool, number)
+    else:
+        readers = (parse_bool,) if target.value_type == "boolean" else (number,)
+    problem = None
+    for read in readers:
+        try:
+            read(raw)
+        except ValueProblem as exc:
+            problem = exc.text
+        else:
+            return None
+    return problem

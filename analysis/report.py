@@ -13,6 +13,7 @@ import pandas as pd
 from cfplan.analysis.access import WALK_SPEED_M_PER_MIN
 from cfplan.analysis.coverage import ScenarioCoverage, unit_distance_summary
 from cfplan.analysis.evaluate import Result, headline, item_headline
+from cfplan.analysis.export import FAILING_RULE
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import DOMAINS_EN, SECTIONS_EN, Plan, Target, unit_text
 from cfplan.analysis.report_style import label as col_label
@@ -514,6 +515,8 @@ def markdown_report(
     failing = units[(units["fails_current"] != "") | (units["fails_planned"] != "")]
     lines.append("## 各单元未达标目标" if zh else "## Targets failed per unit")
     lines.append("")
+    lines.append(FAILING_RULE.get(lang))
+    lines.append("")
     if failing.empty:
         lines.append("无。" if zh else "None.")
     else:
@@ -577,8 +580,8 @@ def access_section(cov: ScenarioCoverage, layers: LayerSet, *, lang: str = "zh")
     """Return the report's walking-access section as Markdown lines.
 
     One row per kind: radius, the share of residents and of children within it along
-    the streets, as things stand and once planned, and the units where fewer than half
-    of the children are covered; then the points far from any street.
+    the streets, as things stand and once planned, and the units with the most children
+    out of reach; then the points far from any street.
     """
     zh = lang == "zh"
     table = cov.coverage

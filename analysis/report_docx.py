@@ -40,6 +40,7 @@ from cfplan.analysis.docx_format import (
     update_fields_on_open,
 )
 from cfplan.analysis.evaluate import Result, headline
+from cfplan.analysis.export import FAILING_RULE
 from cfplan.analysis.plan import Plan
 from cfplan.analysis.report import (
     cross_check_table,
@@ -517,6 +518,7 @@ def _annex_units(rep: _Report, plan: Plan, failing: pd.DataFrame, width: float) 
     level = {"unit": "社区/村" if zh else "unit",
              "subdistrict": plan.subdistrict_term if zh else "subdistrict"}
     shown = failing.assign(level=failing["level"].map(level)).drop(columns=["code"])
+    rep.para(FAILING_RULE.get(rep.lang))
     rep.table("各社区/村与办事处未达标的目标" if zh else "Targets failed by each unit and subdistrict",
               localise(shown, lang=rep.lang), width_mm=width)
 

@@ -11,6 +11,7 @@ from typing import cast
 import pandas as pd
 
 from cfplan.analysis.evaluate import Result
+from cfplan.analysis.export import FAILING_RULE
 from cfplan.analysis.plan import Plan, unit_text
 from cfplan.analysis.report import (
     cross_check_table,
@@ -213,6 +214,7 @@ def about_table(plan: Plan, layers: LayerSet, *, lang: str = "zh") -> pd.DataFra
             ("分析坐标系" if zh else "Analysis CRS", layers.crs_label),
             ("各图层坐标系与坐标基准" if zh else "Each layer's CRS and datum",
              "见“数据核算”表" if zh else "see the Accounting sheet"),
+            ("单元未达标的判定" if zh else "When a unit fails", FAILING_RULE.get(lang)),
             ("数值" if zh else "Numbers",
              "占比以百分数格式存为 0–1 的小数，计数与托位为数值，单位见表头" if zh else
              "shares are 0–1 fractions shown as percentages; counts and places are "

@@ -32,6 +32,7 @@ from cfplan.geo.paths import nearest_source
 from cfplan.geo.snap import Snapped, snap_points
 from cfplan.geo.street_network import StreetNetwork
 from cfplan.layers.demand import demand_points
+from cfplan.layers.kinds import SCHOOL_KINDS
 from cfplan.layers.load import LayerSet
 from cfplan.layers.streets import Streets
 
@@ -47,8 +48,6 @@ __all__ = [
 ]
 
 ROUTE_KINDS = ("shortest", "safe")
-SCHOOL_KINDS = ("kindergarten", "primary_school", "middle_school")
-"""Kinds that can have catchments and school routes."""
 # Additive metrics carried along every route (columns of the per-arc value table).
 _COLS = ("length_m", "street_m", "walkway_m", "no_sidewalk_m", "unsignalised_crossings",
          "signalised_crossings", "long_crossings", "fast_road_in_zone_m")
@@ -490,7 +489,8 @@ def layer_rules(layers: LayerSet) -> RouteRules:
         from cfplan.layers.errors import InputError
         from cfplan.layers.text import Text
 
-        raise InputError("layers.toml", Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
+        raise InputError(str(layers.manifest_file),
+                         Text(f"[routes] 无效：{exc}", f"[routes] is invalid: {exc}"),
                          Text("键名与取值见 RouteRules（README 上下学路径一节）",
                               "see RouteRules for the keys and values (README, routes to "
                               "school)"), field="routes") from exc

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+from cfplan.layers.kinds import SCHOOL_KINDS
 
 __all__ = ["DEFAULT_RULES", "RULE_SOURCES", "RouteRules", "route_rules"]
 
@@ -132,26 +135,36 @@ assumption)."""
 DEFAULT_RULES = RouteRules()
 
 
+def _rule_number(name: str, value: Any, kind: type) -> Any:
+    """Return ``value`` as ``kind`` if it is a finite, non-negative number (whole for int)."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value < 0
+            or (kind is int and not float(value).is_integer())):
+        what = "a whole number" if kind is int else "a number"
+        msg = f"routes rule {name!r} must be {what}, finite and not negative, not {value!r}"
+        raise ValueError(msg)
+    return kind(value)
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, tuple) and default and isinstance(default[0], tuple):
         if not isinstance(value, Mapping):
             msg = f"routes rule {name!r} must be a table of class = value"
             raise ValueError(msg)
         kind = type(default[0][1])
-        merged = dict(default) | {str(k): kind(v) for k, v in value.items()}
+        merged = dict(default) | {str(k): _rule_number(f"{name}.{k}", v, kind)
+                                  for k, v in value.items()}
         return tuple(merged.items())
     if isinstance(default, tuple):
-        if isinstance(value, str) or not hasattr(value, "__iter__"):
+        if isinstance(value, str) or not isinstance(value, list | tuple):
             msg = f"routes rule {name!r} must be a list"
             raise ValueError(msg)
+        unknown = [v for v in value if name == "kinds" and v not in SCHOOL_KINDS]
+        if unknown:
+            msg = f"routes rule 'kinds' names {unknown}, not school kinds {list(SCHOOL_KINDS)}"
+            raise ValueError(msg)
         return tuple(str(v) for v in value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"routes rule {name!r} must be a number, not {value!r}"
-        raise ValueError(msg)
-    if value < 0:
-        msg = f"routes rule {name!r} must not be negative"
-        raise ValueError(msg)
-    return type(default)(value)
+    return _rule_number(name, value, type(default))
 
 
 def route_rules(overrides: Mapping[str, Any] | None = None, *,

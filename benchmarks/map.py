@@ -19,17 +19,18 @@ service areas at full export precision (7 decimals, no simplification), with
 ``GeoJsonTooltip``/``GeoJsonPopup``, and one ``folium.Marker`` with a ``DivIcon`` and a
 tooltip per facility (folium's string popups need jQuery from a CDN). Both pages get Leaflet inlined (``offline_html``) so that both draw offline.
 
-Timed: building the map in Python; the page's size; and in headless Chromium (the browser
-test's flags, network off, 1600 x 1000) the time from navigation to the load event and to
+Timed: building the map in Python; the page's size; and in headless Chromium (the system
+Chromium through Playwright as in the browser tests, network off, 1600 x 1000) the time from navigation to the load event and to
 the first marker or cluster painted (two animation frames after it is in the DOM). Goals:
 under 30 MB and under 5 s. The last line reads
 ``size_ratio=R draw_ratio=D goal_size=met|missed goal_draw=met|missed``, ratios being the
 peer's over cfplan's.
 
-Measured (2-core machine shared with other jobs, Chromium 156): cfplan 21.1 MB, load event
-1.87 s, first markers painted 2.49 s, built in 30.8 s (goals met); the prepared city took
-830 s (service-area unions). Plain folium had not finished building its page after 29 min
-(3.8 GB resident) and was stopped; at 300 units / 2,000 facilities it wrote 22.9 MB.
+Measured (2-core machine shared with other jobs, load average 6.5, Chromium 156, after #18):
+cfplan 24.5 MB, load event 2.43 s, first markers painted 2.79 s, built in 16.7-44.7 s (goals
+met); the prepared city took 1,090 s (service-area unions). Plain folium had not finished
+building its page after 29 min (3.8 GB resident) and was stopped; at 300 units / 2,000
+facilities it wrote 22.9 MB.
 Use ``--skip-peer`` to time cfplan's map alone.
 """
 
@@ -57,7 +58,6 @@ from cfplan.geo.io import rfc7946_geometries, write_geojson
 from cfplan.layers.kinds import FACILITY_KINDS
 from cfplan.layers.load import load_layers
 from cfplan.layers.streets import load_streets
-from cfplan.maps.headless import Chromium
 from cfplan.maps.plan_map import build_map, offline_html
 
 CRS = "EPSG:4547"
@@ -181,12 +181,33 @@ def plain_folium(layers: object, areas: gpd.GeoDataFrame, streets: gpd.GeoDataFr
     return m
 
 
+# The browser tests' Chromium: the system's, through Playwright, network off.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
 def draw(path: Path) -> tuple[float, float, int]:
-    """Return (load s, painted s, errors) for the page in headless Chromium."""
-    with Chromium(width=1600, height=1000, timeout=600) as browser:
-        load = browser.open(path, timeout=600)
-        painted = float(browser.eval(PAINTED)) / 1000.0  # type: ignore[arg-type]
-        return load, painted, len(browser.errors) + len(browser.remote_requests())
+    """Return (load s, painted s, errors) for the page in headless Chromium (Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1600, "height": 1000}, offline=True)
+            page = context.new_page()
+            page.set_default_timeout(600_000)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:", "blob:"))
+                    else errors.append(r.url))
+            t = time.perf_counter()
+            page.goto(path.resolve().as_uri(), wait_until="load", timeout=600_000)
+            load = time.perf_counter() - t
+            painted = float(page.evaluate(PAINTED)) / 1000.0
+        finally:
+            browser.close()
+    return load, painted, len(errors)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,8 @@ _EXPORTS = {
     "Text": "cfplan.layers.text",
     "DEMO_DIR": "cfplan.demo",
     "run_batch": "cfplan.batch",
+    "validate": "cfplan.inputs",
+    "Validation": "cfplan.inputs",
     "LSCP": "cfplan.analysis.siting",
     "MCLP": "cfplan.analysis.siting",
     "PMedian": "cfplan.analysis.siting",
@@ -72,6 +74,7 @@ __all__ = [
     "Streets",
     "Target",
     "Text",
+    "Validation",
     "assess",
     "builtin_plans",
     "demo_assessment",
@@ -87,6 +90,7 @@ __all__ = [
     "school_routes",
     "site_plan",
     "street_graph",
+    "validate",
 ]
 
 
@@ -112,6 +116,7 @@ if TYPE_CHECKING:
     from cfplan.analysis.siting import LSCP, MCLP, PMedian
     from cfplan.batch import run_batch
     from cfplan.demo import DEMO_DIR
+    from cfplan.inputs import Validation, validate
     from cfplan.layers.errors import CfplanError, InputError
     from cfplan.layers.load import LayerSet, load_layers
     from cfplan.layers.osm_tags import facilities_from_osm_file

@@ -42,9 +42,9 @@ HELP: dict[str, Text] = {
                    "map"),
     "template": Text("输出规划中所有非空间指标的填报模板（CSV 和 XLSX）",
                      "write the fill-in template of every non-spatial indicator (CSV and XLSX)"),
-    "validate": Text("检查规划文件与图层目录（不做分析），列出全部警告，报告错误所在",
-                     "check a plan file and a layer folder without analysing them: every "
-                     "warning, and where any error lies"),
+    "validate": Text("检查规划文件、图层目录与指标填报表（不做分析），列出全部警告，报告错误所在",
+                     "check a plan file, a layer folder and its indicators without analysing "
+                     "them: every warning, and where any error lies"),
     # cfplan site
     "site": Text("选址：为未达标目标求解最少新建设施及其位置（默认示范区对照经开区方案）",
                  "siting: the fewest new facilities, and where, that meet the not-met targets "
@@ -203,6 +203,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help=h("validate"), description=h("validate"))
     p.add_argument("--plan", help=h("plan"))
     p.add_argument("--layers", help=h("layers"))
+    p.add_argument("--indicators", help=h("indicators"))
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
     return parser
 
@@ -422,8 +423,14 @@ def _site(args: argparse.Namespace) -> int:
                      "give both --layers and --plan (or neither, for the demo)")
     if (args.kind is None) != (args.model is None):
         return usage("--kind 与 --model 须同时给出", "give both --kind and --model")
-    if args.model in ("mclp", "pmedian") and not args.k:
+    if args.model in ("mclp", "pmedian") and args.k is None:
         return usage(f"--model {args.model} 需要 --k", f"--model {args.model} needs --k")
+    from cfplan.analysis.siting.inputs import option_problem
+
+    problem = option_problem(k=args.k, radius_m=args.radius, spacing_m=args.spacing,
+                             time_limit=args.time_limit)
+    if problem is not None:
+        return usage(problem.zh, problem.en)
     if args.kind is not None:
         from cfplan.layers.kinds import FACILITY_KINDS
 
@@ -479,35 +486,32 @@ def _site(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    """Check a plan and/or a layer folder as a run would, short of the analysis."""
-    from cfplan.analysis.plan import load_plan
+    """Check a plan, a layer folder and its indicators as a run would, short of analysing."""
+    from cfplan.inputs import validate
 
     if not args.plan and not args.layers:
         _echo("cfplan validate: " + Text("需要 --plan 或 --layers", "give --plan and/or --layers")
               .get(args.lang))
         return EXIT_USAGE
-    if args.plan:
-        plan = load_plan(args.plan)
-        print(Text(f"{plan.path}：有效，{len(plan.targets)} 项目标",
-                   f"{plan.path}: valid, {len(plan.targets)} targets").get(args.lang))
-    if args.layers:
-        from cfplan.layers.load import load_layers
-        from cfplan.layers.streets import load_streets, street_datum_warnings
-
-        layers = load_layers(args.layers)
-        warnings = list(layers.warnings)
-        if layers.streets is not None:
-            streets = load_streets(layers)
-            if streets is not None:
-                warnings += street_datum_warnings(layers, streets.lines.geometry)
+    checked = validate(args.layers, args.plan, indicators=args.indicators)
+    if checked.plan is not None:
+        print(Text(f"{checked.plan.path}：有效，{len(checked.plan.targets)} 项目标",
+                   f"{checked.plan.path}: valid, {len(checked.plan.targets)} targets")
+              .get(args.lang))
+    layers = checked.layers
+    if layers is not None:
         print(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name).get(args.lang))
         print(layers.accounting.to_string(index=False))
-        for w in warnings:
-            print(f"⚠ {t('warn', lang=args.lang)}: {w.get(args.lang)}")
+    if checked.indicators is not None:
+        print(Text(f"{checked.indicators_path}：{len(checked.indicators)} 行",
+                   f"{checked.indicators_path}: {len(checked.indicators)} rows").get(args.lang))
+    for w in checked.warnings:
+        print(f"⚠ {t('warn', lang=args.lang)}: {w.get(args.lang)}")
+    if layers is not None:
         print(Text(f"图层有效：{len(layers.units)} 个社区/村，{len(layers.facilities)} 处设施，"
-                   f"{len(warnings)} 条警告",
+                   f"{len(checked.warnings)} 条警告",
                    f"layers valid: {len(layers.units)} units, {len(layers.facilities)} "
-                   f"facilities, {len(warnings)} warnings").get(args.lang))
+                   f"facilities, {len(checked.warnings)} warnings").get(args.lang))
     return EXIT_OK
 
 

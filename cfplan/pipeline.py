@@ -19,7 +19,7 @@ from cfplan.analysis.export import (
     write_geojson_exports,
 )
 from cfplan.analysis.gis_export import write_gis_geopackage, write_gis_shapefiles
-from cfplan.analysis.indicators import read_indicators
+from cfplan.analysis.indicators import check_indicators, read_indicators
 from cfplan.analysis.plan import Plan, load_plan
 from cfplan.analysis.report import (
     access_section,
@@ -493,11 +493,12 @@ def assess(
                      used=row.used, repaired=row.repaired, rejected=row.rejected,
                      crs=row.crs, datum=row.datum))
     log.info(msg("progress.crs", epsg=layers.crs.to_epsg(), name=layers.crs.name))
-    warnings = list(layers.warnings) + absent_kind_warnings(plan, layers)
+    warnings = list(plan.warnings) + list(layers.warnings) + absent_kind_warnings(plan, layers)
+    table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
+        indicators or layers.indicators, warnings=warnings)
+    warnings += check_indicators(plan, table)
     for w in warnings:
         log.warn(w)
-    table = indicators if isinstance(indicators, pd.DataFrame) else read_indicators(
-        indicators or layers.indicators)
 
     streets, coverage = None, None
     source = street_source(layers, place=place, cache=graph_cache)
@@ -692,8 +693,9 @@ def school_routes(
     if streets is None:
         streets = load_streets(layers, place=place, cache=graph_cache)
     if streets is None:
-        raise InputError("layers.toml", Text("没有路网，无法分析上下学路径",
-                                             "no street network: school routes need one"),
+        raise InputError(str(layers.manifest_file),
+                         Text("没有路网，无法分析上下学路径",
+                              "no street network: school routes need one"),
                          Text("在清单 [streets] 中给出 OSM 文件，或用 --place",
                               "name an OSM file under [streets], or use --place"))
     log.info(msg("progress.routes"), step="routes")

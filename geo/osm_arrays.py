@@ -129,6 +129,12 @@ def _parse_pbf(path: Path) -> tuple[dict[str, object], object]:
         nodes, ways, *_ = parse_osm_data(str(path), None, True, None, keep_metadata=False)
     except PBFException as exc:
         raise OSMFileError(str(exc)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # A cut-off or corrupt PBF fails deep in the decoder (protobuf DecodeError, zlib
+        # error, struct error ...): the file cannot be read, whatever the decoder says.
+        raise OSMFileError(str(exc) or type(exc).__name__) from exc
     return nodes, ways
 
 
@@ -139,8 +145,10 @@ def _xml_to_pbf(path: Path, pbf: Path) -> None:
     writer = osmium.SimpleWriter(str(pbf))
     try:
         osmium.apply(osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY), writer)
-    except RuntimeError as exc:  # libosmium's XML parser: cut off, not OSM
-        raise OSMFileError(str(exc)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # libosmium's XML parser: cut off, not OSM, a lat="nan" ...
+        raise OSMFileError(str(exc) or type(exc).__name__) from exc
     finally:
         writer.close()
 

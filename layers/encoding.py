@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pandas as pd
 
-from cfplan.layers.errors import InputError
+from cfplan.layers.files import read_text
+from cfplan.layers.hidden import READ_PROBLEM
 from cfplan.layers.manifest import LayerSpec
 from cfplan.layers.text import Text
 
@@ -57,8 +60,54 @@ def shapefile_encoding(spec: LayerSpec, warnings: list[Text]) -> str | None:
     return "GB18030"
 
 
+def csv_table(text: str) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Parse CSV text (comma- or, as Excel's Unicode text, tab-separated) into text cells.
+
+    Blank lines are skipped; a row shorter than the header is padded with empty cells;
+    trailing empty cells beyond the header are dropped (Excel leaves them).
+
+    Returns
+    -------
+    tuple
+        The table (every cell text or ``None``; repeated or blank headers made unique
+        as pandas does: ``名称.1``, ``Unnamed: 3``), and ``{row position: cells}`` for the
+        rows that hold more non-empty cells than the header has columns.
+    """
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
+    header = unique_names([c.strip() for c in rows[0]]) if rows else []
+    width, body, long = len(header), [], {}
+    for pos, row in enumerate(rows[1:]):
+        while len(row) > width and not row[-1].strip():
+            row = row[:-1]
+        if len(row) > width:
+            long[pos] = len(row)
+        cells = [c if c.strip() else None for c in row[:width]]
+        body.append(cells + [None] * (width - len(cells)))
+    return pd.DataFrame(body, columns=header, dtype=object), long
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique as pandas does: blank ``Unnamed: 3``, repeated ``名称.1``."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for i, name in enumerate(names):
+        base = name or f"Unnamed: {i}"
+        candidate, n = base, 0
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}.{n}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
 def read_csv_text(spec: LayerSpec, warnings: list[Text]) -> pd.DataFrame:
-    """Read a CSV as text cells, falling back from UTF-8 to GBK with a warning.
+    """Read a CSV layer as text cells, in its declared encoding or as detected.
+
+    A row with more cells than the header gets a ``_read_problem`` (the validator rejects
+    it: a stray comma shifts every value after it).
 
     Returns
     -------
@@ -68,25 +117,21 @@ def read_csv_text(spec: LayerSpec, warnings: list[Text]) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If the text is neither the declared encoding nor UTF-8/GBK.
+        If the file is not text, or not in its declared or detected encoding.
     """
-    options: dict[str, object] = {"dtype": object, "keep_default_na": False, "na_values": [""]}
-    encoding = spec.encoding or "utf-8-sig"
-    try:
-        return pd.read_csv(spec.path, encoding=encoding, **options)
-    except UnicodeDecodeError as exc:
-        if spec.encoding or guess_encoding(spec.path.read_bytes()) != "gb18030":
-            raise InputError(
-                str(spec.path), Text(f"文本编码不是 {encoding}：{exc}",
-                                     f"the text is not {encoding}: {exc}"),
-                Text('在清单中写明 encoding，如 encoding = "GBK"',
-                     'set the encoding in the manifest, e.g. encoding = "GBK"'),
-                field="encoding",
-            ) from exc
-    name = spec.path.name
-    warnings.append(Text(f'{name}：不是 UTF-8，按 GBK 读取；请在清单中写 encoding = "GBK"',
-                         f'{name}: not UTF-8; read as GBK. Set encoding = "GBK" in the manifest'))
-    return pd.read_csv(spec.path, encoding="gb18030", **options)
+    text = read_text(spec.path, encoding=spec.encoding, warnings=warnings,
+                     hint=Text('；请在清单中写 encoding = "GBK"', '. Set encoding = "GBK" in the '
+                               "manifest"))
+    df, long = csv_table(text)
+    width = len(df.columns)
+    problems: list[tuple[str, Text] | None] = [None] * len(df)
+    for pos, cells in long.items():
+        problems[pos] = ("-", Text(f"该行有 {cells} 个值，表头只有 {width} 列（多出的逗号？）",
+                                   f"the row holds {cells} values for {width} columns (a stray "
+                                   "comma?)"))
+    df[READ_PROBLEM] = pd.Series(problems, index=df.index, dtype=object)
+    return df
 
 
-__all__ = ["dbf_text_bytes", "guess_encoding", "read_csv_text", "shapefile_encoding"]
+__all__ = ["csv_table", "dbf_text_bytes", "guess_encoding", "read_csv_text", "shapefile_encoding",
+           "unique_names"]

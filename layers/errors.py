@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from cfplan.layers.i18n import t
-from cfplan.layers.text import EMPTY, Text
+from cfplan.layers.text import EMPTY, Text, show_controls
 
 
 class CfplanError(Exception):
@@ -50,25 +50,33 @@ class InputError(CfplanError):
     evidence: object = dataclass_field(default=None, compare=False, repr=False)
 
     def message(self, *, lang: str = "zh") -> str:
-        """Return the full message in ``lang``."""
-        problem, fix = self.problem.get(lang), self.fix.get(lang)
+        """Return the full message in ``lang`` (control characters from the data written out)."""
+        problem, fix = self.problem.get(lang).rstrip(), self.fix.get(lang)
         if self.row is not None:
-            return _tidy(t("err.feature", lang=lang, file=self.file, row=self.row,
-                           feature=self.feature or "-", field=self.field or "-",
-                           problem=problem, fix=fix))
-        if self.field:
-            problem = f"「{self.field}」{problem}" if lang == "zh" else f"'{self.field}': {problem}"
-        text = t("err.layer", lang=lang, file=self.file, problem=problem, fix=fix)
-        return _tidy(text)
+            text = t("err.feature", lang=lang, file=self.file, row=self.row,
+                     feature=self.feature or "-", field=self.field or "-",
+                     problem=problem, fix=fix)
+        else:
+            if self.field:
+                problem = (f"「{self.field}」{problem}" if lang == "zh"
+                           else f"'{self.field}': {problem}")
+            text = t("err.layer", lang=lang, file=self.file, problem=problem, fix=fix)
+        return show_controls(_join_stop(text, problem))
 
     def __str__(self) -> str:
         return self.message(lang="zh")
 
 
-def _tidy(text: str) -> str:
-    """Drop the sentence stop after a question or an empty fix: ``？。`` → ``？``, ``?.`` → ``?``."""
-    for doubled, single in (("？。", "？"), ("?.", "?"), ("。。", "。"), ("..", ".")):
-        text = text.replace(doubled, single)
+def _join_stop(text: str, problem: str) -> str:
+    """Drop the template's full stop after a problem that ends a sentence itself.
+
+    ``…是否指 X？。修正`` → ``…是否指 X？修正``; ``...did you mean X?. fix`` → ``...X? fix``;
+    a message with no fix ends at its stop. Only the stop after the problem is touched: a
+    path such as ``../data`` in the message stays as written.
+    """
+    for stop in ("。", ". "):
+        if problem and problem[-1] in "。？！.?!" and f"{problem}{stop}" in text:
+            text = text.replace(f"{problem}{stop}", problem + (" " if stop == ". " else ""), 1)
     return text.rstrip()
 
 

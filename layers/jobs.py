@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from cfplan.layers.errors import InputError
+from cfplan.layers.files import check_input_file, read_toml
 from cfplan.layers.manifest import suggest
 from cfplan.layers.text import Text
 
@@ -102,18 +102,11 @@ def read_jobs(path: str | Path) -> tuple[DistrictJob, ...]:
         ``name``, ``layers`` or ``plan``, has an unknown key or a value that is not
         text, or two districts share a name (compared case-insensitively, as folders).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise _fail(path, Text("找不到批量任务文件", "job file not found"),
-                    Text("给出 jobs.toml 的路径（见 README 的 cfplan batch）",
-                         "give the path of a jobs.toml (see cfplan batch in the README)"))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(path, Text(f"不是有效的 TOML：{exc}", f"not valid TOML: {exc}"),
-                    Text("按提示的行修正语法（字符串加引号，表名成对方括号）",
-                         "fix the syntax at that line (quote strings, close table headers)")
-                    ) from exc
+    path = check_input_file(path, fix_missing=Text(
+        "给出 jobs.toml 的路径（见 README 的 cfplan batch）",
+        "give the path of a jobs.toml (see cfplan batch in the README)"), fix_empty=None,
+        not_found=Text("找不到批量任务文件", "job file not found"))
+    data, _ = read_toml(path)
     for key in sorted(data):
         if key not in JOB_SECTIONS:
             raise _fail(path, Text(f"「{key}」不是已知的节", f"{key!r} is not a known section")

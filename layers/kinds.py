@@ -305,6 +305,10 @@ def measure_word(kinds: tuple[str, ...] | list[str]) -> str:
     return words.pop() if len(words) == 1 else "个"
 
 
+SCHOOL_KINDS = ("kindergarten", "primary_school", "middle_school")
+"""Kinds that are schools: they can have 校门 (gates), 学区 (catchments) and school routes."""
+
+
 def kind_label(key: str, *, lang: str = "zh") -> str:
     """Return the display name of a facility kind in ``lang`` (``"zh"`` or ``"en"``)."""
     kind = FACILITY_KINDS[key]

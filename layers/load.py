@@ -23,8 +23,10 @@ from cfplan.layers.accounting import (
 )
 from cfplan.layers.coords import centre_of, out_of_range, swapped_hint, to_wgs84_frame
 from cfplan.layers.errors import InputError
-from cfplan.layers.manifest import LayerSpec, Manifest, read_manifest
+from cfplan.layers.kinds import SCHOOL_KINDS
+from cfplan.layers.manifest import MANIFEST_NAME, LayerSpec, Manifest, read_manifest
 from cfplan.layers.readers import read_layer_file
+from cfplan.layers.references import reject_unknown_references
 from cfplan.layers.schema import SCHEMAS
 from cfplan.layers.text import Text
 from cfplan.layers.validate import validate_features
@@ -69,6 +71,11 @@ class LayerSet:
     route_rules: dict[str, object] = field(default_factory=dict)
     folder: Path | None = None
     """The layer folder the set was loaded from (``None`` when built in memory)."""
+
+    @property
+    def manifest_file(self) -> Path:
+        """The manifest the set was loaded from (``layers.toml`` when built in memory)."""
+        return self.folder / MANIFEST_NAME if self.folder is not None else Path(MANIFEST_NAME)
 
     @property
     def crs_label(self) -> str:
@@ -182,7 +189,7 @@ def load_layers(folder: str | Path) -> LayerSet:
         holds the rejections and accounting of what was read before it.
     """
     manifest = read_manifest(folder)
-    state = _State()
+    state = _State(warnings=list(manifest.warnings))
     try:
         return _load(manifest, state)
     except InputError as exc:
@@ -277,7 +284,8 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
 
     facilities = clip_margin(combined("facilities"), "facilities")
     facilities = _finish_facilities(facilities, units, rejected, warnings)
-    entrances = clip_margin(combined("entrances"), "entrances")
+    entrances = reject_unknown_references(clip_margin(combined("entrances"), "entrances"),
+                                          "entrances", "facility", facilities, rejected)
     candidates = _finish_candidates(clip_margin(combined("candidates"), "candidates"), units)
     official = outline.official_outline(manifest) if china else None
     if official is not None:
@@ -288,8 +296,12 @@ def _load(manifest: Manifest, state: _State) -> LayerSet:
     used = {"units": units, "subdistricts": subdistricts, "facilities": facilities,
             "entrances": entrances, "district": district, "buildings": combined("buildings"),
             "school_routes": combined("school_routes"), "candidates": candidates,
-            "school_districts": combined("school_districts"),
-            "gates": clip_margin(combined("gates"), "gates")}
+            "school_districts": reject_unknown_references(
+                combined("school_districts"), "school_districts", "school", facilities, rejected,
+                kinds=SCHOOL_KINDS),
+            "gates": reject_unknown_references(clip_margin(combined("gates"), "gates"), "gates",
+                                               "school", facilities, rejected,
+                                               kinds=SCHOOL_KINDS)}
     state.used = used
     return LayerSet(
         name=manifest.name, name_en=manifest.name_en, crs=crs, district=district,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import tomllib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyproj
 
 from cfplan.layers.errors import InputError
+from cfplan.layers.files import check_input_file, read_toml
 from cfplan.layers.kinds import FACILITY_KINDS
 from cfplan.layers.schema import SCHEMAS
-from cfplan.layers.text import Text
+from cfplan.layers.text import Text, clean_text
 
 MANIFEST_NAME = "layers.toml"
 SINGLE_LAYERS = ("district", "subdistricts", "units", "entrances", "buildings", "school_routes",
@@ -25,7 +26,8 @@ SECTIONS = ("district", "layers", "facilities", "streets", "indicators", "routes
 DISTRICT_KEYS = ("name", "name_en", "margin_m", "synthetic", "boundary")
 # [district] boundary = "cnmaps" (by the district's name) or "cnmaps:<adcode or name>".
 BOUNDARY_SOURCE = "cnmaps"
-SPEC_KEYS = ("file", "crs", "datum", "encoding", "fields", "kind", "lon", "lat", "layer")
+SPEC_KEYS = ("file", "crs", "datum", "encoding", "fields", "kind", "lon", "lat", "layer",
+             "sheet")
 FILE_KEYS = ("file",)
 
 
@@ -52,7 +54,9 @@ class LayerSpec:
     lon, lat
         Coordinate columns of a CSV or XLSX (default: found by alias, 经度/纬度 included).
     sublayer
-        Layer name inside a GeoPackage.
+        Layer name inside a GeoPackage (or any file with several layers): ``layer = ...``.
+    sheet
+        Sheet name inside an XLSX workbook with several sheets: ``sheet = ...``.
     """
 
     layer: str
@@ -65,6 +69,7 @@ class LayerSpec:
     lon: str | None = None
     lat: str | None = None
     sublayer: str | None = None
+    sheet: str | None = None
 
     @property
     def datum_key(self) -> str:
@@ -109,6 +114,7 @@ class Manifest:
     synthetic: bool
     boundary: str | None = None
     route_rules: dict[str, object] = field(default_factory=dict)
+    warnings: tuple[Text, ...] = ()
 
 
 def normalise_datum(value: object) -> str:
@@ -171,7 +177,7 @@ def _spec(folder: Path, layer: str, table: dict[str, object], where: str,
             Text('写明文件名，如 file = "units.geojson"', 'name the file, e.g. file = "units.geojson"'),
             field="file",
         )
-    for key in ("file", "crs", "datum", "encoding", "kind", "lon", "lat", "layer"):
+    for key in ("file", "crs", "datum", "encoding", "kind", "lon", "lat", "layer", "sheet"):
         _text(table, key, where, manifest)
     _unknown_keys(where, set(table), SPEC_KEYS, manifest)
     encoding = table.get("encoding")
@@ -209,6 +215,7 @@ def _spec(folder: Path, layer: str, table: dict[str, object], where: str,
         lon=_opt(table, "lon"),
         lat=_opt(table, "lat"),
         sublayer=_opt(table, "layer"),
+        sheet=_opt(table, "sheet"),
     )
 
 
@@ -272,21 +279,12 @@ def read_manifest(folder: str | Path) -> Manifest:
         If the manifest is missing, not TOML, or names unknown sections, layers or keys.
     """
     folder = Path(folder)
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(
-            str(path), Text("找不到图层清单", "layer manifest not found"),
-            Text(f"在图层目录中放置 {MANIFEST_NAME}（见 README）",
-                 f"put a {MANIFEST_NAME} in the folder (see the README)"),
-        )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(
-            str(path), Text(f"不是有效的 TOML：{exc}", f"not valid TOML: {exc}"),
-            Text("按提示的行修正语法（字符串加引号，表名成对方括号）",
-                 "fix the syntax at that line (quote strings, close table headers)"),
-        ) from exc
+    path = check_input_file(folder / MANIFEST_NAME, fix_missing=Text(
+        f"在图层目录中放置 {MANIFEST_NAME}（见 README）",
+        f"put a {MANIFEST_NAME} in the folder (see the README)"), fix_empty=None,
+        not_found=Text("找不到图层清单", "layer manifest not found"))
+    warnings: list[Text] = []
+    data, _ = read_toml(path, warnings=warnings)
     _check_sections(data, path)
     district = _table(data, "district", path)
     _unknown_keys("[district]", set(district), DISTRICT_KEYS, path)
@@ -325,16 +323,21 @@ def read_manifest(folder: str | Path) -> Manifest:
         _unknown_keys(f"[{section}]", set(table), FILE_KEYS, path)
         extra[section] = _text(table, "file", f"[{section}]", path)
     margin = district.get("margin_m", 2000.0)
-    if isinstance(margin, bool) or not isinstance(margin, int | float) or not margin >= 0:
+    if (isinstance(margin, bool) or not isinstance(margin, int | float)
+            or not 0 <= margin < math.inf):
         raise InputError(
-            str(path), Text(f"margin_m 应为非负数，而不是 {margin!r}",
-                            f"margin_m must be a non-negative number, not {margin!r}"),
+            str(path), Text(f"margin_m 应为非负的有限数值，而不是 {margin!r}",
+                            f"margin_m must be a finite, non-negative number, not {margin!r}"),
             Text("如 margin_m = 2000", "e.g. margin_m = 2000"), field="margin_m")
     streets, indicators = extra["streets"], extra["indicators"]
+    name, name_note = clean_text(str(district.get("name", folder.name)))
+    name_en, en_note = clean_text(str(district.get("name_en", name)))
+    warnings += [Text(f"{path.name} [district] {key}：", f"{path.name} [district] {key}: ") + note
+                 for key, note in (("name", name_note), ("name_en", en_note)) if note]
     return Manifest(
         folder=folder,
-        name=str(district.get("name", folder.name)),
-        name_en=str(district.get("name_en", district.get("name", folder.name))),
+        name=name,
+        name_en=name_en,
         margin_m=float(margin),
         specs=tuple(specs),
         streets=folder / streets if streets else None,
@@ -342,6 +345,7 @@ def read_manifest(folder: str | Path) -> Manifest:
         synthetic=bool(district.get("synthetic", False)),
         boundary=_boundary(district, specs, path),
         route_rules=dict(_table(data, "routes", path)),
+        warnings=tuple(warnings),
     )
 
 

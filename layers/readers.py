@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import pyogrio.raw
 import shapely
 import shapely.errors
@@ -17,11 +18,13 @@ import shapely.errors
 from cfplan.geo.osm_elements import is_osm_file
 from cfplan.layers.encoding import read_csv_text, shapefile_encoding
 from cfplan.layers.errors import InputError
-from cfplan.layers.hidden import COORD_NOTE, COORD_PROBLEM, GEOM_PROBLEM
+from cfplan.layers.files import check_input_file
+from cfplan.layers.hidden import COORD_NOTE, COORD_PROBLEM, GEOM_PROBLEM, HIDDEN, READ_PROBLEM
 from cfplan.layers.json_features import JSON_SUFFIXES, read_json_features
 from cfplan.layers.manifest import LayerSpec
 from cfplan.layers.schema import ValueProblem, is_missing, parse_number
 from cfplan.layers.text import Text
+from cfplan.layers.xlsx import read_sheet
 
 LON_ALIASES = ("lon", "lng", "longitude", "经度", "x", "X", "LON", "LNG", "经度(°)")
 LAT_ALIASES = ("lat", "latitude", "纬度", "y", "Y", "LAT", "纬度(°)")
@@ -52,21 +55,36 @@ def _coordinate(value: object, column: str) -> tuple[float | None, Text | None, 
     return number, note, None
 
 
+def _read_workbook(spec: LayerSpec, warnings: list[Text]) -> pd.DataFrame:
+    """Read the sheet of an XLSX meant by the manifest; formula cells as their stored values."""
+    sheet = read_sheet(spec.path, sheet=spec.sheet)
+    df = sheet.table
+    df[READ_PROBLEM] = pd.Series([sheet.problems.get(pos) for pos in range(len(df))],
+                                 index=df.index, dtype=object)
+    if sheet.formulas:
+        name = spec.path.name
+        warnings.append(Text(f"{name}（{sheet.name}）：{sheet.formulas} 个公式单元格按 Excel "
+                             "上次保存的计算结果读取",
+                             f"{name} ({sheet.name}): {sheet.formulas} formula cell(s) read as "
+                             "the values Excel last saved"))
+    return df
+
+
 def _read_table(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
     """Read a CSV or XLSX with lon/lat columns as points (no CRS set)."""
     path = spec.path
     if path.suffix.lower() in (".xlsx", ".xls"):
-        df = pd.read_excel(path, dtype=object)
+        df = _read_workbook(spec, warnings)
     else:
         df = read_csv_text(spec, warnings)
-    cols = [str(c).strip() for c in df.columns]
-    df.columns = cols
+    df.columns = [str(c).strip() for c in df.columns]
+    cols = [c for c in df.columns if c not in HIDDEN]
     lon_col = _find_column(cols, spec.lon, LON_ALIASES)
     lat_col = _find_column(cols, spec.lat, LAT_ALIASES)
     if lon_col is None or lat_col is None:
         raise InputError(
-            str(path), Text(f"找不到经纬度列（现有列：{', '.join(cols)}）",
-                            f"no lon/lat columns (columns: {', '.join(cols)})"),
+            str(path), Text(f"找不到经纬度列（现有列：{', '.join(cols) or '无'}）",
+                            f"no lon/lat columns (columns: {', '.join(cols) or 'none'})"),
             Text("表格需有 经度/纬度 或 lon/lat 列，或在清单中用 lon=、lat= 指定",
                  "the table needs 经度/纬度 or lon/lat columns, or name them in the manifest "
                  "with lon= and lat="),
@@ -105,14 +123,52 @@ def _read_ogr_per_feature(path: Path, kwargs: dict[str, object]) -> gpd.GeoDataF
     return out
 
 
+def _ogr_layer(spec: LayerSpec) -> str | None:
+    """Return the layer of a multi-layer source (GeoPackage …) to read: the manifest's or the only one.
+
+    Raises
+    ------
+    InputError
+        If the manifest names a layer the file does not hold, or the file holds several
+        layers with geometry and the manifest names none (both list the layers).
+    """
+    names = [str(n) for n, geometry in pyogrio.list_layers(spec.path) if geometry is not None]
+    shown = "、".join(names) or "-"
+    where = "[[facilities]]" if spec.layer == "facilities" else f"[layers.{spec.layer}]"
+    if spec.sublayer is not None:
+        if spec.sublayer in names or not names:
+            return spec.sublayer
+        raise InputError(str(spec.path), Text(f"没有名为「{spec.sublayer}」的图层（现有：{shown}）",
+                                              f"no layer named {spec.sublayer!r} (layers: "
+                                              f"{', '.join(names)})"),
+                         Text(f"改正清单 {where} 中的 layer", f"correct layer in {where}"),
+                         field="layer")
+    if len(names) > 1:
+        raise InputError(
+            str(spec.path), Text(f"文件有 {len(names)} 个图层（{shown}），清单未指定读取哪一个",
+                                 f"the file holds {len(names)} layers ({', '.join(names)}) and "
+                                 "the manifest names none"),
+            Text(f'在清单 {where} 中写 layer = "{names[0]}"（或其他图层名）',
+                 f'write layer = "{names[0]}" (or another) in {where}'), field="layer")
+    return None
+
+
 def _read_ogr(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
     kwargs: dict[str, object] = {}
-    encoding = (shapefile_encoding(spec, warnings) if spec.path.suffix.lower() == ".shp"
-                else spec.encoding)
+    suffix = spec.path.suffix.lower()
+    encoding = shapefile_encoding(spec, warnings) if suffix == ".shp" else spec.encoding
     if encoding:
         kwargs["encoding"] = encoding
-    if spec.sublayer:
-        kwargs["layer"] = spec.sublayer
+    if suffix in JSON_SUFFIXES and b"\\u0000" in spec.path.read_bytes():
+        # GDAL would cut every text at an escaped NUL: cfplan's JSON reader keeps the whole
+        # text, and the validator removes the NUL with a repair note.
+        return read_json_features(spec.path)
+    try:
+        layer = _ogr_layer(spec)
+    except pyogrio.errors.DataSourceError:
+        layer = spec.sublayer  # GDAL cannot open it: the reader below says why, or reads JSON
+    if layer is not None:
+        kwargs["layer"] = layer
     with py_warnings.catch_warnings():
         py_warnings.simplefilter("ignore")
         try:
@@ -120,7 +176,7 @@ def _read_ogr(spec: LayerSpec, warnings: list[Text]) -> gpd.GeoDataFrame:
         except shapely.errors.GEOSException:
             return _read_ogr_per_feature(spec.path, kwargs)
         except Exception:
-            if spec.path.suffix.lower() not in JSON_SUFFIXES:
+            if suffix not in JSON_SUFFIXES:
                 raise
             # DataV/AMap downloads (a bare array of features, a district response) and
             # JSON GDAL refuses whole: read feature by feature, or say where it breaks.
@@ -154,13 +210,13 @@ def read_layer_file(spec: LayerSpec, *, warnings: list[Text] | None = None) -> g
         If the file is missing, empty, truncated or unreadable.
     """
     warnings = [] if warnings is None else warnings
-    path = spec.path
-    if not path.is_file():
-        raise InputError(str(path), Text("文件不存在", "file not found"),
-                         Text("检查清单中的文件名", "check the file name in the manifest"))
-    if path.stat().st_size == 0:
-        raise InputError(str(path), Text("文件为空", "the file is empty"),
-                         Text("重新导出该图层", "export the layer again"))
+    path = check_input_file(spec.path, fix_empty=Text("重新导出该图层", "export the layer again"))
+    if spec.sheet is not None and path.suffix.lower() not in (".xlsx", ".xls"):
+        raise InputError(str(path), Text("sheet 只用于 Excel 工作簿（.xlsx）",
+                                         "sheet applies to Excel workbooks (.xlsx) only"),
+                         Text("删去清单中的 sheet，或用 layer 指定 GeoPackage 的图层",
+                              "remove sheet from the manifest, or name a GeoPackage layer with "
+                              "layer"), field="sheet")
     try:
         if path.suffix.lower() in TABLE_SUFFIXES:
             return _read_table(spec, warnings)

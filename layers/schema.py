@@ -160,6 +160,9 @@ _TRUE = {"1", "true", "yes", "y", "t", "是", "有", "对", "√", "✓"}
 _FALSE = {"0", "false", "no", "n", "f", "否", "无", "不是", "×", "✗"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_EXACT_INT = 2**53  # whole numbers beyond this are not exact as floats
+# No count, capacity, population or coordinate comes near this; sums of a million such
+# values stay finite, so a 1e308 in a cell cannot overflow a total.
+MAX_NUMBER = 1e15
 _UNIT_SUFFIX = re.compile(r"(人|个|名|位|所|处|块|户|口|万人|千人|张|间|座|m²|㎡|平方米|平米)$")
 
 
@@ -187,11 +190,13 @@ def is_missing(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def parse_number(value: object) -> tuple[float, bool]:
+def parse_number(value: object, *, limit: float = MAX_NUMBER) -> tuple[float, bool]:
     """Parse a number written the way Chinese tables write it.
 
     Full-width digits (１２３), thousands separators (1,234 / 1，234), a trailing unit
-    (人, 个, 托位 …) and 万 (×10,000) are accepted.
+    (人, 个, 托位 …) and 万 (×10,000) are accepted. Numbers beyond ``limit`` in size are
+    refused: no real count comes near :data:`MAX_NUMBER`, and totals of such values could
+    overflow.
 
     Returns
     -------
@@ -207,10 +212,16 @@ def parse_number(value: object) -> tuple[float, bool]:
         raise ValueProblem(Text("布尔值不是数字",
                                 "a boolean is not a number"))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # an integer beyond any float
+            f = math.inf
         if math.isnan(f) or math.isinf(f):
             raise ValueProblem(Text("不是有限数值",
                                     "not a finite number"))
+        if abs(f) > limit:
+            raise ValueProblem(Text(f"数值 {f:g} 超出范围（绝对值应不超过 {limit:g}）",
+                                    f"{f:g} is out of range (at most {limit:g} in size)"))
         return f, False
     text = str(value).strip()
     norm = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")
@@ -223,7 +234,7 @@ def parse_number(value: object) -> tuple[float, bool]:
         raise ValueProblem(Text(f"「{text}」不是数字",
                                 f"'{text}' is not a number"))
     f = float(norm) * scale
-    if not math.isfinite(f):
+    if not math.isfinite(f) or abs(f) > limit:
         raise ValueProblem(Text(f"「{text}」超出数值范围",
                                 f"'{text}' is out of range"))
     return f, norm != text or scale != 1.0
@@ -268,7 +279,7 @@ def parse_value(value: object, type_: str) -> tuple[object, bool]:
             return str(int(value)), False
         return str(value).strip(), False
     if type_ in ("float", "int"):
-        number, repaired = parse_number(value)
+        number, repaired = parse_number(value, limit=math.inf if type_ == "int" else MAX_NUMBER)
         if type_ == "int":
             if not number.is_integer():
                 raise ValueProblem(Text(f"「{value}」不是整数",

@@ -33,6 +33,7 @@ from cfplan.geo.street_network import (
 )
 from cfplan.layers import checks
 from cfplan.layers.errors import InputError
+from cfplan.layers.files import check_input_file
 from cfplan.layers.load import LayerSet
 from cfplan.layers.text import Text
 
@@ -77,12 +78,9 @@ def load_street_network(path: str | Path, *, crs: Any, network_type: str = "walk
     InputError
         If the file is missing, empty, not OSM, cut off, or holds no walkable ways.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), Text("路网文件不存在", "street file not found"),
-                         Text("检查清单 [streets] 中的文件名", "check the file name under [streets]"))
-    if path.stat().st_size == 0:
-        raise InputError(str(path), Text("路网文件为空", "the street file is empty"), _FIX)
+    path = check_input_file(path, fix_missing=Text("检查清单 [streets] 中的文件名",
+                                                   "check the file name under [streets]"),
+                            fix_empty=_FIX, not_found=Text("路网文件不存在", "street file not found"))
     try:
         return read_street_network(path, crs=crs, network_type=network_type)
     except OSMFileError as exc:

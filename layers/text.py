@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,4 +64,41 @@ def text_of(value: Text | str | None, lang: str = "zh") -> str:
     return value.get(lang) if isinstance(value, Text) else str(value)
 
 
-__all__ = ["EMPTY", "LANGS", "Text", "text_of"]
+# Characters no output format takes as data: C0 controls but tab and line breaks, DEL, C1
+# controls, lone surrogates and the non-characters U+FFFE/U+FFFF. An ANSI escape sequence
+# (ESC [ 31 m ...) goes whole, so no "[31m" is left behind.
+_CONTROL = re.compile(
+    "\x1b(?:\\[[0-?]*[ -/]*[@-~]|\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[@-Z\\\\-_])?"
+    "|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _shown(found: str, lang: str) -> str:
+    if found.startswith("\x1b"):
+        return "ESC 转义序列" if lang == "zh" else "ESC sequence"
+    return f"U+{ord(found):04X}"
+
+
+def clean_text(value: str) -> tuple[str, Text | None]:
+    """Return ``value`` without control characters, and a note of what went (None: nothing).
+
+    The one place where text from the data is made safe for every output: a NUL, a bell,
+    an ESC colour sequence or a lone surrogate in a name would cut it, garble a terminal
+    or stop the XLSX writer. Tabs and line breaks stay.
+    """
+    found = _CONTROL.findall(value)
+    if not found:
+        return value, None
+    shown = "、".join(dict.fromkeys(_shown(f, "zh") for f in found))
+    shown_en = ", ".join(dict.fromkeys(_shown(f, "en") for f in found))
+    return _CONTROL.sub("", value), Text(f"删去 {len(found)} 个控制字符（{shown}）",
+                                         f"removed {len(found)} control character(s) "
+                                         f"({shown_en})")
+
+
+def show_controls(text: str) -> str:
+    r"""Return ``text`` with control characters written out (``\x1b``), for messages."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace")
+                        .decode("ascii"), text)
+
+
+__all__ = ["EMPTY", "LANGS", "Text", "clean_text", "show_controls", "text_of"]

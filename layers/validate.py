@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from cfplan.layers.accounting import Rejection, Repair, feature_label
+from cfplan.layers.encoding import unique_names
 from cfplan.layers.errors import InputError
 from cfplan.layers.hidden import (
     COORD_NOTE,
@@ -28,9 +30,10 @@ from cfplan.layers.schema import (
     match_columns,
     parse_value,
 )
-from cfplan.layers.text import Text
+from cfplan.layers.text import Text, clean_text
 
 Problem = tuple[str, Text]
+MAX_UNIT_POPULATION = 1e8  # more people than any 社区 or 村 holds: a typo or a sentinel
 
 
 def fix_geometry(geom: Any, allowed: tuple[str, ...]) -> tuple[Any, Text | None, Text | None]:
@@ -41,6 +44,9 @@ def fix_geometry(geom: Any, allowed: tuple[str, ...]) -> tuple[Any, Text | None,
     """
     if geom is None or shapely.is_empty(geom):
         return None, None, Text("几何为空", "empty geometry")
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        return None, None, Text("坐标含非有限数值（NaN 或无穷大）",
+                                "coordinates that are not finite numbers (NaN or infinity)")
     gtype = geom.geom_type
     if gtype == "MultiPoint" and "Point" in allowed and len(geom.geoms) == 1:
         return geom.geoms[0], Text("单点 MultiPoint 转为 Point",
@@ -90,6 +96,7 @@ def validate_features(
         If a required column is missing or a column named in the manifest is absent.
     """
     name = spec.path.name
+    raw, cleaned = clean_cells(raw)
     columns = column_map(raw, spec, schema)
     lonlat = raw.attrs.get("lonlat")
     records: list[dict[str, object]] = []
@@ -107,7 +114,7 @@ def validate_features(
             rejected.append(Rejection(spec.layer, name, rownum, label, where_field, reason,
                                       _read_geometry(row, raw)))
             continue
-        for field_name, what in _read_notes(row, lonlat, note):
+        for field_name, what in [*cleaned.get(pos, []), *_read_notes(row, lonlat, note)]:
             repairs.append(Repair(spec.layer, name, rownum, label, field_name, what))
         def record(field_name: str, what: Text, r: int = rownum, lb: str = label) -> None:
             repairs.append(Repair(spec.layer, name, r, lb, field_name, what))
@@ -134,6 +141,39 @@ def validate_features(
         records.append(values)
     cols = [f.name for f in schema.fields] + ["_file", "_row", "geometry"]
     return gpd.GeoDataFrame(records, columns=cols, geometry="geometry", crs=raw.crs)
+
+
+def clean_cells(raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[int, list[tuple[str, Text]]]]:
+    """Remove control characters from every text cell and column name (:func:`clean_text`).
+
+    Returns
+    -------
+    tuple
+        The frame (a copy when anything changed) and ``{row position: [(column, note)]}``
+        for the repairs to record.
+    """
+    notes: dict[int, list[tuple[str, Text]]] = {}
+    geometry = raw.geometry.name
+    names = unique_names([c if c == geometry else clean_text(str(c))[0] for c in raw.columns])
+    out = raw
+    if names != list(raw.columns):  # names that held control characters, or repeated names
+        out = raw.copy()
+        out.columns = names
+        out = out.set_geometry(geometry)
+    for i, col in enumerate(out.columns):
+        dtype = out.dtypes.iloc[i]
+        if (col == geometry or col in HIDDEN
+                or not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))):
+            continue
+        values = out.iloc[:, i].to_numpy()
+        for pos in np.flatnonzero([isinstance(v, str) for v in values]):
+            text, note = clean_text(values[pos])
+            if note is not None:
+                if out is raw:
+                    out = raw.copy()
+                out.iloc[pos, i] = text
+                notes.setdefault(int(pos), []).append((str(col), note))
+    return out, notes
 
 
 def column_map(raw: gpd.GeoDataFrame, spec: LayerSpec, schema: LayerSchema) -> dict[str, str]:
@@ -266,6 +306,12 @@ def check_values(layer: str, values: dict[str, object]) -> Problem | None:
         kids = values.get("children")
         if isinstance(kids, int | float) and kids < 0:
             return "children", Text(f"儿童人口为负数 {kids}", f"negative child population {kids}")
+        for key, word in (("population", Text("人口", "population")),
+                          ("children", Text("儿童人口", "child population"))):
+            value = values.get(key)
+            if isinstance(value, int | float) and value > MAX_UNIT_POPULATION:
+                return key, Text(f"{word.zh} {value:g} 超过 1 亿，不可能属于一个社区/村",
+                                 f"{word.en} {value:g} exceeds 100 million: no unit holds that")
         if isinstance(kids, int | float) and isinstance(pop, int | float) and kids > pop:
             return "children", Text(f"儿童人口 {kids} 大于总人口 {pop}",
                                     f"children {kids} exceed the population {pop}")
@@ -279,4 +325,4 @@ def check_values(layer: str, values: dict[str, object]) -> Problem | None:
     return None
 
 
-__all__ = ["check_values", "column_map", "fix_geometry", "validate_features"]
+__all__ = ["check_values", "clean_cells", "column_map", "fix_geometry", "validate_features"]

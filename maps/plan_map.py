@@ -2,229 +2,64 @@
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
 
 from cfplan.analysis.evaluate import Result
-from cfplan.analysis.export import unit_flags
-from cfplan.analysis.indicators import target_text
-from cfplan.analysis.plan import DOMAINS_EN, Plan, Target
-from cfplan.analysis.report import value_text
-from cfplan.analysis.selection import SCENARIOS
+from cfplan.analysis.plan import Plan
 from cfplan.geo.crs import WGS84
 from cfplan.geo.io import atomic_write_text
-from cfplan.layers.i18n import t as tr
-from cfplan.layers.kinds import FACILITY_KINDS, STATUSES, UNIT_TYPES
+from cfplan.layers.kinds import FACILITY_KINDS, STATUSES
 from cfplan.layers.load import LayerSet
 from cfplan.layers.schema import is_missing
 from cfplan.maps import assets
 from cfplan.maps.basemaps import display_datum, tile_sources
-from cfplan.maps.display import SIMPLIFY_M, display_features, display_points, js_json
-from cfplan.maps.safe_render import RawHtml, ScriptElement, safe_map
-from cfplan.maps.unit_status import unit_status_table
+from cfplan.maps.display import display_points, js_json
+from cfplan.maps.map_context import JsLayer, LayerBuilder, MapContext, Overlay, esc
+from cfplan.maps.map_controls import GROUPS, Controls, domain_group
+from cfplan.maps.palette import (
+    BANDS,
+    DISTRICT,
+    INPUT_ROUTE,
+    STREET_OTHER,
+    STREETS,
+    UNIT_COLORS,
+    WATER,
+    WATER_LINE,
+)
+from cfplan.maps.safe_render import RawHtml, safe_map
+from cfplan.maps.unit_layers import status_layers
 
-STATUS_COLOR = {"met": "#1a9850", "not_met": "#d73027", "unknown": "#fdae61",
-                "not_assessed": "#999999"}
-# Fill of a unit by its status for the selected target (M met, N not met, U unknown, - not
-# counted by that target).
-UNIT_COLORS = {"M": "#66bd63", "N": "#f46d43", "U": "#fee08b", "-": "#bdbdbd"}
-BAND_COLORS = {5: "#2b8a3e", 10: "#74b816", 15: "#d9480f"}
+BAND_COLORS = BANDS
 # Blocks smaller than this inside a walking band are drawn filled (see drop_small_holes).
 BAND_HOLE_M2 = 10_000.0
 # Walking bands are 25 m buffers of streets: 5 m of simplification does not show at the
 # zooms they are read at (a pixel is 2.4 m at zoom 16) and halves their vertices.
 BAND_SIMPLIFY_M = 5.0
-STREET_STYLE = {
-    "primary": ("#e8590c", 4.0), "secondary": ("#f08c00", 3.0), "tertiary": ("#fab005", 2.5),
-    "residential": ("#868e96", 1.5), "footway": ("#74b816", 1.0),
-}
-# Layer groups of the layer control, in order; facilities get one group per plan domain.
-GROUPS = (
-    ("basemap", "底图", "Basemap"), ("admin", "行政区划", "Boundaries"),
-    ("facilities", "设施", "Facilities"), ("access", "可达性", "Walking access"),
-    ("siting", "建议选址", "Proposed sites"), ("routes", "上下学路径", "School routes"),
-    ("gaps", "缺口", "Gaps"),
-)
 CLUSTER_OPTIONS = {"maxClusterRadius": 45, "disableClusteringAtZoom": 16}
+# Facilities' pages come first in a click's popup.
+FACILITY_ORDER = 0
 
 
-def esc(value: object) -> str:
-    """Escape a data value for HTML (quotes included)."""
-    if is_missing(value):
-        return ""
-    return html.escape(str(value), quote=True)
+def facility_name(name: object, kind: str, *, lang: str) -> str:
+    """Return a facility's name as the map shows it.
 
-
-# --------------------------------------------------------------------------- extension point
-
-
-class JsLayer(ScriptElement):
-    """A Leaflet layer made by a JavaScript expression, named like any Folium element.
-
-    It is only defined here; the layer control adds it to the map when it is shown. Its
-    script is put on the page as a value (:class:`cfplan.maps.safe_render.ScriptElement`).
+    Unnamed features (OSM ones are named after their kind in Chinese, ``公园``) are called
+    by their kind in the map's language; a name of the data is shown as it is.
     """
-
-    def __init__(self, js: str, *, name: str = "cf_layer") -> None:
-        super().__init__()
-        self._name = name
-        self.js = js
-
-    def script(self) -> str:
-        """Return ``var <name> = <js>;``."""
-        return f"var {self.get_name()} = {self.js};\n"
-
-
-@dataclass
-class Overlay:
-    """One entry of the layer control.
-
-    Attributes
-    ----------
-    group
-        A key of :data:`GROUPS` (``"siting"``, ``"routes"`` …) or ``"facilities:<n>"`` (the n-th plan domain).
-    name
-        The entry's label, in the map's language.
-    layer
-        Any Folium layer or :class:`JsLayer` (it is added to the map for you).
-    show
-        Whether it is on when the page opens.
-    legend
-        Legend lines ``(css colour, label)`` the layer adds.
-    radio
-        A basemap choice (one at a time) rather than an overlay.
-    """
-
-    group: str
-    name: str
-    layer: MacroElement | None
-    show: bool = True
-    legend: tuple[tuple[str, str], ...] = ()
-    radio: bool = False
-
-
-@dataclass
-class MapContext:
-    """What a layer builder gets: the inputs, the language and the display datum.
-
-    Use :meth:`geo_layer` to make a layer from a GeoDataFrame: it draws the display copy
-    (simplified, rounded, shifted to GCJ-02 for 高德 tiles) and escapes nothing itself
-    because the page sets every data string as text.
-    """
-
-    plan: Plan
-    layers: LayerSet
-    results: list[Result]
-    lang: str = "zh"
-    datum: str = "wgs84"
-    search: list[MacroElement] = field(default_factory=list)
-
-    @property
-    def zh(self) -> bool:
-        """Whether the map is in Chinese."""
-        return self.lang == "zh"
-
-    def t(self, zh: str, en: str) -> str:
-        """Return ``zh`` or ``en`` for the map's language."""
-        return zh if self.zh else en
-
-    def features(self, gdf: gpd.GeoDataFrame, props: list[dict[str, object]], *,
-                 simplify_m: float = SIMPLIFY_M, min_hole_m2: float = 0.0) -> dict[str, object]:
-        """Return the display GeoJSON of ``gdf`` with ``props`` (see :mod:`cfplan.maps.display`)."""
-        return display_features(gdf, props, datum=self.datum, simplify_m=simplify_m,
-                                min_hole_m2=min_hole_m2)
-
-    def geo_layer(
-        self, gdf: gpd.GeoDataFrame, *, names: Sequence[object] | None = None,
-        rows: Sequence[Sequence[tuple[str, object]]] | None = None,
-        styles: Sequence[Mapping[str, object]] | None = None,
-        style: Mapping[str, object] | None = None,
-        glyph: tuple[str, str] | None = None, pending: Sequence[bool] | None = None,
-        searchable: bool = False, simplify_m: float = SIMPLIFY_M, min_hole_m2: float = 0.0,
-        lazy: bool = False,
-    ) -> JsLayer:
-        """Return a layer of ``gdf``: a tooltip name, popup rows and a style per feature.
-
-        Parameters
-        ----------
-        gdf
-            Features in any CRS.
-        names
-            Tooltip and popup title per feature (data text, shown literally).
-        rows
-            Popup rows per feature: ``(label, value)``; empty values are left out.
-        styles, style
-            Leaflet path options per feature, and for all.
-        glyph
-            ``(symbol, colour)``: points drawn as round glyph markers instead of circles.
-        pending
-            Per feature: draw its glyph dashed (not yet built).
-        searchable
-            Whether the map's search finds the features by name.
-        simplify_m
-            Display simplification in metres.
-        min_hole_m2
-            Fill polygon holes smaller than this many square metres.
-        lazy
-            Build the layer only when it is first shown (for layers off at first: the page
-            then only scans their data at load).
-        """
-        n = len(gdf)
-        names = None if names is None else list(names)
-        rows = None if rows is None else list(rows)
-        styles = None if styles is None else list(styles)
-        pending = None if pending is None else list(pending)
-        props = []
-        for i in range(n):
-            p: dict[str, object] = {}
-            if names is not None and not is_missing(names[i]):
-                p["n"] = str(names[i])
-            if rows is not None:
-                p["r"] = [[str(k), _plain(v)] for k, v in rows[i] if not is_missing(v)]
-            if styles is not None and styles[i]:
-                p["s"] = styles[i]
-            if pending is not None and pending[i]:
-                p["d"] = 1
-            props.append(p)
-        spec: dict[str, object] = {"data": self.features(gdf, props, simplify_m=simplify_m,
-                                                         min_hole_m2=min_hole_m2),
-                                   "style": style or {}}
-        if glyph:
-            spec["glyph"] = {"symbol": glyph[0], "color": glyph[1]}
-        js = f"cfplan.geo({js_json(spec)})"
-        layer = JsLayer(f"cfplan.lazy(function () {{ return {js}; }})" if lazy else js)
-        if searchable:
-            self.search.append(layer)
-        return layer
-
-
-LayerBuilder = Callable[[MapContext], Iterable[Overlay]]
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):g}"
-    return str(value)
-
-
-# --------------------------------------------------------------------------- the map
+    k = FACILITY_KINDS.get(kind)
+    if is_missing(name) or not str(name).strip():
+        return (k.zh if lang == "zh" else k.en) if k else ""
+    if k is not None and lang != "zh" and str(name) in (k.zh, *k.aliases):
+        return k.en
+    return str(name)
 
 
 def build_map(
@@ -243,13 +78,17 @@ def build_map(
 ) -> folium.Map:
     """Build the interactive map.
 
-    Layers, in groups with group toggles: basemap (tiles, streets, water); boundaries
-    (district, subdistricts); facilities, one group per plan domain, each kind with its
-    own glyph, clustered at low zoom and spread at street zoom; walking service areas;
-    school routes; and the gaps: units and subdistricts coloured by the status of the
-    target chosen in the target selector. Search by facility, unit or subdistrict name,
-    fullscreen, a metric scale bar, a measuring tool, a legend and the targets panel.
-    Every script is inlined by :func:`offline_html`, so vector layers draw with no network.
+    At first the units are coloured by how many of the plan's own per-unit targets each
+    fails; the target selector colours them by one target instead (walking-access targets
+    by each unit's share of children within reach) and switches 现状 / 规划完成后. Only
+    the units, the 办事处 outlines (with the streets and the district outline) and the
+    facilities of the selected view are on when the page opens; the facilities of other
+    kinds, walking bands, school routes and proposed sites are a click away in the layer
+    control. Names show from zoom 14. A click anywhere opens one popup that pages through
+    every feature under the pointer (facility, unit, 办事处 …). Search by facility, unit or
+    subdistrict name, fullscreen, a metric scale bar, a measuring tool, the legend of the
+    visible layers and the targets panel. Every script is inlined by :func:`offline_html`,
+    so vector layers draw with no network.
 
     Parameters
     ----------
@@ -283,16 +122,19 @@ def build_map(
     bounds = layers.district.to_crs(WGS84).total_bounds
     m = safe_map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
                  zoom_start=14, tiles=None, control_scale=False, prefer_canvas=False)
-    m.options.update({"maxZoom": 19, "minZoom": 3})  # marker clusters need the map's maxZoom
+    # Marker clusters need the map's maxZoom; quarter zoom steps let the district fill the
+    # room between the panels.
+    m.options.update({"maxZoom": 19, "minZoom": 3, "zoomSnap": 0.25, "zoomDelta": 0.5})
     corners = display_points(gpd.GeoSeries(gpd.points_from_xy(bounds[[0, 2]], bounds[[1, 3]]),
                                            crs=WGS84), datum=ctx.datum)
-    m.fit_bounds([[corners[0, 1], corners[0, 0]], [corners[1, 1], corners[1, 0]]])
+    fit = [[float(corners[0, 1]), float(corners[0, 0])], [float(corners[1, 1]), float(corners[1, 0])]]
     title = (f"{layers.name} · {plan.name} · 儿童友好设施覆盖地图" if zh
              else f"{layers.name_en} · {plan.name_en} · child-friendly facility coverage map")
     page: Any = m.get_root()  # a branca Figure, with header and html
     page.header.add_child(RawHtml(f"<title>{esc(title)}</title>"), name="cf_title")
 
     inline_assets(m, lang=lang)
+    m.add_child(JsLayer(f"cfplan.panes({m.get_name()})", name="cf_panes"))
     overlays: list[Overlay] = []
     overlays += _basemaps(ctx, tiles, tianditu_key, streets, water)
     overlays += _boundaries(ctx)
@@ -302,35 +144,22 @@ def build_map(
         overlays += _service_areas(ctx, service_areas)
     if not layers.school_routes.empty:
         overlays += _school_routes(ctx)
-    status_overlays, status_js = _status_layers(ctx, coverage, m.get_name())
-    overlays += status_overlays
+    status_overlays, status_js = status_layers(ctx, coverage, m.get_name())
     for builder in extra_layers:
         overlays += list(builder(ctx))
+    overlays += status_overlays  # drawn last: the units lie over every other fill
 
+    m.add_child(JsLayer(fac_js, name="cf_facility_glue"))
     for o in overlays:
         if o.layer is not None:
             m.add_child(o.layer)
-    m.add_child(JsLayer(fac_js, name="cf_facility_glue"))
     m.add_child(JsLayer(status_js, name="cf_selector"))
-    m.add_child(_Controls(ctx, overlays))
+    m.add_child(Controls(ctx, overlays, bounds=fit))
     if layers.synthetic:
         banner = ("合成数据：示范区不是真实地点，街道为虚构" if zh
                   else "Synthetic data: the demo district and its streets are not real")
         page.html.add_child(RawHtml(f"<div class='cf-banner'>{esc(banner)}</div>"))
     return m
-
-
-def _group_label(ctx: MapContext, key: str) -> str:
-    if key.startswith("facilities:"):
-        domain = _group_domain(key)
-        word = "设施" if ctx.zh else "Facilities"
-        if not domain:
-            return ctx.t("其他设施", "Other facilities")
-        return f"{word} · {domain if ctx.zh else DOMAINS_EN.get(domain, domain)}"
-    for k, zh, en in GROUPS:
-        if k == key:
-            return ctx.t(zh, en)
-    return key
 
 
 def _basemaps(ctx: MapContext, tiles: str | None, key: str, streets: gpd.GeoDataFrame | None,
@@ -348,16 +177,17 @@ def _basemaps(ctx: MapContext, tiles: str | None, key: str, streets: gpd.GeoData
                            show=True, radio=True))
     if streets is not None and not streets.empty:
         merged = _merged_streets(streets)
-        styles = [{"color": STREET_STYLE.get(hw, ("#adb5bd", 1.0))[0],
-                   "weight": STREET_STYLE.get(hw, ("#adb5bd", 1.0))[1]} for hw in merged["hw"]]
+        styles = [{"color": STREETS.get(hw, STREET_OTHER)[0],
+                   "weight": STREETS.get(hw, STREET_OTHER)[1]} for hw in merged["hw"]]
         label = ctx.t("街道（合成）" if ctx.layers.synthetic else "街道",
                       "Streets (synthetic)" if ctx.layers.synthetic else "Streets")
         out.append(Overlay("basemap", label, ctx.geo_layer(
-            merged, names=list(merged["label"]), styles=styles, style={"opacity": 0.9})))
+            merged, styles=styles, style={"opacity": 0.9}, pane="cf-low")))
     if water is not None and not water.empty:
         out.append(Overlay("basemap", ctx.t("水系/铁路", "Water and rail"), ctx.geo_layer(
-            water, style={"color": "#1c7ed6", "weight": 3, "fillColor": "#74c0fc",
-                          "fillOpacity": 0.8})))
+            water, style={"color": WATER_LINE, "weight": 3, "fillColor": WATER,
+                          "fillOpacity": 0.8}, pane="cf-low"),
+            legend=((WATER, ctx.t("水系", "Water")),)))
     return out
 
 
@@ -390,18 +220,10 @@ def _merged_streets(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _boundaries(ctx: MapContext) -> list[Overlay]:
-    layers = ctx.layers
-    out = [Overlay("admin", ctx.t("区界", "District boundary"), ctx.geo_layer(
-        layers.district, style={"color": "#000", "weight": 4, "fill": False, "interactive": False}))]
-    sd = layers.subdistricts
-    if not sd.empty:
-        rows = [[(ctx.t("编码", "Code"), r["code"])] for _, r in sd.iterrows()]
-        out.append(Overlay(
-            "admin", ctx.plan.subdistrict_term if ctx.zh else "Subdistricts",
-            ctx.geo_layer(sd, names=list(sd["name"]), rows=rows, searchable=True,
-                          style={"color": "#1c3d5a", "weight": 3, "fill": False,
-                                 "dashArray": "6 4"})))
-    return out
+    layer = ctx.geo_layer(ctx.layers.district, style={"color": DISTRICT, "weight": 4,
+                                                      "fill": False}, pane="cf-top")
+    return [Overlay("admin", ctx.t("区界", "District boundary"), layer,
+                    legend=((DISTRICT, ctx.t("区界", "District boundary"), "line"),))]
 
 
 def _kind_domains(plan: Plan) -> dict[str, str]:
@@ -414,7 +236,10 @@ def _kind_domains(plan: Plan) -> dict[str, str]:
 
 
 def _facilities(ctx: MapContext, map_name: str) -> tuple[list[Overlay], str]:
-    """One marker cluster for all facilities; one entry per kind, grouped by plan domain."""
+    """One marker cluster for all facilities; one entry per kind, grouped by plan domain.
+
+    Every kind starts hidden: the target selector shows the kinds of the selected view.
+    """
     fac = ctx.layers.facilities
     zh = ctx.zh
     if fac.empty:
@@ -433,18 +258,21 @@ def _facilities(ctx: MapContext, map_name: str) -> tuple[list[Overlay], str]:
         xy = xy_all[mask]
         pending = (sub["status"].isna() | sub["status"].isin(["planned", "under_construction"])
                    ).to_numpy()
+        unknown = sub["status"].isna().to_numpy()
+        names = [facility_name(n, kind_key, lang=ctx.lang) for n in sub["name"]]
         rows = []
-        for (_, r), (lon, lat), p in zip(sub.iterrows(), xy, pending, strict=True):
+        for (_, r), (lon, lat), name, p, u in zip(sub.iterrows(), xy, names, pending, unknown,
+                                                   strict=True):
             status = r["status"] if isinstance(r["status"], str) else None
             cf = r["child_friendly"]
             rows.append([
-                float(lon), float(lat), str(r["name"]) if not is_missing(r["name"]) else str(r["fid"]),
+                float(lon), float(lat), name,
                 str(r["fid"]), status_index.get(status, len(status_keys) - 1),
                 None if is_missing(r["year"]) else str(r["year"]),
                 None if is_missing(cf) else int(bool(cf)),
                 None if is_missing(r["capacity"]) else f"{r['capacity']:.0f}",
                 unit_index.get(r["unit"]) if isinstance(r["unit"], str) else None,
-                int(bool(p)),
+                int(bool(p)), int(bool(u)),
             ])
         kinds_spec.append({"key": kind_key, "label": kind.zh if zh else kind.en,
                            "glyph": {"symbol": kind.glyph(ctx.lang), "color": kind.color}, "rows": rows})
@@ -453,10 +281,9 @@ def _facilities(ctx: MapContext, map_name: str) -> tuple[list[Overlay], str]:
         if is_poly.any():
             polys = sub[is_poly]
             poly = ctx.geo_layer(
-                polys, names=[str(n) for n in polys["name"]],
-                styles=[{"dashArray": "5 5"} if d else {} for d in pending[is_poly]],
+                polys, styles=[{"dashArray": "5 5"} if d else {} for d in pending[is_poly]],
                 style={"color": kind.color, "weight": 2, "fillColor": kind.color,
-                       "fillOpacity": 0.45})
+                       "fillOpacity": 0.45}, pane="cf-low")
             overlays.append(Overlay("", "", poly))  # drawn through its kind's entry below
             poly_name = poly.get_name()
         entry = JsLayer(f"L.layerGroup({poly_name} ? [{poly_name}] : [])",
@@ -464,8 +291,10 @@ def _facilities(ctx: MapContext, map_name: str) -> tuple[list[Overlay], str]:
         glue.append(f"{entry.get_name()}.addLayer(cf_facilities.layers[{js_json(kind_key)}]);"
                     f"cf_facilities.layers[{js_json(kind_key)}]._cfEntryGroup = "
                     f"{entry.get_name()};")
-        overlays.append(Overlay(_domain_group(domains.get(kind_key, "")),
-                                kind.zh if zh else kind.en, entry, show=True))
+        label = kind.zh if zh else kind.en
+        overlays.append(Overlay(domain_group(domains.get(kind_key, "")), label, entry,
+                                show=False, kind=kind_key,
+                                legend=((kind.color, label, "glyph", kind.glyph(ctx.lang)),)))
     spec = {
         "kinds": kinds_spec, "cluster": CLUSTER_OPTIONS,
         "cols": [ctx.t("类别", "Kind"), ctx.t("编号", "Id"), ctx.t("状态", "Status"),
@@ -477,9 +306,12 @@ def _facilities(ctx: MapContext, map_name: str) -> tuple[list[Overlay], str]:
         "noUnit": ctx.t("不在任何社区内", "in no unit"),
         "yesno": [ctx.t("否", "no"), ctx.t("是", "yes")],
     }
-    # The facility data is made before the entries that hold its sub-groups.
+    # The facility data is made before the entries that hold its sub-groups: the glue runs
+    # after every entry is defined (see build_map).
     js = (f"(function () {{ window.cf_facilities = cfplan.facilities({map_name}, "
-          f"{js_json(spec)}); {' '.join(glue)} return cf_facilities; }})()")
+          f"{js_json(spec)}); return cf_facilities; }})()")
+    overlays.append(Overlay("", "", JsLayer("(function () { " + " ".join(glue) + " return null; })()",
+                                            name="cf_facility_entries")))
     return overlays, js
 
 
@@ -489,265 +321,38 @@ def _service_areas(ctx: MapContext, areas: gpd.GeoDataFrame) -> list[Overlay]:
         sub = areas[areas["kind"] == kind].sort_values("minutes", ascending=False)
         k = FACILITY_KINDS.get(kind)
         label = (k.zh if ctx.zh else k.en) if k else kind
-        names = [f"{label} {int(r['minutes'])} 分钟" if ctx.zh else f"{label} {int(r['minutes'])} min"
-                 for _, r in sub.iterrows()]
         styles = [{"fillColor": BAND_COLORS.get(int(r["minutes"]), "#888")}
                   for _, r in sub.iterrows()]
-        layer = ctx.geo_layer(sub, names=names, styles=styles, simplify_m=BAND_SIMPLIFY_M,
-                              min_hole_m2=BAND_HOLE_M2, lazy=True,
+        layer = ctx.geo_layer(sub, styles=styles, simplify_m=BAND_SIMPLIFY_M,
+                              min_hole_m2=BAND_HOLE_M2, lazy=True, pane="cf-low",
                               style={"weight": 0, "fillOpacity": 0.25})
+        legend = tuple((c, ctx.t(f"步行 {m} 分钟", f"{m} min walk")) for m, c in BAND_COLORS.items())
         out.append(Overlay("access", ctx.t(f"步行圈：{label}", f"Walking bands: {label}"), layer,
-                           show=False))
+                           show=False, legend=legend))
     return out
 
 
 def _school_routes(ctx: MapContext) -> list[Overlay]:
+    """Return the input layer's planned school routes: school and unit by name, no ids."""
     routes = ctx.layers.school_routes
-    cols = [c for c in routes.columns if c not in ("geometry",) and not c.startswith("_")]
-    names = [str(r.get("name", "")) or str(r.get("fid", "")) for _, r in routes.iterrows()]
-    rows = [[(c, r[c]) for c in cols if c != "name"] for _, r in routes.iterrows()]
-    return [Overlay("routes", ctx.t("上下学路线（输入）", "School routes (input)"), ctx.geo_layer(
-        routes, names=names, rows=rows, style={"color": "#5f3dc4", "weight": 4,
-                                               "dashArray": "8 6"}))]
-
-
-def _target_label(t: Target, lang: str) -> str:
-    number = t.id if t.origin == "standard" else t.item
-    return f"{number} {t.text('title', lang)}"
-
-
-def _status_layers(ctx: MapContext, coverage: pd.DataFrame | None,
-                   map_name: str) -> tuple[list[Overlay], str]:
-    """Units and subdistricts coloured by the selected per-unit target; the selector."""
-    layers, zh, lang = ctx.layers, ctx.zh, ctx.lang
-    targets, codes, shares = unit_status_table(ctx.plan, layers, ctx.results, coverage=coverage)
-    if not targets:
-        return [], "null"
-    flags = unit_flags(layers, ctx.results)
-    sd_names = dict(zip(layers.subdistricts["code"], layers.subdistricts["name"], strict=True))
-    home_text = {"has": ("已有", "yes"), "planned": ("仅有规划", "planned only"),
-                 "none": ("没有", "none")}
-    names, rows, props_t, props_a = [], [], [], []
-    for _, row in flags.iterrows():
-        state = ("has" if row["has_children_home"] else
-                 "planned" if row["has_children_home_planned"] else "none")
-        utype = UNIT_TYPES.get(row["unit_type"], ("", "", ()))
-        names.append(str(row["name"]))
-        rows.append([
-            (ctx.t("编码", "Code"), row["code"]),
-            (ctx.t("类型", "Type"), utype[0] if zh else utype[1]),
-            (ctx.plan.subdistrict_term if zh else "Subdistrict",
-             sd_names.get(row["subdistrict"], row["subdistrict"])
-             if isinstance(row["subdistrict"], str) else None),
-            (ctx.t("人口", "Population"), f"{row['population']:.0f}"),
-            (ctx.t("儿童", "Children"),
-             None if np.isnan(row["children"]) else f"{row['children']:.0f}"),
-            (ctx.t("儿童之家", "Children's home"), home_text[state][0 if zh else 1]),
-            (ctx.t("托位", "Childcare places"), f"{row['childcare_places']:.0f}"),
-        ])
-        props_t.append(codes.get(row["code"], ""))
-        props_a.append({str(ti): [_pct(v) for v in vals]
-                        for ti, vals in shares.get(row["code"], {}).items()})
-    base = {"color": "#555", "weight": 1, "fillOpacity": 0.5}
-    data = ctx.features(flags, [{"n": n, "r": [[k, _plain(v)] for k, v in r if not is_missing(v)],
-                                 "t": t, **({"a": a} if a else {})}
-                                for n, r, t, a in zip(names, rows, props_t, props_a, strict=True)])
-    words = {"M": tr("status.met", lang=lang), "N": tr("status.not_met", lang=lang),
-             "U": tr("status.unknown", lang=lang), "-": ctx.t("不计入", "not counted")}
-    spec_common = {
-        "colors": UNIT_COLORS, "words": words,
-        "targets": [{"label": _target_label(ut.target, lang), "level": ut.level}
-                    for ut in targets],
-        "scenarios": [{"key": s, "label": tr(f"scenario.{s}", lang=lang),
-                       "fails": ctx.t("现状未达标", "Fails now") if s == "current"
-                       else ctx.t("规划完成后未达标", "Fails once planned")} for s in SCENARIOS],
-        "selectedWord": ctx.t("所选目标", "Selected target"), "none": ctx.t("无", "none"),
-    }
-    units_layer = JsLayer("cfplan.statusLayer(" + js_json(
-        {**spec_common, "data": data, "style": base, "level": "unit"}) + ")", name="cf_units")
-    ctx.search.append(units_layer)
-    out = [Overlay("gaps", ctx.t("社区/村：所选目标", "Units: selected target"), units_layer)]
-    entries = [f"{{layer: {units_layer.get_name()}, level: 'unit'}}"]
-    sd = layers.subdistricts
-    if not sd.empty and any(ut.level == "subdistrict" for ut in targets):
-        sd_rows = [[(ctx.t("编码", "Code"), r["code"])] for _, r in sd.iterrows()]
-        sd_data = ctx.features(sd, [{"n": str(r["name"]), "r": [[k, _plain(v)] for k, v in rr],
-                                     "t": codes.get(r["code"], "")}
-                                    for (_, r), rr in zip(sd.iterrows(), sd_rows, strict=True)])
-        sd_style: dict[str, object] = {**base, "weight": 0}
-        sd_layer = JsLayer("cfplan.statusLayer(" + js_json(
-            {**spec_common, "data": sd_data, "style": sd_style,
-             "level": "subdistrict"}) + ")", name="cf_subdistricts_status")
-        out.append(Overlay("gaps", ctx.t(f"{ctx.plan.subdistrict_term}：所选目标",
-                                         "Subdistricts: selected target"), sd_layer))
-        entries.append(f"{{layer: {sd_layer.get_name()}, level: 'subdistrict'}}")
-    initial = next((i for i, ut in enumerate(targets)
-                    if "children_home" in ut.target.kinds), 0)
-    selector = {
-        "title": ctx.t("按目标着色社区/村", "Colour units by target"),
-        "targets": [{"label": f"{_target_label(ut.target, lang)} · {target_text(ut.target, lang=lang)}",
-                     "level": ut.level} for ut in targets],
-        "scenarios": spec_common["scenarios"], "initial": initial,
-    }
-    js = (f"cfplan.selector({map_name}, Object.assign({js_json(selector)}, "
-          f"{{layers: [{', '.join(entries)}]}}))")
-    return out, js
-
-
-def _pct(v: float | None) -> str | None:
-    return None if v is None else f"{v * 100:.1f}%"
-
-
-# --------------------------------------------------------------------------- controls
-
-
-class _Controls(ScriptElement):
-    """Scale bar, fullscreen, measure, search, layer control, legend and targets panel."""
-
-    def __init__(self, ctx: MapContext, overlays: list[Overlay]) -> None:
-        super().__init__()
-        self._name = "cf_controls"
-        self.ctx = ctx
-        self.overlays = overlays
-
-    def script(self) -> str:
-        """Return the controls' script (at render time: every layer then has its name)."""
-        ctx, zh = self.ctx, self.ctx.zh
-        assert self._parent is not None  # added to the map before it renders
-        mname = self._parent.get_name()
-        groups: dict[str, list[str]] = {}
-        order = [k for k, _, _ in GROUPS]
-        for o in self.overlays:
-            if not o.group:
-                continue
-            entry = (f"{{name: {js_json(o.name)}, layer: {o.layer.get_name() if o.layer else 'null'}, "
-                     f"show: {'true' if o.show else 'false'}, radio: {'true' if o.radio else 'false'}}}")
-            groups.setdefault(o.group, []).append(entry)
-        keys = sorted(groups, key=lambda k: (order.index(k.split(":")[0]) if k.split(":")[0] in order
-                                             else len(order), _domain_order(k)))
-        spec = ", ".join(f"{{key: {js_json(k)}, label: {js_json(_group_label(ctx, k))}, "
-                         f"layers: [{', '.join(groups[k])}]}}" for k in keys)
-        search = ", ".join(layer.get_name() for layer in ctx.search)
-        measure = {"position": "topleft", "primaryLengthUnit": "meters",
-                   "secondaryLengthUnit": "kilometers", "primaryAreaUnit": "sqmeters",
-                   "secondaryAreaUnit": "hectares", "activeColor": "#d9480f",
-                   "completedColor": "#1c3d5a"}
-        legend = _legend_html(ctx, self.overlays)
-        panel = _panel_html(ctx.plan, ctx.results, lang=ctx.lang)
-        js = f"""
-(function (map) {{
-  L.control.scale({{imperial: false, metric: true, position: 'bottomleft', maxWidth: 150}}).addTo(map);
-  L.control.fullscreen({{position: 'topleft', title: {js_json(ctx.t('全屏', 'Full screen'))},
-                         titleCancel: {js_json(ctx.t('退出全屏', 'Exit full screen'))}}}).addTo(map);
-  L.Control.Measure.include({{_setCaptureMarkerIcon: function () {{
-    this._captureMarker.options.autoPanOnFocus = false;
-    this._captureMarker.setIcon(L.divIcon({{iconSize: this._map.getSize().multiplyBy(2)}}));
-  }}}});
-  new L.Control.Measure({js_json(measure)}).addTo(map);
-  cfplan.search(map, {{layers: [{search}].concat(cf_facilities ? Object.values(cf_facilities.layers) : []),
-    cluster: cf_facilities ? cf_facilities.cluster : null,
-    placeholder: {js_json(ctx.t('搜索设施、社区/村、' + ctx.plan.subdistrict_term, 'Search facilities, units, subdistricts'))},
-    notFound: {js_json(ctx.t('没有找到', 'Not found'))}, cancel: {js_json(ctx.t('清除', 'Clear'))}}});
-  cfplan.panel(map, {{id: 'cf-panel', cls: 'cf-panel', position: 'topleft',
-    title: {js_json(ctx.plan.name if zh else ctx.plan.name_en)}, html: {js_json(panel)}}});
-  cfplan.layerControl(map, {{title: {js_json(ctx.t('图层', 'Layers'))}, groups: [{spec}]}});
-  cfplan.panel(map, {{id: 'cf-legend', cls: 'cf-legend', position: 'bottomright',
-    title: {js_json(ctx.t('图例', 'Legend'))}, html: {js_json(legend)}}});
-}})({mname});
-"""
-        return js
-
-
-def _domain_group(domain: str) -> str:
-    """Return the layer-group key of a plan domain: ``facilities:3`` (ASCII, 1-based)."""
-    from cfplan.analysis.plan import DOMAINS
-
-    return f"facilities:{DOMAINS.index(domain) + 1}" if domain in DOMAINS else "facilities:"
-
-
-def _group_domain(key: str) -> str:
-    """Return the plan domain of a ``facilities:<n>`` group key ("" for other facilities)."""
-    from cfplan.analysis.plan import DOMAINS
-
-    code = key.split(":", 1)[1] if ":" in key else ""
-    return DOMAINS[int(code) - 1] if code.isdigit() and 0 < int(code) <= len(DOMAINS) else ""
-
-
-def _domain_order(key: str) -> int:
-    from cfplan.analysis.plan import DOMAINS
-
-    domain = _group_domain(key)
-    return DOMAINS.index(domain) if domain in DOMAINS else len(DOMAINS)
-
-
-def _legend_html(ctx: MapContext, overlays: list[Overlay]) -> str:
-    zh = ctx.zh
     fac = ctx.layers.facilities
-    kinds = [k for k in FACILITY_KINDS.values() if len(fac) and k.key in set(fac["kind"])]
-    items = "".join(
-        f"<div><span class='cf-ico cf-sm' style='background:{k.color}'>{esc(k.glyph(ctx.lang))}</span>"
-        f"{esc(k.zh if zh else k.en)}</div>" for k in kinds)
-    status = "".join(
-        f"<div><span class='cf-sw' style='background:{UNIT_COLORS[c]}'></span>{esc(w)}</div>"
-        for c, w in (("M", tr("status.met", lang=ctx.lang)), ("N", tr("status.not_met", lang=ctx.lang)),
-                     ("U", tr("status.unknown", lang=ctx.lang)),
-                     ("-", ctx.t("不计入该目标", "not counted by the target"))))
-    bands = "".join(
-        f"<div><span class='cf-sw' style='background:{c};opacity:.5'></span>"
-        f"{esc(ctx.t(f'步行 {m} 分钟', f'{m} min walk'))}</div>" for m, c in BAND_COLORS.items())
-    extra = "".join(f"<div><span class='cf-sw' style='background:{esc(c)}'></span>{esc(t)}</div>"
-                    for o in overlays for c, t in o.legend)
-    pending = ctx.t("虚线框：在建/规划", "Dashed: under construction or planned")
-    cluster = ctx.t("深蓝圆：聚合的设施数，放大后展开", "Dark circles: facilities clustered; zoom in")
-    return (f"<div><b>{esc(ctx.t('社区/村着色：', 'Unit colour: '))}</b>"
-            f"<span id='cf-legend-target'></span></div>{status}<hr>{items}"
-            f"<div>{esc(pending)}</div><div>{esc(cluster)}</div><hr>{bands}{extra}")
-
-
-def _panel_html(plan: Plan, results: list[Result], *, lang: str) -> str:
-    zh = lang == "zh"
-    by_key = {(r.target.id, r.scenario): r for r in results}
-    rows = []
-    for spatial in (True, False):
-        rows.append(f"<tr><th colspan='4' class='cf-sec'>"
-                    f"{'空间目标' if spatial and zh else '填报指标' if zh else 'Spatial targets' if spatial else 'Reported indicators'}"
-                    "</th></tr>")
-        for t in plan.targets:
-            if (t.metric != "indicator") != spatial:
-                continue
-            cells = []
-            for s in SCENARIOS:
-                r = by_key.get((t.id, s))
-                if r is None:
-                    cells.append("<td></td>")
-                    continue
-                label = tr(f"status.{r.status}", lang=lang)
-                tip = esc(r.shortfall.get(lang) or r.reason.get(lang))
-                cells.append(f"<td title='{tip}'><span class='cf-dot' style='background:"
-                             f"{STATUS_COLOR[r.status]}'></span>{esc(label)} "
-                             f"{esc(value_text(r, lang=lang))}</td>")
-            first = by_key.get((t.id, "current"))
-            short = first.shortfall.get(lang) if first is not None else ""
-            number = t.id if t.origin == "standard" else t.item
-            rows.append(
-                f"<tr><td>{esc(number)}</td><td title='{esc(t.text('wording', lang))}'>"
-                f"{esc(t.text('title', lang))}<br>"
-                f"<small>{esc(target_text(t, lang=lang))}"
-                f"{(' · ' + esc(short)) if short else ''}</small></td>{''.join(cells)}</tr>")
-    heads = ("项目" if zh else "Item", "目标" if zh else "Target",
-             tr("scenario.current", lang=lang), tr("scenario.planned", lang=lang))
-    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
-    counts = {s: {k: sum(1 for r in results if r.scenario == s and r.status == k)
-                  for k in STATUS_COLOR} for s in SCENARIOS}
-    summary = "；".join(
-        f"{tr(f'scenario.{s}', lang=lang)}："
-        + "、".join(f"{tr(f'status.{k}', lang=lang)} {v}" for k, v in counts[s].items())
-        for s in SCENARIOS) if zh else "; ".join(
-        f"{tr(f'scenario.{s}', lang=lang)}: "
-        + ", ".join(f"{v} {tr(f'status.{k}', lang=lang)}" for k, v in counts[s].items())
-        for s in SCENARIOS)
-    return (f"<div class='cf-summary'><small>{esc(summary)}</small></div>"
-            f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+    schools = dict(zip(fac["fid"].astype(str), fac["name"], strict=True))
+    units = dict(zip(ctx.layers.units["code"], ctx.layers.units["name"], strict=True))
+    word = ctx.t("上下学路线", "School route")
+    names, rows = [], []
+    for _, r in routes.iterrows():
+        school = r.get("school")
+        unit = r.get("unit_code")
+        school_name = None if is_missing(school) else schools.get(str(school), str(school))
+        names.append(str(r["name"]) if not is_missing(r.get("name")) else
+                     f"{word} · {school_name}" if school_name else word)
+        rows.append([(ctx.t("学校", "School"), school_name),
+                     (ctx.t("社区/村", "Unit"),
+                      None if is_missing(unit) else units.get(str(unit), str(unit)))])
+    return [Overlay("routes", ctx.t("上下学路线（输入）", "School routes (input)"), ctx.geo_layer(
+        routes, names=names, rows=rows, lazy=True,
+        style={"color": INPUT_ROUTE, "weight": 4, "dashArray": "8 6"}), show=False,
+        legend=((INPUT_ROUTE, ctx.t("规划的上下学路线", "planned school route"), "dash"),))]
 
 
 # --------------------------------------------------------------------------- output
@@ -804,5 +409,5 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
     return atomic_write_text(path, offline_html(m))
 
 
-__all__ = ["GROUPS", "JsLayer", "LayerBuilder", "MapContext", "Overlay", "build_map", "esc",
-           "inline_assets", "offline_html", "save_map"]
+__all__ = ["GROUPS", "UNIT_COLORS", "JsLayer", "LayerBuilder", "MapContext", "Overlay", "build_map",
+           "esc", "facility_name", "inline_assets", "offline_html", "save_map"]

@@ -8,12 +8,13 @@ import numpy as np
 
 from cfplan.analysis.report import hazard_text
 from cfplan.analysis.routes import SchoolRoutes
-from cfplan.maps.plan_map import LayerBuilder, MapContext, Overlay
+from cfplan.maps.map_context import LayerBuilder, MapContext, Overlay
+from cfplan.maps.palette import GATE, HOTSPOT, RISK, SAFE_ROUTE, ZONE
 
 __all__ = ["RISK_COLORS", "risk_color", "routes_layer"]
 
-# Risk points (penalty metres / 100) of a route → colour, low to high.
-RISK_COLORS = ((0.0, "#2b8a3e"), (2.0, "#fab005"), (5.0, "#f76707"), (np.inf, "#c92a2a"))
+# Risk points (penalty metres / 100) of a route → colour, low to high (none, < 2, < 5, ≥ 5).
+RISK_COLORS = ((0.0, RISK[0]), (2.0, RISK[1]), (5.0, RISK[2]), (np.inf, RISK[3]))
 
 
 def risk_color(risk: float) -> str:
@@ -34,9 +35,10 @@ def _radius(children: float, top: float) -> float:
 def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
     """Return a layer builder drawing ``routes`` in the map's 上下学路径 group.
 
-    Entries: the shortest routes coloured by risk (on), the safe routes (dashed, off),
-    school gates (those of a ``gates`` layer, as dots), the school zones (GA/T 1215 radius) and the hotspots as circles sized by
-    the children whose shortest route passes (largest first in the popup's rank).
+    Entries, all off when the page opens: the shortest routes coloured by risk, the safe
+    routes (dashed), school gates (those of a ``gates`` layer, as dots), the school zones
+    (GA/T 1215 radius) and the hotspots as circles sized by the children whose shortest
+    route passes (largest first in the popup's rank). Schools are named, never coded.
 
     Returns
     -------
@@ -47,16 +49,26 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
     def build(ctx: MapContext) -> Iterator[Overlay]:
         t = ctx.t
         lines = routes.routes
-        for kind, label, show in (("shortest", t("最短上学路线（按风险着色）",
-                                                 "Shortest routes to school (by risk)"), True),
-                                  ("safe", t("安全上学路线", "Safe routes to school"), False)):
+        fac = ctx.layers.facilities
+        school_names = dict(zip(fac["fid"].astype(str), fac["name"].astype(str), strict=True))
+
+        def school(code: object) -> str:
+            return school_names.get(str(code), str(code))
+
+        def schools_text(codes: object) -> str:
+            return t("、", ", ").join(school(c) for c in str(codes).split(",") if c)
+
+        for kind, label in (("shortest", t("最短上学路线（按风险着色）",
+                                           "Shortest routes to school (by risk)")),
+                            ("safe", t("安全上学路线", "Safe routes to school"))):
             sub = lines[lines["route"] == kind] if not lines.empty else lines
             if sub.empty:
                 continue
-            names = [f"{r.unit_name} → {r.school_name}" for r in sub.itertuples()]
+            names = [f"{r.unit_name} → {school(r.school_code) if hasattr(r, 'school_code') else r.school_name}"
+                     for r in sub.itertuples()]
             rows = [[(t("儿童", "Children"), f"{r.children:.0f}"),
                      (t("长度", "Length"), f"{r.length_m:.0f} m"),
-                     (t("步行", "Walk"), f"{r.minutes:.0f} min"),
+                     (t("步行", "Walk"), t(f"{r.minutes:.0f} 分钟", f"{r.minutes:.0f} min")),
                      (t("无信号灯穿越干路", "Unsignalised arterial crossings"),
                       f"{r.unsignalised_crossings:.0f}"),
                      (t("无信号灯穿越的道路", "Roads crossed unsignalised"),
@@ -67,33 +79,38 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
             if kind == "shortest":
                 styles = [{"color": risk_color(float(r))} for r in sub["risk"]]
                 style: dict[str, object] = {"weight": 3, "opacity": 0.8}
-                legend = tuple((c, t(f"风险 < {lim:g}", f"risk < {lim:g}") if np.isfinite(lim)
-                                else t("风险 ≥ 5", "risk ≥ 5")) for lim, c in RISK_COLORS[1:])
-                legend = ((RISK_COLORS[0][1], t("无风险", "no risk")), *legend)
+                legend: tuple[tuple[str, ...], ...] = tuple(
+                    (c, t(f"路线风险 < {lim:g}", f"route risk < {lim:g}") if np.isfinite(lim)
+                     else t("路线风险 ≥ 5", "route risk ≥ 5"), "line")
+                    for lim, c in RISK_COLORS[1:])
+                legend = ((RISK_COLORS[0][1], t("路线无风险", "route: no risk"), "line"), *legend)
             else:
                 styles = None
-                style = {"color": "#1c7ed6", "weight": 3, "dashArray": "6 5", "opacity": 0.8}
-                legend = (("#1c7ed6", t("安全路线", "safe route")),)
+                style = {"color": SAFE_ROUTE, "weight": 3, "dashArray": "6 5", "opacity": 0.8}
+                legend = ((SAFE_ROUTE, t("安全路线", "safe route"), "dash"),)
             yield Overlay("routes", label, ctx.geo_layer(sub, names=names, rows=rows,
-                                                         styles=styles, style=style,
-                                                         lazy=not show),
-                          show=show, legend=legend)
+                                                         styles=styles, style=style, lazy=True),
+                          show=False, legend=legend)
         if not routes.zones.empty:
             yield Overlay("routes", t(f"校园周边 {routes.rules.zone_radius_m:.0f} m",
                                       f"School zones ({routes.rules.zone_radius_m:.0f} m)"),
-                          ctx.geo_layer(routes.zones, names=list(routes.zones["school_code"]),
-                                        style={"color": "#7048e8", "weight": 1,
+                          ctx.geo_layer(routes.zones,
+                                        names=[school(c) for c in routes.zones["school_code"]],
+                                        rows=[[(t("半径", "Radius"),
+                                                f"{routes.rules.zone_radius_m:.0f} m")]]
+                                        * len(routes.zones), lazy=True, pane="cf-low",
+                                        style={"color": ZONE, "weight": 1, "fillColor": ZONE,
                                                "fillOpacity": 0.08}),
-                          show=False)
+                          show=False, legend=((ZONE, t("校园周边", "school zone")),))
         gates = routes.gates[routes.gates["gate"] == "gate"] if not routes.gates.empty \
             else routes.gates
         if not gates.empty:  # schools without a gate layer are on the map already
             yield Overlay("routes", t("校门", "School gates"), ctx.geo_layer(
-                gates, names=list(gates["school_code"]),
-                rows=[[(t("类型", "Kind"), t("校门", "gate"))]] * len(gates),
-                style={"radius": 5, "color": "#7048e8", "fillColor": "#7048e8",
+                gates, names=[school(c) for c in gates["school_code"]],
+                rows=[[(t("类型", "Kind"), t("校门", "gate"))]] * len(gates), lazy=True,
+                style={"radius": 5, "color": GATE, "fillColor": GATE,
                        "fillOpacity": 0.9, "weight": 1}),
-                legend=(("#7048e8", t("校门", "school gate")),))
+                show=False, legend=((GATE, t("校门", "school gate"), "dot"),))
         hot = routes.hotspots
         if not hot.empty:
             top = float(hot["children"].max())
@@ -107,7 +124,7 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                          (t("途经儿童", "Children passing"), f"{r.children:.0f}"),
                          (t("风险", "Risk"), f"{r.risk:.1f}"),
                          (t("限速", "Speed limit"), f"{r.maxspeed:.0f} km/h"),
-                         (t("学校", "Schools"), r.schools)]
+                         (t("学校", "Schools"), schools_text(r.schools))]
                         for r in frame.itertuples()]  # type: ignore[attr-defined]
 
             if not segments.empty:
@@ -116,7 +133,8 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                     rows=rows_of(segments),
                     styles=[{"weight": 2 + 8 * float(np.sqrt(c / max(top, 1e-9)))}
                             for c in segments["children"]],
-                    style={"color": "#e03131", "opacity": 0.7}))
+                    style={"color": HOTSPOT, "opacity": 0.7}, lazy=True), show=False,
+                    legend=((HOTSPOT, t("隐患路段", "hotspot segment"), "line"),))
             if not points.empty:
                 yield Overlay("routes", t("隐患过街点（按途经儿童大小）",
                                           "Hotspot crossings (sized by children)"),
@@ -125,10 +143,10 @@ def routes_layer(routes: SchoolRoutes) -> LayerBuilder:
                                             rows=rows_of(points),
                                             styles=[{"radius": _radius(float(c), top)}
                                                     for c in points["children"]],
-                                            style={"color": "#c92a2a", "fillColor": "#fa5252",
-                                                   "fillOpacity": 0.6, "weight": 1},
-                                            searchable=True),
-                              legend=(("#fa5252", t("隐患点（越大途经儿童越多）",
-                                                    "hotspot (larger: more children)")),))
+                                            style={"color": HOTSPOT, "fillColor": HOTSPOT,
+                                                   "fillOpacity": 0.6, "weight": 1}, lazy=True),
+                              show=False,
+                              legend=((HOTSPOT, t("隐患点（越大途经儿童越多）",
+                                                  "hotspot (larger: more children)"), "dot"),))
 
     return build

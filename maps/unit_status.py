@@ -63,10 +63,12 @@ def unit_status_table(
     """Return each unit's and subdistrict's status for every per-unit target.
 
     A unit counted by a target is ``met`` unless the result lists it as failing
-    (``not_met``; ``unknown`` when the result itself is unknown). Walking-access targets
-    compare the unit's own share (``coverage``, unit rows) with the target; without a
-    coverage table they fall back to the result's failing units. Units outside a
-    target's scope (villages for a 社区 target) are not counted.
+    (``not_met``; ``unknown`` when the result itself is unknown): the result's failing
+    units are the one rule every output applies (:data:`cfplan.analysis.export.FAILING_RULE`).
+    For walking-access targets the unit's own share (``coverage``, unit rows) comes along
+    for the map's shading; a unit with no share is unknown when its children are not
+    known, else not counted (no children). Units outside a target's scope (villages for a
+    社区 target) are not counted.
 
     Returns
     -------
@@ -79,6 +81,7 @@ def unit_status_table(
     targets = per_unit_targets(plan, results)
     by_key = {(r.target.id, r.scenario): r for r in results}
     unit_codes = set(layers.units["code"])
+    unknown_children = set(layers.units.loc[layers.units["children"].isna(), "code"])
     codes = list(layers.units["code"]) + list(layers.subdistricts["code"])
     chars: dict[str, list[str]] = {c: [] for c in codes}
     shares: dict[str, dict[int, list[float | None]]] = {}
@@ -97,8 +100,8 @@ def unit_status_table(
                     share = unit_share.get(code)
                     shares.setdefault(code, {}).setdefault(ti, [])
                     shares[code][ti].append(share)
-                    status = ("unknown" if share is None else
-                              "met" if share >= t.low - 1e-12 else "not_met")
+                    status = ("not_met" if code in r.failing else "met" if share is not None
+                              else "unknown" if code in unknown_children else "none")
                 elif r.status == "not_assessed":
                     status = "none"
                 elif code in r.failing:

@@ -30,6 +30,12 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
 
+# Browser tests save their screenshots here (never into the repository during make test);
+# `make screenshots` points this at docs/img to refresh the README's pictures.
+SCREENSHOTS = Path(os.environ.get("CFPLAN_SCREENSHOTS")
+                   or Path(__file__).resolve().parents[1] / "build" / "screenshots")
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
 # A small square district near Zhengzhou, built in EPSG:4547 metres.
 ORIGIN = (482_000.0, 3_841_000.0)
 _TO_WGS = pyproj.Transformer.from_crs("EPSG:4547", "EPSG:4326", always_xy=True)
@@ -144,3 +150,11 @@ def gcj02_point(lon: float, lat: float) -> tuple[float, float]:
     dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
     dlon = dlon * 180.0 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
     return lon + dlon, lat + dlat
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches the system Chromium (``make chromium``), no downloads."""
+    from map_pages import LAUNCH_ARGS, chromium_path
+
+    return {**browser_type_launch_args, "executable_path": chromium_path(), "args": LAUNCH_ARGS}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from cfplan.analysis.plan import load_plan
 from cfplan.layers import checks
 from cfplan.layers.accounting import rejected_frame
 from cfplan.layers.errors import InputError
@@ -23,6 +22,7 @@ from cfplan.layers.text import Text
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
 sys.path.insert(0, str(DATA))
+import bad_base  # noqa: E402
 import make_bad  # noqa: E402
 
 
@@ -65,6 +65,35 @@ FATAL: dict[str, Fatal] = {
     "osm_no_walkable_ways": Fatal("streets.osm", None, "没有可步行的道路", loader="streets"),
     "osm_truncated": Fatal("streets.osm", None, "OSM XML 无法解析", loader="streets"),
     "osm_facilities_truncated": Fatal("pois.osm", None, "文件无法解析（可能不完整或格式错误）"),
+    # files that are not what they say (issue #17)
+    "fifo_dbf": Fatal("subdistricts.dbf", None, "是命名管道（FIFO），不是普通文件"),
+    "shapefile_no_dbf": Fatal("subdistricts.shp", None, "Shapefile 缺少属性表 subdistricts.dbf"),
+    "symlink_loop": Fatal("facilities.geojson", None, "符号链接循环"),
+    "folder_as_file": Fatal("facilities.geojson", None, "是文件夹，不是文件"),
+    "manifest_nested_tables": Fatal("layers.toml", None, "表或数组嵌套过深"),
+    "manifest_margin_inf": Fatal("layers.toml", "margin_m", "margin_m 应为非负的有限数值，而不是 inf"),
+    "manifest_path_up": Fatal("missing.geojson", None, "文件不存在"),
+    "gpkg_two_layers": Fatal("facilities.gpkg", "layer", "文件有 2 个图层（facilities、old）"),
+    "xlsx_two_sheets": Fatal("childcare.xlsx", "sheet", "工作簿有 2 个含数据的工作表（托育机构、旧表）"),
+    "xls_old_format": Fatal("childcare.xls", None, "旧版 Excel（.xls）格式无法读取"),
+    "plan_binary": Fatal("plan.toml", None, "不是文本文件（看起来是 PNG 图片）", loader="plan"),
+    "plan_nested_keys": Fatal("plan.toml", None, "表或数组嵌套超过 16 层", loader="plan"),
+    "plan_period_not_range": Fatal("plan.toml", None, "第 4 行：period 应为 [起始年, 结束年]",
+                                   loader="plan"),
+    "plan_target_inf": Fatal("plan.toml", None, "第 15 行：target 应为有限数字，而不是 inf",
+                             loader="plan"),
+    "plan_target_nan": Fatal("plan.toml", None, "第 15 行：target 应为有限数字，而不是 nan",
+                             loader="plan"),
+    "plan_target_negative": Fatal("plan.toml", None, "第 15 行：target 不能为负（现为 -1）",
+                                  loader="plan"),
+    "plan_radius_negative": Fatal("plan.toml", None, "第 15 行：radius_m 应大于 0（现为 -300）",
+                                  loader="plan"),
+    "indicators_empty": Fatal("indicators.csv", None, "文件为空", loader="indicators"),
+    "indicators_ragged_row": Fatal("indicators.csv", None, "第 3 行有 8 个值，表头只有 7 列",
+                                   loader="indicators"),
+    "indicators_no_value_column": Fatal("indicators.csv", None, "缺少 value 列或 id/indicator 列",
+                                        loader="indicators"),
+    "osm_pbf_truncated": Fatal("streets.osm.pbf", None, "OSM PBF 无法读取", loader="streets"),
 }
 
 FAC = ("facilities", "facilities.geojson")
@@ -104,6 +133,17 @@ REJECTED: dict[str, list[Row]] = {
     "unknown_status": [(*FAC, 5, "状态", "未知建设状态「拆除」")],
     "unknown_unit_type": [(*UNITS, 1, "类型", "未知社区类型")],
     "wrong_type_number": [(*FAC, 2, "年份", "「去年」不是数字")],
+    "csv_ragged_row": [(*CHILDCARE, 2, "-", "该行有 8 个值，表头只有 7 列")],
+    "nan_coordinates": [(*FAC, 9, "geometry", "坐标含非有限数值（NaN 或无穷大）")],
+    "population_out_of_range": [(*UNITS, 1, "人口", "数值 1e+308 超出范围"),
+                                (*UNITS, 2, "人口", "人口 2e+08 超过 1 亿")],
+    "xlsx_formulas": [("facilities", "childcare.xlsx", 2, "托位",
+                       "「托位」是公式 =10+23，文件中没有计算结果")],
+    "unknown_references": [
+        ("entrances", "entrances.geojson", 2, "facility", "没有编号为「PK99」的设施"),
+        ("gates", "gates.geojson", 2, "school", "没有编号为「P99」的学校"),
+        ("gates", "gates.geojson", 3, "school", "「PK01」是公园，不是学校"),
+        ("school_districts", "school_districts.geojson", 2, "school", "没有编号为「X9」的学校")],
 }
 
 REPAIRED: dict[str, list[Row]] = {
@@ -121,6 +161,9 @@ REPAIRED: dict[str, list[Row]] = {
     "lonlat_swapped_geojson": [(*FAC, r, "geometry", "经纬度互换") for r in (1, 2, 3)],
     "lonlat_swapped_xlsx": [("facilities", "childcare.xlsx", r, "经度/纬度", "经纬度互换")
                             for r in (1, 2, 3, 4)],
+    "control_characters": [(*FAC, 1, "名称", "删去 1 个控制字符（U+0007）"),
+                           (*FAC, 2, "名称", "删去 1 个控制字符（ESC 转义序列）"),
+                           (*FAC, 3, "名称", "删去 1 个控制字符（U+0000）")],
 }
 
 GAP = "社区/村未铺满区界：1 处空隙"
@@ -138,6 +181,9 @@ WARNED: dict[str, list[str]] = {
     "negative_population": [GAP, "1 个设施不在任何社区/村内（CH02）"],
     "unknown_unit_type": [GAP, "2 个设施不在任何社区/村内（CH01、F01）"],
     "zero_population": ["units.geojson U07 春晖社区：人口为 0"],
+    "population_out_of_range": ["社区/村未铺满区界：1 处空隙，共 162.3 公顷（占 49.8%）",
+                                "3 个设施不在任何社区/村内（CH01、CH02、F01）"],
+    "xlsx_formulas": ["childcare.xlsx（托育机构）：1 个公式单元格按 Excel 上次保存的计算结果读取"],
 }
 
 # Cases whose warning needs the street network (checked by checks.gcj_offset_warning).
@@ -145,7 +191,15 @@ STREET_WARNED = {"gcj_labelled_wgs84": "childcare.csv：25 个点整体偏向东
                  "gcj_boundaries_labelled_wgs84": "units.geojson：边界整体偏向东约 564 m"}
 # Cases that load cleanly: the problem is handled without loss (BOM, Chinese headers, the
 # JSON that DataV and AMap boundary downloads give).
-CLEAN = {"csv_bom_chinese_headers", "datav_bare_array", "amap_district_response"}
+CLEAN = {"csv_bom_chinese_headers", "datav_bare_array", "amap_district_response", "manifest_bom",
+         "csv_utf16", "gpkg_layer_named", "xlsx_sheet_named"}
+# Plans and indicators files read with a warning (loader, words of each warning).
+FILE_WARNED: dict[str, tuple[str, list[str]]] = {
+    "plan_gbk": ("plan", ["plan.toml：不是 UTF-8，按 GBK 读取"]),
+    "plan_year_outside_period": ("plan", ["plan.toml：第 12 行：目标年份 2035 不在规划期 2024–2025 内"]),
+    "plan_control_characters": ("plan", ["targets[1].title：删去 1 个控制字符（ESC 转义序列）"]),
+    "indicators_gbk": ("indicators", ["indicators.csv：不是 UTF-8，按 GBK 读取"]),
+}
 # Cases with a plan: the warning comes from assessing the layers against it.
 ASSESS_WARNED = {"kind_without_facilities": "图层中没有任何公园：2 项目标（第 33、标准5 项）"}
 
@@ -163,14 +217,11 @@ def loaded(case: str) -> LayerSet:
 
 def _raise(case: str, loader: str) -> InputError:
     folder = BAD / case
+    make_bad.make_specials()
+    assert make_bad.loader_of(folder) == loader
     with warnings.catch_warnings(), pytest.raises(InputError) as info:
         warnings.simplefilter("ignore")
-        if loader == "plan":
-            load_plan(folder / "plan.toml")
-        elif loader == "streets":
-            load_street_network(folder / "streets.osm", crs="EPSG:4547")
-        else:
-            load_layers(folder)
+        make_bad.load_case(folder)
     return info.value
 
 
@@ -179,7 +230,7 @@ def _raise(case: str, loader: str) -> InputError:
 
 def test_every_case_has_a_test_and_there_are_at_least_30():
     on_disk = {p.name for p in BAD.iterdir() if p.is_dir()}
-    covered = set(FATAL) | set(LAYER_CASES)
+    covered = set(FATAL) | set(LAYER_CASES) | set(FILE_WARNED)
     assert on_disk == covered == {c.name for c in make_bad.CASES}
     assert len(on_disk) >= 30
     assert not set(FATAL) & set(LAYER_CASES)
@@ -224,6 +275,33 @@ def test_fatal_case_names_file_field_row_and_fix(case):
     if want.loader != "plan":  # plan messages are analysis/plan.py's
         assert err.fix, "errors say how to fix them"
         assert_bilingual(err.fix)
+
+
+def test_a_path_through_dotdot_is_named_as_written():
+    err = _raise("manifest_path_up", "layers")
+    for lang in ("zh", "en"):
+        assert "manifest_path_up/../manifest_path_up/missing.geojson" in err.message(lang=lang)
+
+
+def test_a_named_pipe_is_refused_at_once_not_read():
+    import time
+
+    start = time.perf_counter()
+    err = _raise("fifo_dbf", "layers")
+    assert time.perf_counter() - start < 5
+    assert "named pipe (FIFO)" in err.message(lang="en")
+
+
+@pytest.mark.parametrize("case", sorted(FILE_WARNED))
+def test_plan_and_indicators_cases_are_read_with_their_warnings(case):
+    loader, words = FILE_WARNED[case]
+    assert make_bad.loader_of(BAD / case) == loader
+    read, warned = make_bad.load_case(BAD / case)
+    assert read is not None
+    assert len(warned) == len(words), warned
+    for w, text in zip(warned, words, strict=True):
+        assert text in w.zh, (text, w)
+        assert_bilingual(w)
 
 
 def test_fatal_message_languages_are_split():
@@ -299,7 +377,9 @@ def test_accounting_identity_over_the_whole_corpus():
         assert (acc["read"] == acc["used"] + acc["rejected"]).all(), case
         assert (acc["repaired"] <= acc["used"]).all(), case
         frames = {"units": layers.units, "facilities": layers.facilities,
-                  "district": layers.district, "subdistricts": layers.subdistricts}
+                  "district": layers.district, "subdistricts": layers.subdistricts,
+                  "entrances": layers.entrances, "gates": layers.gates,
+                  "school_districts": layers.school_districts}
         for row in acc.itertuples():
             rejections = [r for r in layers.rejected if (r.layer, r.file) == (row.layer, row.file)]
             assert row.rejected == len(rejections), (case, row)
@@ -379,7 +459,7 @@ def test_gcj02_labelled_as_wgs84_is_warned():
 
 
 def test_gcj02_check_is_quiet_on_correct_data():
-    demo = load_layers(Path(make_bad.DEMO))
+    demo = load_layers(Path(bad_base.DEMO))
     lines = _street_lines_for(demo)
     for file, group in demo.facilities.groupby("_file"):
         assert checks.gcj_offset_warning(group, lines, layer=str(file)) is None, file

@@ -23,7 +23,7 @@ from cfplan.pipeline import assess
 
 DATA = Path(__file__).parent / "data"
 sys.path.insert(0, str(DATA))
-import make_bad  # noqa: E402
+import bad_base  # noqa: E402
 
 BAD = DATA / "bad"
 
@@ -42,7 +42,7 @@ def test_boundary_downloads_load_and_land_on_the_wgs84_district(case):
     assert len(layers.district) == 1 and layers.district["name"].iloc[0] == "坏数据示例区"
     assert layers.rejected == [] and layers.warnings == []
     got = layers.district.to_crs(WGS84).geometry.iloc[0]
-    want = shape(make_bad.base_district()["geometry"])
+    want = shape(bad_base.base_district()["geometry"])
     assert _hausdorff_m(got, want) < 0.5  # GCJ-02 converted back, to 6-decimal precision
     acc = layers.accounting.set_index("file").loc["district.json"]
     assert (acc["read"], acc["used"], acc["rejected"]) == (1, 1, 0)
@@ -62,7 +62,7 @@ def test_only_what_is_really_broken_is_rejected():
     layers = load_layers(BAD / "json_bare_array_broken")
     assert [(r.file, r.row, r.field) for r in layers.rejected] == [
         ("facilities.json", 9, "geometry")]
-    assert len(layers.facilities) == make_bad.N_FACILITIES
+    assert len(layers.facilities) == bad_base.N_FACILITIES
 
 
 def test_truncated_and_foreign_json_say_what_is_wrong():

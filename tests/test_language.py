@@ -59,7 +59,7 @@ def test_english_output_has_only_quoted_chinese(english_demo, demo_layers, jingk
 
 def test_english_map_glyphs_and_terminal_are_english(english_demo, capsys):
     html = (english_demo / "map.html").read_text(encoding="utf-8")
-    glyphs = re.findall(r"class='cf-ico[^']*'[^>]*>([^<]*)<", html)
+    glyphs = re.findall(r'"symbol": ?"([^"]*)"', html)  # the glyphs the page draws
     assert glyphs and not any(CJK.search(g) for g in glyphs)
     assert main(["validate", "--lang", "en", "--layers", str(DEMO_DIR)]) == 0
     out = capsys.readouterr()

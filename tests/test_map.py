@@ -48,9 +48,10 @@ def test_map_has_no_network_dependency(demo_html):
 
 def test_map_layers_legend_panel_and_banner(demo_html):
     assert "cfplan.layerControl(" in demo_html and "cfplan.selector(" in demo_html
-    for name in ("社区/村：所选目标", "办事处", "区界", "街道（合成）", "未成年人保护工作站", "公园",
-                 "托育机构", "图例", "空间目标", "填报指标", "底图", "行政区划", "设施 · 公共服务友好",
-                 "可达性", "上下学路径", "缺口", "步行圈：公园"):
+    for name in ("社区/村（按所选目标着色）", "办事处", "区界", "街道（合成）", "未成年人保护工作站",
+                 "公园", "托育机构", "图例", "空间目标", "填报指标", "底图", "行政区划",
+                 "设施 · 公共服务友好", "可达性", "上下学路径", "缺口", "步行圈：公园",
+                 "未达标的规划目标数"):
         assert has(demo_html, name), name
     assert "合成数据：示范区不是真实地点" in demo_html
     assert "缺 2 个未成年人保护工作站：白杨办事处、望湖办事处" in demo_html
@@ -87,7 +88,7 @@ def test_english_map(tmp_path):
     layers = load_layers(make_folder(tmp_path / "l", units, []))
     plan = load_plan(PLANS_DIR / "shangjie.toml")
     html = offline_html(build_map(plan, layers, evaluate_plan(plan, layers), lang="en"))
-    assert "Units: selected target" in html and "Colour units by target" in html
+    assert has(html, "Units (coloured by the selection)") and "Colour units by target" in html
     assert "Spatial targets" in html and "Legend" in html
     assert "<title>测试区 · " in html
 

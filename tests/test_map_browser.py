@@ -1,267 +1,444 @@
-"""The map in a real headless Chromium with the network off: it draws, and a reviewer can use it.
+"""The map in Chromium (Playwright), used as a reviewer uses it: the mouse, the keyboard, two screens.
 
-Driven over the DevTools protocol (``cfplan.maps.headless``): no request may leave the page,
-no script error, no dialog. The test toggles a layer group, searches, switches the target
-selector, opens popups, checks that no two panels overlap at two screen sizes, and loads a
-map whose facility, unit and 办事处 names are hostile.
+The system Chromium with the network off (``tests/map_pages.py``): no request may leave the
+page, no script error, no dialog. Clicks are real mouse clicks at page points computed from
+the layers (shapely) and projected by the page's own map; popups are paged with the mouse;
+the answers are compared with ``units.csv``. Screenshots go to ``conftest.SCREENSHOTS``
+(``make screenshots`` refreshes ``docs/img/``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
+import re
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from conftest import SCREENSHOTS
+from map_pages import SIZES, MapPage, units_wgs84
 
 from cfplan.analysis.evaluate import evaluate_plan
+from cfplan.analysis.indicators import target_text
 from cfplan.demo import DEMO_DIR
 from cfplan.layers.load import load_layers
 from cfplan.layers.streets import load_streets
-from cfplan.maps.headless import Chromium
+from cfplan.maps.palette import FAILS, MET, NOT_MET, SHARE_BELOW
 from cfplan.maps.plan_map import build_map, save_map
+from cfplan.maps.unit_layers import target_label
 
 EVIL_IMG = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = '"><script>alert(2)</script>'
 EVIL_FORMULA = '=HYPERLINK("http://example.invalid","x")'
-PANELS = ("#cf-panel", "#cf-legend", "#cf-layers", "#cf-selector", ".cf-banner",
-          ".leaflet-control-zoom", ".leaflet-control-search", ".leaflet-control-measure",
-          ".leaflet-control-scale", ".leaflet-control-attribution")
+IMG = SCREENSHOTS
+# Six units of the demo, each failing something different: 朝阳社区 (only the standards),
+# 李庄村 (29), 明珠社区 (8a, 37a), 张湾村 (29 now, not once planned), 海棠社区 (37a), 周庄村.
+CLICKED = ("U01", "U06", "U14", "U17", "U33", "U35")
+# Layer entries on when the page opens: the units, the outlines, the streets and the
+# facilities of the default view (the kinds of the plan's per-unit targets).
+ON_AT_START = {"社区/村（按所选目标着色）", "区界", "办事处", "街道（合成）", "水系/铁路",
+               "儿童之家", "托育机构", "家长学校"}
+CJK = re.compile("[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]")
+CJK_RUN = re.compile("[\u3400-\u9fff]+")
+# Latin words a Chinese map may show: units of measure, the standards' references, Leaflet.
+LATIN_OK = {"m", "km", "h", "ha", "hm", "GB", "Leaflet", "T"}
 
 
-@pytest.fixture(scope="module")
-def page(demo_run, demo_out):
-    with Chromium(width=1600, height=1000) as browser:
-        browser.open(demo_out / "map.html")
-        browser.wait_for("document.querySelectorAll('.leaflet-marker-icon').length > 0")
-        yield browser
+@pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def page(request, browser, demo_run, demo_out):
+    width, height = request.param
+    mp = MapPage(browser, demo_out / "map.html", width=width, height=height)
+    yield mp
+    mp.close()
 
 
-def clean(browser: Chromium) -> None:
-    assert browser.remote_requests() == []
-    assert browser.errors == []
-    assert browser.dialogs == []
+def unit_fails(demo_out: Path, plan) -> dict[str, tuple[list[str], list[str]]]:
+    """units.csv: each unit's failing targets now and once planned, as the map labels them."""
+    units = pd.read_csv(demo_out / "units.csv", dtype=str).fillna("")
+    units = units[units["level"] == "unit"]
+
+    def labels(cell: str) -> list[str]:
+        return sorted(target_label(plan.target(part.split(" ", 1)[0]), "zh")
+                      for part in cell.split("; ") if part)
+
+    return {r.code: (labels(r.fails_current), labels(r.fails_planned))
+            for r in units.itertuples()}
 
 
-def test_map_draws_offline_without_errors(page, demo_run):
-    clean(page)
-    assert page.eval("document.title").startswith("示范区（合成数据） · 郑州经开区")
-    # Clustered at district zoom: fewer icons than facilities, every facility counted.
-    icons = page.eval("document.querySelectorAll('.leaflet-marker-icon').length")
-    clusters = page.eval("document.querySelectorAll('.cf-cluster').length")
-    assert 0 < clusters < icons < len(demo_run.layers.facilities)
-    assert shown_facilities(page) == len(demo_run.layers.facilities)
-    assert page.eval("document.querySelectorAll('path.leaflet-interactive').length") > len(
-        demo_run.layers.units)
-    assert "合成数据：示范区不是真实地点" in page.eval("document.body.textContent")
-    # Metric-only scale bar; fullscreen, measure and search controls.
-    assert page.eval("document.querySelectorAll('.leaflet-control-scale-line').length") == 1
-    assert page.eval("document.querySelector('.leaflet-control-scale-line').textContent"
-                     ).endswith(("m", "km"))
-    for sel in (".leaflet-control-zoom-fullscreen", ".leaflet-control-measure",
-                ".leaflet-control-search"):
-        assert page.eval(f"!!document.querySelector('{sel}')"), sel
+def unit_colours(page: MapPage) -> dict[str, str]:
+    return page.js("""() => { var out = {};
+        cfplan.status.unit.eachLayer(function (l) { out[l.feature.properties.n] = l.options.fillColor; });
+        return out; }""")
 
 
-def test_markers_spread_at_street_zoom(page, demo_run):
-    page.eval("(function(){var m = cf_facilities.cluster._map; m.setView(m.getCenter(), 16,"
-              " {animate: false}); return true;})()")
-    page.wait_for("document.querySelectorAll('.cf-cluster').length === 0")
-    settled(page)
-    assert page.eval("document.querySelectorAll('.cf-marker').length") > 0
-    # No two glyphs overlap at street zoom (facilities stand >= 70 m apart).
-    overlap = page.eval("""(function(){
-      var r = Array.from(document.querySelectorAll('.cf-marker')).map(e => e.getBoundingClientRect())
-        .filter(b => b.right > 0 && b.bottom > 0 && b.left < innerWidth && b.top < innerHeight);
-      var n = 0;
-      for (var i = 0; i < r.length; i++) for (var j = i + 1; j < r.length; j++)
-        if (r[i].left + 4 < r[j].right && r[j].left + 4 < r[i].right &&
-            r[i].top + 4 < r[j].bottom && r[j].top + 4 < r[i].bottom) n++;
-      return n;})()""")
-    assert overlap == 0
-    page.eval("(function(){var m = cf_facilities.cluster._map; m.setZoom(14, {animate: false});"
-              " return true;})()")
-    page.wait_for("document.querySelectorAll('.cf-cluster').length > 0")
-    settled(page)
-    clean(page)
+def entries_on(page: MapPage) -> set[str]:
+    return set(page.js("Array.from(document.querySelectorAll('#cf-layers .cf-layer'))"
+                       ".filter(e => e.querySelector('input[type=checkbox]') && e.querySelector('input').checked).map(e => e.textContent.trim())"))
 
 
-def boxes(browser: Chromium) -> dict[str, list[float]]:
-    return browser.eval("(function(){var out = {};" + "".join(
-        f"document.querySelectorAll({json.dumps(sel)}).forEach(function(e, i){{"
-        "var r = e.getBoundingClientRect(); if (r.width && r.height) "
-        f"out[{json.dumps(sel)} + i] = [r.left, r.top, r.right, r.bottom];}});"
-        for sel in PANELS) + "return out;})()")
-
-
-def overlaps(rects: dict[str, list[float]]) -> list[tuple[str, str]]:
-    names = sorted(rects)
-    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
-            if rects[a][0] < rects[b][2] and rects[b][0] < rects[a][2]
-            and rects[a][1] < rects[b][3] and rects[b][1] < rects[a][3]]
-
-
-@pytest.mark.parametrize("size", [(1600, 1000), (1280, 720)])
-def test_panels_never_overlap(page, size):
-    page.resize(*size)
-    page.eval("window.dispatchEvent(new Event('resize')); true")
-    for collapsed in (False, True, False):
-        page.eval(f"""document.querySelectorAll('#cf-panel, #cf-legend, #cf-layers').forEach(
-            function (e) {{ e.classList.toggle('cf-collapsed', {str(collapsed).lower()}); }}); true""")
-        rects = boxes(page)
-        assert {"#cf-panel0", "#cf-legend0", "#cf-layers0", "#cf-selector0"} <= set(rects)
-        for r in rects.values():  # every panel inside the window
-            assert r[0] >= 0 and r[1] >= 0 and r[2] <= size[0] and r[3] <= size[1], rects
-        assert overlaps(rects) == [], (size, collapsed, rects)
-    page.resize(1600, 1000)
-
-
-MARKER_BOXES = ("JSON.stringify(Array.from(document.querySelectorAll('.leaflet-marker-icon'))"
-                ".map(e => [e.getBoundingClientRect().left, e.getBoundingClientRect().top,"
-                " getComputedStyle(e).opacity]))")
-
-
-def settled(browser: Chromium, *, timeout: float = 10.0) -> None:
-    """Wait until markercluster's zoom animation is over: no animation class, markers still."""
-    browser.wait_for("!document.querySelector('.leaflet-cluster-anim')", timeout=timeout)
-    deadline = time.monotonic() + timeout
-    before = browser.eval(MARKER_BOXES)
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        now = browser.eval(MARKER_BOXES)
-        if now == before:
-            return
-        before = now
-    raise TimeoutError("markers kept moving")
-
-
-def shown_facilities(browser: Chromium) -> int:
-    """Facilities on the map: those in clusters plus the single markers."""
-    return int(browser.eval("Array.from(document.querySelectorAll('.cf-cluster span'))"
-                            ".reduce((n, s) => n + parseInt(s.textContent, 10), 0)"
-                            " + document.querySelectorAll('.cf-marker').length"))
-
-
-def test_layer_group_toggle(page, demo_run):
+def test_opens_offline_in_the_default_view(page, demo_run):
+    page.clean()
+    assert page.js("document.title").startswith("示范区（合成数据） · 郑州经开区")
+    assert page.page.locator("#cf-target").input_value() == "count"
+    # Units coloured by how many of the plan's own per-unit targets each fails now.
+    plan_ids = {t.id for t in demo_run.plan.targets if t.origin != "standard"}
+    fails = {}
+    for r in demo_run.results:
+        if r.scenario == "current" and r.target.id in plan_ids and r.target.unit_level == "unit" \
+                and r.target.metric in ("presence_per_unit", "capacity_per_unit", "accessibility"):
+            for code in r.failing:
+                fails[code] = fails.get(code, 0) + 1
+    names = dict(zip(demo_run.layers.units["code"], demo_run.layers.units["name"], strict=True))
+    want = {names[c]: FAILS[min(fails.get(c, 0), len(FAILS) - 1)] for c in names}
+    assert unit_colours(page) == want
+    assert max(fails.values()) >= 2  # 明珠社区: 8a and 37a
+    # Only the units, the outlines and the default view's facilities are on.
+    assert entries_on(page) == ON_AT_START
+    total = page.js("document.querySelectorAll('#cf-layers .cf-layer').length")
+    assert total > 2 * len(ON_AT_START)
+    # Clustered at district zoom: every shown facility counted once.
+    shown = page.js("Array.from(document.querySelectorAll('.cf-cluster span'))"
+                    ".reduce((n, s) => n + parseInt(s.textContent, 10), 0)"
+                    " + document.querySelectorAll('.cf-marker').length")
     fac = demo_run.layers.facilities
-    group = "#cf-layers .cf-group[data-group='facilities:2']"  # 公共服务友好, the 2nd domain
-    kinds = page.eval(f"Array.from(document.querySelectorAll(\"{group} .cf-layer\"))"
-                      ".map(e => e.textContent.trim())")
-    assert "幼儿园" in kinds and "小学" in kinds
-    from cfplan.layers.kinds import FACILITY_KINDS
-
-    keys = [k for k, v in FACILITY_KINDS.items() if v.zh in kinds]
-    assert shown_facilities(page) == len(fac)
-    assert page.eval(f"document.querySelector(\"{group} .cf-group-toggle\").checked")
-    page.click_selector(f"{group} .cf-group-toggle")
-    assert not any(page.eval(f"Array.from(document.querySelectorAll(\"{group} .cf-layer input\"))"
-                             ".map(i => i.checked)"))
-    assert page.eval("cf_facilities.cluster._map.hasLayer(cf_facilities.layers.kindergarten)"
-                     ) is False
-    assert shown_facilities(page) == len(fac) - int(fac["kind"].isin(keys).sum())
-    page.click_selector(f"{group} .cf-group-toggle")
-    assert page.eval("cf_facilities.cluster._map.hasLayer(cf_facilities.layers.kindergarten)")
-    assert all(page.eval(f"Array.from(document.querySelectorAll(\"{group} .cf-layer input\"))"
-                         ".map(i => i.checked)"))
-    assert shown_facilities(page) == len(fac)
-    # Walking bands start hidden and are built when first shown.
-    paths = page.eval("document.querySelectorAll('path').length")
-    band = ("Array.from(document.querySelectorAll('#cf-layers .cf-layer'))"
-            ".find(e => e.textContent.trim() === '步行圈：公园').querySelector('input')")
-    assert page.eval(f"{band}.checked") is False
-    page.eval(f"{band}.click(); true")
-    assert page.eval("document.querySelectorAll('path').length") == paths + 3  # 5/10/15 min
-    page.eval(f"{band}.click(); true")
-    assert page.eval("document.querySelectorAll('path').length") == paths
-    clean(page)
+    assert shown == int(fac["kind"].isin(["children_home", "childcare", "parent_school"]).sum())
+    for sel in (".leaflet-control-zoom-fullscreen", ".leaflet-control-measure",
+                ".leaflet-control-search", ".leaflet-control-scale-line"):
+        assert page.page.locator(sel).count() == 1, sel
+    page.clean()
 
 
-def popup_text(browser: Chromium) -> str:
-    browser.wait_for("document.querySelector('.leaflet-popup-content')")
-    return str(browser.eval("document.querySelector('.leaflet-popup-content').textContent"))
+def test_clicks_reach_the_unit_under_the_pointer(page, demo_run, demo_out):
+    """A mouse click inside each of six units opens that unit's page with units.csv's failures."""
+    units = units_wgs84(demo_run.layers)
+    expected = unit_fails(demo_out, demo_run.plan)
+    sd_names = dict(zip(demo_run.layers.subdistricts["code"], demo_run.layers.subdistricts["name"],
+                        strict=True))
+    results = {}
+    for code in CLICKED:
+        x, y = page.free_point(units.loc[code, "geometry"])
+        page.click(x, y)
+        pages = page.popup_pages()
+        layers = [p["layer"] for p in pages]
+        assert layers[0] == "社区/村", (code, layers)  # the unit is on top where nothing else is
+        unit = pages[0]
+        assert unit["title"] == units.loc[code, "name"]
+        now, planned = expected[code]
+        assert sorted(unit["rows"]["现状未达标"]) == (now or ["无"])
+        assert sorted(unit["rows"]["规划完成后未达标"]) == (planned or ["无"])
+        assert unit["rows"]["未达标的规划目标"] == [str(sum(1 for t in now if not t.startswith("标准")))]
+        # The 办事处 under the same point is a later page, never in the way.
+        sd = [p for p in pages if p["layer"] == "办事处"]
+        assert [p["title"] for p in sd] == [sd_names[units.loc[code, "subdistrict"]]]
+        results[code] = [p["count"] for p in pages]
+        assert page.broken_words("未达成") == 0
+        if code == "U14":  # 明珠社区 fails two of the plan's targets
+            page.page.locator(".leaflet-popup-content .cf-prev").click()  # back to page 1
+            page.page.wait_for_function(  # the popup's fade-in is over
+                "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+            page.page.wait_for_timeout(300)
+            page.page.screenshot(path=str(IMG / f"map-popup-{page.width}.png"))
+        page.close_popup()
+    assert len(results) == 6
+    page.clean()
 
 
-def close_popups(browser: Chromium) -> None:
-    browser.eval("cf_facilities.cluster._map.closePopup(); true")
-    browser.wait_for("!document.querySelector('.leaflet-popup-content')")
+def test_a_facility_in_a_unit_pages_through_both(page, demo_run):
+    """Click a 儿童之家 at street zoom: facility, unit and 办事处 on one popup's pages."""
+    fac = demo_run.layers.facilities
+    home = fac[(fac["kind"] == "children_home") & (fac["unit"] == "U02")].to_crs("EPSG:4326").iloc[0]
+    page.js("p => { cfplan.status.unit._map.setView([p[1], p[0]], 17, {animate: false});"
+            " return true; }", [home.geometry.x, home.geometry.y])
+    page.page.wait_for_timeout(500)
+    x, y = page.to_screen([[home.geometry.x, home.geometry.y]])[0]
+    assert "cf-ico" in page.element_at(x, y)  # the glyph is under the pointer
+    page.click(x, y)
+    pages = page.popup_pages()
+    page.close_popup()
+    page.js("() => { cfplan.refit(); return true; }")
+    assert [p["layer"] for p in pages] == ["儿童之家", "社区/村", "办事处"]
+    assert pages[0]["title"] == home["name"] and pages[0]["count"] == "1/3"
+    assert pages[1]["title"] == "和平社区" and pages[2]["count"] == "3/3"
+    page.page.wait_for_timeout(300)
+    page.clean()
 
 
-def search(browser: Chromium, text: str) -> list[str]:
-    close_popups(browser)
-    browser.eval("cfplan.searchControl.cancel(); true")
-    if not browser.eval("document.querySelector('.leaflet-control-search')"
-                        ".classList.contains('search-exp')"):
-        browser.click_selector(".leaflet-control-search .search-button")
-    browser.eval("document.querySelector('.leaflet-control-search .search-input').focus(); true")
-    browser.type_text(text)
-    browser.wait_for("document.querySelectorAll('.search-tip').length > 0")
-    return browser.eval("Array.from(document.querySelectorAll('.search-tip'))"
-                        ".map(e => e.textContent)")  # type: ignore[return-value]
+def test_outlines_and_labels_take_no_clicks(page, demo_run):
+    """Nothing above the units takes the pointer: the 办事处 outline, the district, names."""
+    blocking = page.js("""() => Array.from(document.querySelectorAll(
+        '.leaflet-cf-top-pane *, .leaflet-cf-low-pane *, .leaflet-cf-labels-pane *'))
+        .filter(e => getComputedStyle(e).pointerEvents !== 'none').length""")
+    assert blocking == 0
+    # On an 办事处 boundary, 3 px inside a unit: the unit's page first.
+    units = units_wgs84(demo_run.layers)
+    sd = demo_run.layers.subdistricts.to_crs("EPSG:4326").set_index("code")
+    unit = units.loc["U06"]
+    sd_edge = sd.loc[unit["subdistrict"], "geometry"].boundary
+    mid = next(p for p in (unit.geometry.boundary.interpolate(f, normalized=True)
+                           for f in np.linspace(0.05, 0.95, 91)) if sd_edge.distance(p) < 1e-7)
+    (ex, ey), (cx, cy) = page.to_screen([[mid.x, mid.y], [unit.geometry.centroid.x,
+                                                          unit.geometry.centroid.y]])
+    d = ((cx - ex) ** 2 + (cy - ey) ** 2) ** 0.5
+    page.click(ex + 3 * (cx - ex) / d, ey + 3 * (cy - ey) / d)
+    pages = page.popup_pages()
+    assert pages[0]["layer"] == "社区/村" and pages[0]["title"] == "李庄村"
+    page.close_popup()
+    page.clean()
+
+
+def test_panels_cover_little_of_the_district(page, demo_run):
+    """When the map opens no panel covers more than 5% of the district; none overlaps another."""
+    district = demo_run.layers.district.to_crs("EPSG:4326").geometry.union_all()
+    share = page.panel_coverage(district)
+    assert {"#cf-legend0", "#cf-layers0", "#cf-selector0", "#cf-panel0"} <= set(share)
+    assert max(share.values()) <= 0.05, share
+    IMG.mkdir(parents=True, exist_ok=True)
+    print(f"panel coverage at {page.width}x{page.height}:",
+          json.dumps({k: round(v, 4) for k, v in share.items()}, ensure_ascii=False))
+    page.page.screenshot(path=str(IMG / f"map-default-{page.width}.png"))
+    # Unfolded and folded again, the panels stay inside the window and apart.
+    for step in ("open", "fold"):
+        page.open_panels() if step == "open" else page.fold_panels()
+        rects = page.panel_rects()
+        for r in rects.values():
+            assert r[0] >= 0 and r[1] >= 0 and r[2] <= page.width and r[3] <= page.height, rects
+        names = sorted(rects)
+        clash = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                 if rects[a][0] < rects[b][2] and rects[b][0] < rects[a][2]
+                 and rects[a][1] < rects[b][3] and rects[b][1] < rects[a][3]]
+        assert clash == [], (step, rects)
+        assert page.broken_words("未达成") == 0  # never split inside the word
+    page.clean()
+
+
+def test_names_from_zoom_14(page, demo_run):
+    page.zoom_to(13.5)
+    assert page.js("Array.from(document.querySelectorAll('.cf-label'))"
+                   ".filter(e => e.offsetParent !== null).length") == 0
+    page.zoom_to(14)
+    shown = page.js("""() => Array.from(document.querySelectorAll('.cf-label'))
+        .filter(e => e.offsetParent !== null).map(e => {
+          var r = e.getBoundingClientRect(); return [e.textContent, r.left + r.width / 2, r.top + r.height / 2]; })""")
+    names = {t for t, _, _ in shown}
+    assert set(demo_run.layers.units["name"]) <= names
+    assert set(demo_run.layers.subdistricts["name"]) <= names
+    # Each unit's name lies inside the unit (those on the screen).
+    units = units_wgs84(demo_run.layers).set_index("name")
+    import shapely
+
+    inside = 0
+    for text, x, y in shown:
+        if text in units.index and 0 < x < page.width and 0 < y < page.height:
+            assert page.screen_polygon(units.loc[text, "geometry"]).contains(shapely.Point(x, y)), text
+            inside += 1
+    assert inside >= 4
+    page.js("() => { cfplan.refit(); return true; }")
+    page.page.wait_for_timeout(300)
+
+
+def test_legend_lists_only_the_visible_layers(page):
+    start = page.legend_lines()
+    assert start[:5] == ["0 项", "1 项", "2 项", "3 项", "≥ 4 项"]
+    assert {"儿童之家", "托育机构", "家长学校", "区界", "办事处界"} <= set(start)
+    assert not {"幼儿园", "步行 5 分钟", "路线无风险"} & set(start)
+    page.open_panels()
+    page.layer_entry("步行圈：公园").click()
+    with_bands = page.legend_lines()
+    assert {"步行 5 分钟", "步行 10 分钟", "步行 15 分钟"} <= set(with_bands)
+    page.layer_entry("步行圈：公园").click()
+    page.layer_entry("儿童之家").click()
+    assert "儿童之家" not in page.legend_lines()
+    page.layer_entry("儿童之家").click()
+    assert page.legend_lines() == start
+    page.fold_panels()
+    page.clean()
+
+
+def test_selector_and_scenario_switch_recolour_everything(page, demo_run):
+    colours = unit_colours(page)
+    select = page.page.locator("#cf-target")
+    select.select_option(label=next(o for o in select.locator("option").all_text_contents()
+                                    if o.startswith("29 ")))
+    assert unit_colours(page)["张湾村"] == NOT_MET  # only a planned 儿童之家
+    assert entries_on(page) & {"儿童之家", "托育机构", "家长学校"} == {"儿童之家"}
+    dashed = page.js("document.querySelectorAll('.cf-marker .cf-ico[style*=dashed]').length")
+    scenario = page.page.locator("#cf-selector")
+    scenario.get_by_text("规划完成后", exact=True).click()
+    assert unit_colours(page)["张湾村"] == MET
+    assert page.page.locator("#cf-legend .cf-leg-title").text_content().endswith("规划完成后")
+    assert page.js("document.querySelectorAll('.cf-marker .cf-ico[style*=dashed]').length") < dashed
+    scenario.get_by_text("现状", exact=True).click()
+    # A walking-access target: units shaded by their share of children within reach.
+    select.select_option(label=next(o for o in select.locator("option").all_text_contents()
+                                    if o.startswith("标准5 ")))
+    legend = page.legend_lines()
+    assert legend[0] == "≥ 100%（目标）· 达成" and "< 25%" in legend
+    cov = demo_run.coverage
+    rows = cov[(cov["level"] == "unit") & (cov["kind"] == "park@标准5")
+               & (cov["scenario"] == "current")].set_index("area")["share_children"]
+    names = dict(zip(demo_run.layers.units["code"], demo_run.layers.units["name"], strict=True))
+    shown = unit_colours(page)
+    for code, share in rows.items():
+        k = sum(share >= b for b in (0.25, 0.5, 0.75))
+        assert shown[names[code]] == (MET if share >= 1 else SHARE_BELOW[k]), code
+    page.page.screenshot(path=str(IMG / f"map-target-{page.width}.png"))
+    units = units_wgs84(demo_run.layers)
+    page.click(*page.free_point(units.loc["U35", "geometry"]))
+    assert page.popup_pages()[0]["rows"]["所选目标"] == [
+        "标准5 居住区公园（10分钟生活圈） · 未达成 · 0.0%"]
+    page.close_popup()
+    # A per-办事处 target: the 办事处 are coloured, the units let them show through.
+    select.select_option(label=next(o for o in select.locator("option").all_text_contents()
+                                    if o.startswith("22 ")))
+    sd = page.js("""() => { var out = {}; cfplan.status.subdistrict.eachLayer(function (l) {
+        out[l.feature.properties.n] = [l.options.fillColor, l.options.fillOpacity]; }); return out; }""")
+    assert sd["白杨办事处"] == [NOT_MET, 0.6] and sd["河滨办事处"] == [MET, 0.6]
+    assert set(page.js("""() => { var out = []; cfplan.status.unit.eachLayer(function (l) {
+        out.push(l.options.fillOpacity); }); return out; }""")) == {0}
+    page.click(*page.free_point(units.loc["U33", "geometry"]))  # 海棠社区 in 白杨办事处
+    pages = page.popup_pages()
+    assert [p["layer"] for p in pages] == ["办事处", "社区/村"]  # the coloured level first
+    assert pages[0]["title"] == "白杨办事处"
+    assert pages[0]["rows"]["所选目标"][0].endswith("· 未达成")
+    page.close_popup()
+    select.select_option("count")
+    assert unit_colours(page) == colours
+    page.clean()
+
+
+def search(page: MapPage, text: str) -> list[str]:
+    """Type into the search box as an input method commits Chinese, and read the tips."""
+    box = page.page.locator(".leaflet-control-search")
+    if "search-exp" not in (box.get_attribute("class") or ""):
+        box.locator(".search-button").click()
+    field = box.locator("input.search-input")
+    field.fill("")
+    field.click()
+    page.page.keyboard.insert_text(text)
+    page.page.keyboard.press("F2")  # the keyup after composition, which starts the search
+    page.page.wait_for_function(
+        """t => { var tips = Array.from(document.querySelectorAll('.search-tip'));
+                  return tips.length && tips.every(e => e.textContent.toLowerCase()
+                                                   .indexOf(t.toLowerCase()) >= 0); }""",
+        arg=text)
+    return box.locator(".search-tip").all_text_contents()
 
 
 def test_search_finds_facilities_units_and_subdistricts(page):
     assert search(page, "区图书馆") == ["区图书馆"]
-    page.click_selector(".search-tip")
-    text = popup_text(page)
-    assert "区图书馆" in text and "图书馆" in text and "L01" in text
-    tips = search(page, "李庄")
-    assert "李庄村" in tips
-    page.eval("Array.from(document.querySelectorAll('.search-tip'))"
-              ".find(e => e.textContent === '李庄村').click(); true")
-    assert "李庄村" in popup_text(page)
+    page.page.locator(".search-tip").first.click()
+    pages = page.popup_pages()
+    assert pages[0]["title"] == "区图书馆" and pages[0]["layer"] == "图书馆"
+    page.close_popup()
+    assert "李庄村" in search(page, "李庄")
+    page.page.locator(".search-tip").get_by_text("李庄村", exact=True).click()
+    assert page.popup_pages()[0]["title"] == "李庄村"
+    page.close_popup()
     assert "望湖办事处" in search(page, "望湖办")
-    clean(page)
+    page.page.locator(".search-tip").get_by_text("望湖办事处", exact=True).click()
+    assert page.popup_pages()[0]["title"] == "望湖办事处"
+    page.close_popup()
+    page.js("() => { cfplan.searchControl.cancel(); cfplan.refit(); return true; }")
+    page.clean()
 
 
-def select_target(browser: Chromium, label_start: str, scenario: str) -> None:
-    browser.eval(f"""(function(){{
-        var s = document.getElementById('cf-target');
-        var o = Array.from(s.options).find(o => o.textContent.indexOf({json.dumps(label_start)}) === 0);
-        s.value = o.value; s.dispatchEvent(new Event('change')); return true;}})()""")
-    browser.click_selector(f"#cf-scenario-{scenario}")
+def latin_words(text: str, plan) -> set[str]:
+    """Latin words of ours: the plan's own wording (``VI 系统``) and item numbers (``8a``) aside."""
+    for t in plan.targets:
+        for field in ("wording", "title", "assumption"):
+            text = text.replace(t.text(field, "zh"), "")
+    return set(re.findall(r"(?<![0-9A-Za-z_])[A-Za-z_][A-Za-z0-9_]*", text)) - LATIN_OK
 
 
-def unit_fill(browser: Chromium, code: str) -> str:
-    return str(browser.eval(f"""(function(){{var out;
-        cfplan.status.unit.eachLayer(function(l){{ if (l.feature.properties.r[0][1] === {json.dumps(code)})
-          out = l.options.fillColor; }}); return out;}})()"""))
+def all_text(page: MapPage, demo_run, codes=CLICKED) -> str:
+    """Everything a reader can see: the page with every panel open and popups of units."""
+    page.open_panels()
+    texts = [page.visible_text(),
+             "\n".join(page.page.locator("#cf-target option").all_text_contents())]
+    page.fold_panels()
+    units = units_wgs84(demo_run.layers)
+    for code in codes:
+        page.click(*page.free_point(units.loc[code, "geometry"]))
+        texts += [p["text"] for p in page.popup_pages()]
+        page.close_popup()
+    return "\n".join(texts)
 
 
-def open_unit_popup(browser: Chromium, code: str) -> str:
-    close_popups(browser)
-    browser.eval(f"""(function(){{cfplan.status.unit.eachLayer(function(l){{
-        if (l.feature.properties.r[0][1] === {json.dumps(code)}) l.openPopup(); }}); return 1;}})()""")
-    return popup_text(browser)
-
-
-def test_target_selector_and_popups(page):
-    from cfplan.maps.plan_map import UNIT_COLORS
-
-    select_target(page, "29 ", "current")
-    assert unit_fill(page, "U17") == UNIT_COLORS["N"]  # 张湾村: only a planned 儿童之家
-    assert unit_fill(page, "U01") == UNIT_COLORS["M"]
-    select_target(page, "29 ", "planned")
-    assert unit_fill(page, "U17") == UNIT_COLORS["M"]
-    assert unit_fill(page, "U06") == UNIT_COLORS["N"]
-    text = open_unit_popup(page, "U06")
-    assert "李庄村" in text
-    assert "29 推进“儿童之家”建设 · 未达成" in text  # the selected target's number and text
-    assert "现状未达标" in text and "标准5 居住区公园" in text  # failing targets: number + title
-    # A 社区-only target leaves villages uncounted; the legend names the selection.
-    select_target(page, "8 大力发展普惠托育服务 · 100% 社区", "current")
-    assert unit_fill(page, "U06") == UNIT_COLORS["-"]
-    assert unit_fill(page, "U14") == UNIT_COLORS["N"]  # 明珠社区: no 托育
-    assert "8 大力发展普惠托育服务" in page.eval("document.getElementById('cf-legend-target')"
-                                          ".textContent")
-    # A walking-access target: each unit's own share in its popup.
-    select_target(page, "标准5 ", "current")
-    text = open_unit_popup(page, "U35")
-    assert "标准5 居住区公园（10分钟生活圈） · 未达成 · 0.0%" in text
-    clean(page)
+def test_chinese_map_shows_no_english(page, demo_run):
+    text = all_text(page, demo_run)
+    assert "JurisdictionCover" not in text and "route_id" not in text
+    assert latin_words(text, demo_run.plan) == set()
+    # The school routes' layers: schools by name, never by code.
+    page.open_panels()
+    page.page.locator("#cf-layers .cf-group[data-group='routes'] .cf-group-toggle").click()
+    page.fold_panels()
+    where = page.js("""() => { var out = null; cfplan.pickers.forEach(function (pk) {
+        if (cfplan.labelOf(pk.layer).indexOf('隐患过街点') === 0) {
+          var l = pk.layer.getLayers()[0]; out = [l.getLatLng().lng, l.getLatLng().lat]; } });
+        return out; }""")
+    page.js("p => { cfplan.status.unit._map.setView([p[1], p[0]], 17, {animate: false});"
+            " return true; }", where)
+    page.page.wait_for_timeout(400)
+    page.click(*page.to_screen([where])[0])
+    pages = page.popup_pages()
+    page.close_popup()
+    hotspot = next(p for p in pages if p["layer"].startswith("隐患过街点"))
+    schools = set(demo_run.layers.facilities["name"])
+    assert hotspot["rows"]["学校"] and set(hotspot["rows"]["学校"][0].split("、")) <= schools
+    assert latin_words("\n".join(p["text"] for p in pages), demo_run.plan) == set()
+    page.open_panels()
+    page.page.locator("#cf-layers .cf-group[data-group='routes'] .cf-group-toggle").click()
+    page.fold_panels()
+    page.js("() => { cfplan.refit(); return true; }")
+    page.clean()
 
 
 @pytest.fixture(scope="module")
-def hostile_page(tmp_path_factory, jingkai):
+def english_page(browser, demo_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("en") / "map.html"
+    save_map(demo_run.map(lang="en"), out)
+    mp = MapPage(browser, out, width=1600, height=1000)
+    yield mp
+    mp.close()
+
+
+def test_english_map_shows_no_chinese_of_ours(english_page, demo_run):
+    """``--lang en``: every word of ours is English; Chinese only in the data's names."""
+    page = english_page
+    page.clean()
+    assert page.js("document.title") == (
+        "Demo district (synthetic) · Zhengzhou Economic-Technological Development Zone"
+        " child-friendly city work plan · child-friendly facility coverage map")
+    text = all_text(page, demo_run)
+    layers = demo_run.layers
+    plan_words = [w for t in demo_run.plan.targets  # the plan's own words and names
+                  for w in (t.text("title", "en"), t.text("wording", "en"),
+                            *CJK_RUN.findall(target_text(t, lang="en")))]
+    names = [*layers.units["name"], *layers.subdistricts["name"], *layers.facilities["name"],
+             layers.name, *plan_words]
+    for name in sorted({str(n) for n in names}, key=len, reverse=True):
+        text = text.replace(name, "")
+    assert not CJK.search(text), [text[max(0, m.start() - 30):m.end() + 30]
+                                  for m in CJK.finditer(text)][:5]
+    assert "Fails now" in text and "Plan targets failed" in text
+    page.clean()
+
+
+def test_english_map_names_unnamed_features_in_english(demo_run):
+    from cfplan.maps.plan_map import facility_name
+
+    assert facility_name("公园", "park", lang="en") == "Park"
+    assert facility_name("足球场", "football_pitch", lang="en") == "Football pitch"
+    assert facility_name("游玩设施", "play_facility", lang="en") == "Play facility"
+    assert facility_name("公园", "park", lang="zh") == "公园"
+    assert facility_name(None, "park", lang="zh") == "公园"
+    assert facility_name("人民公园", "park", lang="en") == "人民公园"
+
+
+@pytest.fixture(scope="module")
+def hostile_page(tmp_path_factory, jingkai, browser):
     """The demo with hostile names in every text field that reaches the map."""
     layers = load_layers(DEMO_DIR)
     units = layers.units.copy()
@@ -281,69 +458,34 @@ def hostile_page(tmp_path_factory, jingkai):
     streets.iloc[0, streets.columns.get_loc("name")] = EVIL_IMG
     out = tmp_path_factory.mktemp("hostile") / "map.html"
     save_map(build_map(jingkai, layers, evaluate_plan(jingkai, layers), streets=streets), out)
-    with Chromium(width=1600, height=1000) as browser:
-        browser.open(out)
-        browser.wait_for("document.querySelectorAll('.leaflet-marker-icon').length > 0")
-        yield browser
+    mp = MapPage(browser, out, width=1600, height=1000)
+    yield mp, layers
+    mp.close()
 
 
-def no_injection(browser: Chromium) -> None:
-    assert browser.eval("document.querySelectorAll('img[src=x], .leaflet-popup script,"
-                        " .search-tip *').length") == 0
-    assert browser.eval("window.__pwned === undefined")
-    clean(browser)
+def no_injection(page: MapPage) -> None:
+    assert page.js("document.querySelectorAll('img[src=x], .leaflet-popup script,"
+                   " .search-tip *').length") == 0
+    assert page.js("window.__pwned === undefined")
+    page.clean()
 
 
 def test_hostile_names_show_literally(hostile_page):
-    page = hostile_page
+    page, layers = hostile_page
     no_injection(page)
     assert search(page, "<img") == [EVIL_IMG]  # a facility and a unit share the name: one tip
-    tips = search(page, '">')
-    assert EVIL_SCRIPT in tips
-    page.eval(f"""Array.from(document.querySelectorAll('.search-tip'))
-        .find(e => e.textContent === {json.dumps(EVIL_SCRIPT)}).click(); true""")
-    assert EVIL_SCRIPT in popup_text(page)
-    assert EVIL_FORMULA in search(page, "=HYPER")
-    page.click_selector(".search-tip")
-    assert EVIL_FORMULA in popup_text(page)
-    # Shortfalls name the hostile units and 办事处 in the targets panel, as text.
-    panel = page.eval("document.getElementById('cf-panel').textContent")
-    assert EVIL_IMG in panel
-    # Tooltips (streets, facilities, units) show the names as text too.
-    shown = page.eval(f"""(function(){{var out = [];
-        cf_facilities.cluster._map.eachLayer(function (l) {{
-          var p = l.feature && l.feature.properties;
-          if (p && p.n && p.n.indexOf({json.dumps(EVIL_IMG)}) >= 0 && l.getTooltip()) {{
-            l.openTooltip(l.getBounds ? l.getBounds().getCenter() : undefined);
-            out.push(l.getTooltip().getElement().textContent); l.closeTooltip(); }} }});
-        return out;}})()""")
-    assert len(shown) >= 3 and all(EVIL_IMG in t for t in shown)  # a street, a unit, a 办事处
+    assert EVIL_SCRIPT in search(page, '">')
+    page.page.locator(".search-tip", has_text=EVIL_SCRIPT).first.click()
+    assert page.popup_pages()[0]["title"] == EVIL_SCRIPT
+    page.close_popup()
+    page.js("() => { cfplan.refit(); return true; }")
+    # A mouse click on the hostile unit: its name as text, in the popup and the label.
+    units = units_wgs84(layers)
+    page.click(*page.free_point(units.loc["U06", "geometry"]))
+    assert page.popup_pages()[0]["title"] == EVIL_IMG
+    page.close_popup()
+    panel = page.js("document.getElementById('cf-panel').textContent")
+    assert EVIL_IMG in panel  # shortfalls name the hostile units in the targets panel, as text
+    labels = page.js("Array.from(document.querySelectorAll('.cf-label')).map(e => e.textContent)")
+    assert EVIL_IMG in labels and EVIL_SCRIPT in labels and EVIL_FORMULA in labels
     no_injection(page)
-
-
-CJK = "[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]"
-
-
-def test_english_map_in_the_browser(demo_run, tmp_path):
-    """``--lang en``: the page's own words are English; Chinese only in names and plan wording."""
-    import re
-
-    out = tmp_path / "map.html"
-    save_map(demo_run.map(lang="en"), out)
-    with Chromium(width=1600, height=1000) as browser:
-        browser.open(out)
-        browser.wait_for("document.querySelectorAll('.leaflet-marker-icon').length > 0")
-        clean(browser)
-        assert browser.eval("document.title") == (
-            "Demo district (synthetic) · Zhengzhou Economic-Technological Development Zone"
-            " child-friendly city work plan · child-friendly facility coverage map")
-        layers = browser.eval("document.getElementById('cf-layers').textContent")
-        assert layers.startswith("Layers") and "Facilities · Child-friendly public services" in layers
-        assert not re.search(CJK, layers)  # group and kind labels: all ours, all English
-        assert "Synthetic data: the demo district" in browser.eval("document.body.textContent")
-        select_target(browser, "标准5 ", "current")
-        text = open_unit_popup(browser, "U35")
-        assert "周庄村" in text  # the unit's name stays as it is
-        assert "not met" in text and "0.0%" in text
-        assert "未达成" not in text and "现状" not in text
-        clean(browser)

@@ -27,7 +27,7 @@ from cfplan.layers.manifest import read_manifest
 from cfplan.layers.schema import SCHEMAS, ValueProblem, match_columns, parse_value
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-import make_bad
+import bad_base
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -199,7 +199,7 @@ def _check_loaded(folder: Path) -> None:
 
 unit_edit = st.tuples(st.integers(0, 3), st.sampled_from(["编码", "名称", "类型", "人口", "儿童人口"]),
                       junk_value)
-facility_edit = st.tuples(st.integers(0, make_bad.N_FACILITIES - 1),
+facility_edit = st.tuples(st.integers(0, bad_base.N_FACILITIES - 1),
                           st.sampled_from(["编号", "名称", "类别", "状态", "年份", "儿童友好"]),
                           junk_value)
 
@@ -209,16 +209,16 @@ facility_edit = st.tuples(st.integers(0, make_bad.N_FACILITIES - 1),
        st.lists(st.tuples(junk_geometry, st.dictionaries(
            st.sampled_from(["编号", "名称", "类别", "状态"]), junk_value, max_size=4)), max_size=3))
 def test_load_layers_never_crashes_on_junk_values_and_geometries(unit_edits, fac_edits, extra):
-    units = make_bad.base_units()
+    units = bad_base.base_units()
     for i, key, value in unit_edits:
         units[i]["properties"][key] = value
-    facilities = make_bad.base_facilities()
+    facilities = bad_base.base_facilities()
     for i, key, value in fac_edits:
         facilities[i]["properties"][key] = value
     facilities += [{"type": "Feature", "properties": props, "geometry": geom}
                    for geom, props in extra]
-    files = make_bad.base(units__geojson=make_bad.geojson(units),
-                          facilities__geojson=make_bad.geojson(facilities))
+    files = bad_base.base(units__geojson=bad_base.geojson(units),
+                          facilities__geojson=bad_base.geojson(facilities))
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
@@ -230,9 +230,9 @@ def test_load_layers_never_crashes_on_junk_values_and_geometries(unit_edits, fac
                                                   "units.geojson"]))
 def test_load_layers_never_crashes_on_garbage_files(data, name):
     table = {"file": "childcare.csv", "kind": "childcare"}
-    files = make_bad.base(layers__toml=make_bad.manifest(
+    files = bad_base.base(layers__toml=bad_base.manifest(
         facilities=[{"file": "facilities.geojson"}, table]))
-    files["childcare.csv"] = make_bad.csv_bytes(make_bad.base_childcare())
+    files["childcare.csv"] = bad_base.csv_bytes(bad_base.base_childcare())
     files[name] = data
     with tempfile.TemporaryDirectory() as tmp:
         for fname, content in files.items():
@@ -246,9 +246,9 @@ def test_load_layers_never_crashes_on_junk_csv_rows(rows):
     header = ["编号", "名称", "托位", "状态", "年份", "经度", "纬度"]
     records = [dict(zip(header, (r or "" for r in row), strict=True)) for row in rows]
     table = {"file": "childcare.csv", "kind": "childcare"}
-    files = make_bad.base(layers__toml=make_bad.manifest(
+    files = bad_base.base(layers__toml=bad_base.manifest(
         facilities=[{"file": "facilities.geojson"}, table]))
-    files["childcare.csv"] = (make_bad.csv_bytes(records) if records
+    files["childcare.csv"] = (bad_base.csv_bytes(records) if records
                               else ",".join(header).encode("utf-8") + b"\n")
     with tempfile.TemporaryDirectory() as tmp:
         for fname, content in files.items():
@@ -274,7 +274,7 @@ FILLABLE = {
 def demo() -> tuple[LayerSet, object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        layers = load_layers(make_bad.DEMO)
+        layers = load_layers(bad_base.DEMO)
     plan = load_plan("jingkai")
     targets = tuple(t for t in plan.targets if t.metric != "indicator")
     return layers, dataclasses.replace(plan, targets=targets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,8 +15,9 @@ from cfplan.analysis.access import snap_facilities
 from cfplan.analysis.siting.costs import DistanceMode, straight_line_costs, walking_costs
 from cfplan.geo.snap import concat_snapped, snap_points
 from cfplan.geo.street_network import StreetNetwork
+from cfplan.layers.text import Text
 
-__all__ = ["LayerCosts", "layer_costs", "required_groups"]
+__all__ = ["LayerCosts", "layer_costs", "option_problem", "required_groups"]
 
 Metric = Literal["walking", "euclidean"]
 
@@ -145,3 +147,28 @@ def required_groups(areas: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, 
     has = np.zeros(len(codes), dtype=bool)
     has[area_i] = True
     return codes[~has].tolist()
+
+
+def option_problem(*, k: int | None = None, radius_m: float | None = None,
+                   spacing_m: float = 100.0, time_limit: float = 60.0) -> Text | None:
+    """Return why a siting option cannot be used, or None when all can.
+
+    ``k`` (new sites) is a whole number of at least 1; ``radius_m`` (metres) and
+    ``time_limit`` (seconds) finite and above 0; ``spacing_m`` (metres between generated
+    candidates) finite and not negative. A NaN radius would otherwise cover no one and
+    report "optimal, 0 new sites".
+    """
+    if k is not None and (isinstance(k, bool) or int(k) != k or k < 1):
+        return Text(f"新建数量 k 应为不小于 1 的整数，而不是 {k}",
+                    f"the number of new sites k must be a whole number of at least 1, not {k}")
+    checks = (("radius_m", radius_m, Text("覆盖半径", "the radius"), True),
+              ("time_limit", time_limit, Text("求解时限", "the time limit"), True),
+              ("spacing_m", spacing_m, Text("候选点间距", "the candidate spacing"), False))
+    for name, value, what, positive in checks:
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            bound = Text("大于 0", "above 0") if positive else Text("不小于 0", "0 or more")
+            return Text(f"{what.zh}（{name}）应为{bound.zh} 的有限数值，而不是 {value}",
+                        f"{what.en} ({name}) must be a finite number {bound.en}, not {value}")
+    return None

@@ -37,7 +37,7 @@ from cfplan.analysis.plan import Filters, Plan, Target
 from cfplan.analysis.selection import select
 from cfplan.analysis.siting.candidates import candidate_sites
 from cfplan.analysis.siting.costs import within
-from cfplan.analysis.siting.inputs import LayerCosts, Metric, layer_costs
+from cfplan.analysis.siting.inputs import LayerCosts, Metric, layer_costs, option_problem
 from cfplan.analysis.siting.models import LSCP, MCLP, JurisdictionCover, PMedian
 from cfplan.analysis.siting.result import SitingResult
 from cfplan.geo.paths import node_distances
@@ -512,7 +512,15 @@ def propose_sites(
     -------
     SitingPlan
         Sites, per-target outcomes, solver records, the trade-off table, service areas.
+
+    Raises
+    ------
+    ValueError
+        If ``spacing_m`` or ``time_limit`` cannot be used (:func:`option_problem`).
     """
+    problem = option_problem(spacing_m=spacing_m, time_limit=time_limit)
+    if problem is not None:
+        raise ValueError(problem.en)
     requests, outcomes = kind_requests(plan, layers, results, scenario=scenario, kinds=kinds)
     by_key = {(r.target.id, r.scenario): r for r in results}
     generated = None
@@ -622,7 +630,16 @@ def single_model(
     -------
     tuple
         The :class:`SitingResult` and the sites (:data:`SITE_COLUMNS`, metric CRS).
+
+    Raises
+    ------
+    ValueError
+        If ``k``, ``radius_m``, ``spacing_m`` or ``time_limit`` cannot be used (a NaN or
+        negative radius, ``k`` below 1 …; :func:`option_problem`).
     """
+    problem = option_problem(k=k, radius_m=radius_m, spacing_m=spacing_m, time_limit=time_limit)
+    if problem is not None:
+        raise ValueError(problem.en)
     radius = float(radius_m or radius_for(kind) or DEFAULT_REACH_M)
     cands = plan_candidates(layers, network, kind, spacing_m=spacing_m, water=water)
     existing = _existing(layers, kind, Filters(), scenario)
