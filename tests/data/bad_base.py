@@ -231,6 +231,10 @@ def shapefile(gdf: gpd.GeoDataFrame, stem: str, *, encoding: str, keep: tuple[st
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The corpus's workbooks carry a fixed date, so that make_bad.py gives the same bytes any day.
+XLSX_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
     """Return a one-sheet workbook (fixed metadata, so the bytes are reproducible)."""
     tmp = OUT.parent / ".tmp_xlsx"
@@ -238,7 +242,7 @@ def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
     tmp.mkdir()
     try:
         return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx",
-                          when=datetime(2000, 1, 1, tzinfo=UTC)).read_bytes()
+                          when=XLSX_DATE).read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
