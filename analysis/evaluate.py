@@ -414,9 +414,18 @@ def eval_attribute_share(t: Target, ctx: Context, **_: object) -> Result:
                              f"{len(lacking)} not yet: {_list(lacking, 'en')}")
         res.needed = float(len(lacking))
     if status == "unknown":
-        res.reason = (Text(f"{int((unk & maybe).sum())} 处缺少「{t.attribute}」或状态",
-                           f"{int((unk & maybe).sum())} lack '{t.attribute}' or a status"))
+        zh, en = _field_words(str(t.attribute))
+        res.reason = (Text(f"{int((unk & maybe).sum())} 处缺少「{zh}」或状态",
+                           f"{int((unk & maybe).sum())} lack '{en}' or a status"))
     return res
+
+
+def _field_words(attribute: str) -> tuple[str, str]:
+    """Return a facility field's name for people: its Chinese alias, and words in English."""
+    from cfplan.layers.schema import SCHEMAS
+
+    aliases = next((f.aliases for f in SCHEMAS["facilities"].fields if f.name == attribute), ())
+    return (aliases[0] if aliases else attribute), attribute.replace("_", " ")
 
 
 def eval_accessibility(t: Target, ctx: Context, **_: object) -> Result:

@@ -11,7 +11,12 @@ import pandas as pd
 from cfplan.analysis.rounding import round_by_meaning
 from cfplan.geo.crs import WGS84
 from cfplan.geo.io import write_csv
-from cfplan.geo.vector_files import SHAPEFILE_ENCODINGS, write_geopackage, write_shapefiles
+from cfplan.geo.vector_files import (
+    SHAPEFILE_ENCODINGS,
+    split_by_family,
+    write_geopackage,
+    write_shapefiles,
+)
 from cfplan.layers.text import Text
 
 GEOPACKAGE_NAME = "cfplan.gpkg"
@@ -51,6 +56,17 @@ SHP_FIELD_NAMES: dict[str, str] = {
 }
 
 
+# Layers that hold features of several geometry families: in the GeoPackage, one layer per
+# family (``facilities_point``, ``facilities_polygon``), always written under these names so
+# that a GIS model finds them in every district's file (empty when a district has none).
+SPLIT_LAYERS: dict[str, tuple[str, ...]] = {
+    "facilities": ("point", "polygon"),
+    "route_hotspots": ("point", "line"),
+    "rejected": ("point", "line", "polygon"),
+}
+NO_GEOMETRY = "nogeometry"
+
+
 def layer_name(key: str) -> str:
     """Return the GeoPackage layer / Shapefile name of an export path (``layers/units`` → ``units``)."""
     return key.rsplit("/", 1)[-1]
@@ -67,6 +83,49 @@ def _named(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def geopackage_layers(
+    frames: Mapping[str, pd.DataFrame],
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Return the GeoPackage's layers, one geometry type each, and each vector layer's family.
+
+    A layer of :data:`SPLIT_LAYERS`, or any layer whose features are of several geometry
+    families, becomes ``<name>_point``, ``<name>_line``, ``<name>_polygon``; its features
+    without a geometry go to the attribute table ``<name>_nogeometry``, except for
+    ``rejected``, which stays whole as an attribute table (every rejected feature, as
+    ``rejected.csv``) beside its ``rejected_<family>`` layers. Other layers keep their name.
+
+    Returns
+    -------
+    tuple
+        Layer name → frame (GeoDataFrames for vector layers), and vector layer name →
+        family (``point``, ``line``, ``polygon``).
+    """
+    layers: dict[str, pd.DataFrame] = {}
+    families: dict[str, str] = {}
+    for name, df in _named(frames).items():
+        if not isinstance(df, gpd.GeoDataFrame):
+            layers[name] = df
+            continue
+        parts = split_by_family(df)
+        found = [f for f in parts if f is not None]
+        if name not in SPLIT_LAYERS and len(found) <= 1:
+            layers[name] = df
+            if found:
+                families[name] = str(found[0])
+            continue
+        if name == "rejected":
+            layers[name] = pd.DataFrame(df.drop(columns=df.geometry.name))
+        wanted = dict.fromkeys([*SPLIT_LAYERS.get(name, ()), *sorted(str(f) for f in found)])
+        for family in wanted:
+            part = parts.get(family, df.iloc[:0])
+            layers[f"{name}_{family}"] = part
+            families[f"{name}_{family}"] = family
+        if None in parts and name != "rejected":
+            none = parts[None]
+            layers[f"{name}_{NO_GEOMETRY}"] = pd.DataFrame(none.drop(columns=none.geometry.name))
+    return layers, families
+
+
 def write_gis_geopackage(
     frames: Mapping[str, pd.DataFrame], out: str | Path, *,
     tables: Mapping[str, pd.DataFrame] | None = None,
@@ -77,8 +136,10 @@ def write_gis_geopackage(
     ----------
     frames
         :func:`cfplan.analysis.export.export_frames`: layers become ``district``,
-        ``subdistricts``, ``units``, ``facilities`` …, ``units_coverage``, ``gaps``,
-        ``service_areas`` …, ``rejected`` (every rejected feature).
+        ``subdistricts``, ``units``, ``facilities_point`` and ``facilities_polygon`` …,
+        ``units_coverage``, ``gaps``, ``service_areas`` …, ``rejected`` (every rejected
+        feature, a table) and ``rejected_<family>`` (those with a geometry); one geometry
+        type per layer (:func:`geopackage_layers`).
     out
         The output folder.
     tables
@@ -89,13 +150,14 @@ def write_gis_geopackage(
     pathlib.Path
         The GeoPackage: EPSG:4326, coordinates to 7 decimals; same run, same bytes.
     """
-    layers = _named(frames)
+    layers, families = geopackage_layers(frames)
     for name, df in (tables or {}).items():
         if name in layers:
             msg = f"the table {name!r} has the name of a layer"
             raise ValueError(msg)
         layers[name] = round_by_meaning(df)
-    return write_geopackage(layers, Path(out) / GEOPACKAGE_NAME, crs=EXPORT_CRS)
+    return write_geopackage(layers, Path(out) / GEOPACKAGE_NAME, crs=EXPORT_CRS,
+                            families=families)
 
 
 def write_gis_shapefiles(
@@ -158,6 +220,8 @@ __all__ = [
     "GEOPACKAGE_NAME",
     "SHAPEFILE_DIR",
     "SHP_FIELD_NAMES",
+    "SPLIT_LAYERS",
+    "geopackage_layers",
     "layer_name",
     "write_gis_geopackage",
     "write_gis_shapefiles",

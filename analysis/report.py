@@ -17,12 +17,12 @@ from cfplan.analysis.export import FAILING_RULE
 from cfplan.analysis.indicators import target_text
 from cfplan.analysis.plan import DOMAINS_EN, SECTIONS_EN, Plan, Target, unit_text
 from cfplan.analysis.report_style import label as col_label
-from cfplan.analysis.report_style import localise, office_style
+from cfplan.analysis.report_style import localise
 from cfplan.analysis.rounding import round_by_meaning
 from cfplan.analysis.routes import SchoolRoutes
 from cfplan.analysis.selection import SCENARIOS, target_key
 from cfplan.analysis.subdistricts import subdistrict_summary, walk_kinds
-from cfplan.geo.io import atomic_write_text, output_path, write_csv, write_xlsx
+from cfplan.geo.io import output_path, write_csv
 from cfplan.layers.i18n import t as tr
 from cfplan.layers.kinds import FACILITY_KINDS, kind_label, life_circle
 from cfplan.layers.load import LayerSet
@@ -333,7 +333,7 @@ def _md_table(df: pd.DataFrame, headers: list[str]) -> list[str]:
     return lines
 
 
-def target_rows(wide: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+def target_rows(wide: pd.DataFrame, *, lang: str = "zh", icons: bool = True) -> pd.DataFrame:
     """Return the report's target table: both scenarios, the gap and who is responsible.
 
     Returns
@@ -341,19 +341,24 @@ def target_rows(wide: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``id, basis, wording, target, status_current, status_planned, gap, lead,
         responsible`` (ids marked where the target is cfplan's reading; statuses with the
-        value, e.g. ``❌ 88.9%``).
+        value, e.g. ``❌ 88.9%``, or with ``icons=False`` the status word, ``未达成 88.9%``).
     """
+    from cfplan.analysis.report_style import status_word
+
+    def mark(status: str) -> str:
+        return _ICON.get(status, "") if icons else status_word(status, lang=lang)
+
+    flag = "⚑ " if icons else ("与填报不符：" if lang == "zh" else "contradicts a report: ")
     rows = []
     for r in wide.itertuples(index=False):
         rows.append({
             "id": r.id + ("（cfplan 解读）" if lang == "zh" else " (cfplan's reading)")
             if r.origin == "reading" else r.id,
             "basis": _basis_word(r.metric, lang), "wording": r.wording, "target": r.target,
-            "status_current": f"{_ICON.get(r.status_current, '')} {r.value_current}".strip(),
-            "status_planned": f"{_ICON.get(r.status_planned, '')} {r.value_planned}".strip(),
-            "gap": "；".join(x for x in (r.gap, r.cross_check and "⚑ " + r.cross_check) if x)
-            if lang == "zh" else "; ".join(x for x in (r.gap, r.cross_check
-                                                       and "⚑ " + r.cross_check) if x),
+            "status_current": f"{mark(r.status_current)} {r.value_current}".strip(),
+            "status_planned": f"{mark(r.status_planned)} {r.value_planned}".strip(),
+            "gap": ("；" if lang == "zh" else "; ").join(
+                x for x in (r.gap, r.cross_check and flag + r.cross_check) if x),
             "lead": r.lead or "—", "responsible": r.responsible or "—",
         })
     return pd.DataFrame(rows, columns=["id", "basis", "wording", "target", "status_current",
@@ -549,108 +554,6 @@ def markdown_report(
                            else ["layer", "file", "row", "feature", "field", "reason"])
         lines.append("")
     return "\n".join(lines) + "\n"
-
-
-# XLSX sheets: key → name in each language.
-SHEETS = {"headline": Text("总览", "Headline"), "targets": Text("目标", "Targets"),
-          "targets_long": Text("目标明细", "Targets by scenario"),
-          "subdistricts": Text("办事处汇总", "Subdistricts"), "units": Text("社区村", "Units"),
-          "cross_checks": Text("填报核对", "Cross-checks"),
-          "accounting": Text("数据核算", "Accounting"), "about": Text("说明", "About")}
-_XLSX_WIDE = ("id", "domain", "section", "item", "wording", "target", "status_current",
-              "value_current", "status_planned", "value_planned", "gap", "cross_check", "lead",
-              "responsible", "assumption")
-
-
-def xlsx_sheets(plan: Plan, layers: LayerSet, results: list[Result], *, lang: str = "zh",
-                coverage: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """Return the report's XLSX sheets, headings and statuses in ``lang``.
-
-    Returns
-    -------
-    dict
-        Sheet name → table: headline, targets side by side, targets per scenario, the
-        per-办事处 summary (numbers), units' failures, cross-checks, accounting.
-    """
-    wide = side_by_side(plan, results, lang=lang)[list(_XLSX_WIDE)]
-    long = targets_table(plan, results, lang=lang).drop(columns=["plan", "metric"])
-    long["scenario"] = long["scenario"].map(lambda s: tr(f"scenario.{s}", lang=lang))
-    headline_ = headline_table(plan, results, lang=lang)
-    summary = subdistrict_summary(layers, coverage).round(
-        {"places_per_1000": 2, "places_per_1000_planned": 2})
-    for col in summary.columns:
-        if col.startswith("walk_"):
-            summary[col] = summary[col].round(3)
-    units = per_unit_table(layers, results, lang=lang)
-    units["level"] = units["level"].map({"unit": "社区/村" if lang == "zh" else "unit",
-                                         "subdistrict": plan.subdistrict_term if lang == "zh"
-                                         else "subdistrict"})
-    sheets = {"headline": headline_, "targets": wide, "targets_long": long,
-              "subdistricts": summary, "units": units,
-              "cross_checks": cross_check_table(plan, results, lang=lang),
-              "accounting": layers.accounting, "about": about_table(plan, layers, lang=lang)}
-    return {SHEETS[k].get(lang): localise(v, lang=lang) for k, v in sheets.items()}
-
-
-def about_table(plan: Plan, layers: LayerSet, *, lang: str = "zh") -> pd.DataFrame:
-    """Return what the report is of: plan, district, analysis CRS (the XLSX's last sheet).
-
-    Each input file's own CRS and datum are in the accounting sheet.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``item, value``.
-    """
-    zh = lang == "zh"
-    rows = [("规划" if zh else "Plan", plan.name if zh else plan.name_en),
-            ("区域" if zh else "District", layers.name if zh else layers.name_en),
-            ("分析坐标系" if zh else "Analysis CRS", layers.crs_label),
-            ("各图层坐标系与坐标基准" if zh else "Each layer's CRS and datum",
-             "见“数据核算”表" if zh else "see the Accounting sheet"),
-            ("单元未达标的判定" if zh else "When a unit fails", FAILING_RULE.get(lang))]
-    if layers.synthetic:
-        rows.append(("合成数据" if zh else "Synthetic data",
-                     "示范区不是真实地点" if zh else "the demo district is not a real place"))
-    return pd.DataFrame(rows, columns=["item", "value"])
-
-
-def write_report(
-    plan: Plan, layers: LayerSet, results: list[Result], out: str | Path, *, lang: str = "zh",
-    extra_sections: list[str] | None = None, warnings: list[Text] | None = None,
-    coverage: pd.DataFrame | None = None,
-) -> list[Path]:
-    """Write ``report.md``, ``report.xlsx``, ``targets.csv``, ``units.csv`` and ``subdistricts.csv``.
-
-    The CSV files keep machine values (status keys, shares 0–1); ``report.xlsx`` reads
-    like an office document: headings and statuses in ``lang``, bold frozen header rows,
-    filters and status colours.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written.
-    """
-    out = Path(out)
-    targets = targets_table(plan, results, lang=lang)
-    units = per_unit_table(layers, results, lang=lang)
-    written = [
-        atomic_write_text(out / "report.md", markdown_report(plan, layers, results, lang=lang,
-                                                             extra_sections=extra_sections,
-                                                             warnings=warnings,
-                                                             coverage=coverage)),
-        write_csv(targets, out / "targets.csv"),
-        write_csv(units, out / "units.csv"),
-        write_csv(round_by_meaning(subdistrict_summary(layers, coverage)),
-                  out / "subdistricts.csv"),
-        write_csv(layers.accounting, out / "accounting.csv"),
-    ]
-    wraps = [col_label(c, lang=lang) for c in ("wording", "gap", "shortfall", "assumption",
-                                               "responsible", "cross_check", "note")]
-    written.append(write_xlsx(xlsx_sheets(plan, layers, results, lang=lang, coverage=coverage),
-                              out / "report.xlsx",
-                              style=office_style(lang=lang, wrap_headings=wraps)))
-    return written
 
 
 def _pct(share: float) -> str:

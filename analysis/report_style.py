@@ -62,6 +62,7 @@ LABELS: dict[str, Text] = {
     "not_met": Text("未达成", "Not met"), "unknown": Text("未知", "Unknown"),
     "not_assessed": Text("未评估", "Not assessed"),
     "reported": Text("填报值", "Reported"),
+    "year": Text("完成时限", "Due"),
 }
 # Columns whose cells are status keys.
 STATUS_COLUMNS = ("status", "status_current", "status_planned")
@@ -114,7 +115,10 @@ def office_style(*, lang: str = "zh", status_headings: Iterable[str] | None = No
 
     Bold, filled and frozen header row; an auto-filter over the table; status cells
     filled by status (met green, partly met orange, not met red, unknown yellow, not
-    assessed grey); long text columns wrapped.
+    assessed grey); long text columns wrapped; number formats from
+    ``df.attrs["number_formats"]`` (heading → format, or a list of one format per row),
+    whole numbers ``#,##0`` otherwise. Each sheet prints on A4 landscape, fitted to the
+    page width, with its header row repeated on every page and page numbers in the footer.
     """
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -127,6 +131,7 @@ def office_style(*, lang: str = "zh", status_headings: Iterable[str] | None = No
     wrap = Alignment(wrap_text=True, vertical="top")
 
     def style(ws: object, name: str, df: pd.DataFrame) -> None:
+        formats = dict(df.attrs.get("number_formats", {}))
         for cell in ws[1]:  # type: ignore[index]
             cell.font = bold
             cell.fill = head_fill
@@ -145,8 +150,32 @@ def office_style(*, lang: str = "zh", status_headings: Iterable[str] | None = No
                 ws.column_dimensions[letter].width = 48  # type: ignore[attr-defined]
                 for i in range(2, len(df) + 2):
                     ws.cell(row=i, column=j).alignment = wrap  # type: ignore[attr-defined]
+            fmt = formats.get(col)
+            if fmt is None and pd.api.types.is_integer_dtype(df[col].dtype):
+                fmt = "#,##0"
+            if fmt is None:
+                continue
+            each = fmt if isinstance(fmt, list) else [fmt] * len(df)
+            for i, f in enumerate(each, start=2):
+                if f:
+                    ws.cell(row=i, column=j).number_format = f  # type: ignore[attr-defined]
+        print_setup(ws)
 
     return style
 
 
-__all__ = ["LABELS", "STATUS_FILL", "label", "localise", "office_style", "status_word"]
+def print_setup(ws: object) -> None:
+    """Print a worksheet on A4 landscape, fitted to the page width, header row on every page."""
+    setup = ws.page_setup  # type: ignore[attr-defined]
+    setup.orientation = "landscape"
+    setup.paperSize = ws.PAPERSIZE_A4  # type: ignore[attr-defined]
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0  # as many pages down as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[attr-defined]
+    ws.print_title_rows = "1:1"  # type: ignore[attr-defined]
+    ws.print_options.horizontalCentered = True  # type: ignore[attr-defined]
+    ws.oddFooter.center.text = "&P / &N"  # type: ignore[attr-defined]
+
+
+__all__ = ["LABELS", "STATUS_FILL", "label", "localise", "office_style", "print_setup",
+           "status_word"]

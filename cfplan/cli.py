@@ -26,12 +26,14 @@ from cfplan.publish import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    RUN_RECORD,
     exit_code,
     publishing,
 )
 
 HELP: dict[str, Text] = {
     "prog": Text("儿童友好城市设施覆盖规划工具", "Facility-coverage planner for child-friendly cities"),
+    "version": Text("显示版本号并退出", "show the version and exit"),
     "demo": Text("在内置合成示范区上运行（对照经开区方案）",
                  "run on the embedded synthetic demo district (against the 经开区 plan)"),
     "run": Text("对一个图层目录和规划文件运行全部分析，输出地图、GeoJSON 和报告",
@@ -158,7 +160,11 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     def h(key: str) -> str:
         return HELP[key].get(lang)
 
+    from cfplan import __version__
+
     parser = argparse.ArgumentParser(prog="cfplan", description=h("prog"))
+    parser.add_argument("--version", action="version", version=f"cfplan {__version__}",
+                        help=h("version"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, *, map_opts: bool = True) -> None:
@@ -391,8 +397,14 @@ def _partial(exc: BaseException, lang: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from cfplan.geo.io import run_date
     from cfplan.pipeline import STEPS, run, run_demo
 
+    try:
+        run_date()
+    except ValueError as exc:  # a malformed SOURCE_DATE_EPOCH
+        _echo(f"cfplan: {exc}")
+        return EXIT_USAGE
     if args.command in ("demo", "run", "report"):
         tiles = getattr(args, "tiles", "none")
         if tiles.startswith("tianditu") and not tianditu_key(getattr(args, "tianditu_key", "")):
@@ -488,6 +500,7 @@ def _site(args: argparse.Namespace) -> int:
 
         if args.kind not in FACILITY_KINDS:
             return usage(f"未知设施类别「{args.kind}」", f"unknown kind {args.kind!r}")
+    written: list[Path] = []
     with _terminal(args.lang, steps=("load", "streets", "access", "evaluate", "siting",
                                      "export", "map")), publishing(
             args.out, command="site", wait=args.wait,
@@ -512,10 +525,11 @@ def _site(args: argparse.Namespace) -> int:
                                               radius_m=args.radius, scenario=args.scenario,
                                               spacing_m=args.spacing,
                                               time_limit=args.time_limit)
-            write_geojson(sites, out / "sites.geojson", columns=list(SITE_COLUMNS))
             record = {"scenario": args.scenario, "runs": [run_record(args.kind, solved)]}
-            atomic_write_text(out / "siting.json", json.dumps(
-                record, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+            written += [
+                write_geojson(sites, out / "sites.geojson", columns=list(SITE_COLUMNS)),
+                atomic_write_text(out / "siting.json", json.dumps(
+                    record, ensure_ascii=False, indent=1, allow_nan=False) + "\n")]
             _echo(Text(f"{solved.model}：{solved.status}，目标值 {solved.objective:g}，界 "
                        f"{solved.bound:g}，间隙 {solved.gap:.2%}，新建 {len(sites)} 处",
                        f"{solved.model}: {solved.status}, objective {solved.objective:g}, "
@@ -528,7 +542,7 @@ def _site(args: argparse.Namespace) -> int:
                                  time_limit=args.time_limit, budget=args.budget,
                                  centre_places=args.centre_places,
                                  expand_share=args.expand_share, check=args.apply_sites)
-            result.write_files(out, lang=args.lang, map=not args.no_map)
+            written += result.write_files(out, lang=args.lang, map=not args.no_map)
             colon = "：" if args.lang == "zh" else ": "
             for (heading, _), items in advice_sections(siting, result.plan, lang=args.lang):
                 _echo(heading)
@@ -542,11 +556,13 @@ def _site(args: argparse.Namespace) -> int:
                 _echo(Text(f"建成后重新评估：所建议的 {len(done)} 项目标中 {met} 项达成",
                            f"evaluated again with the sites built: {met} of the {len(done)} "
                            "targets they were proposed for are met").get(args.lang))
-    out = stage.out
-    for name in ("sites.geojson", "siting.json", "siting_targets.csv", "tradeoff.csv",
-                 "siting_check.csv", "figures/tradeoff.png", "report.md", "map.html"):
-        if (out / name).is_file():
-            print(out / name)
+    # every file written, where it was published, in a stable order (the siting files first)
+    published = [stage.final(p) for p in dict.fromkeys(written)] + [stage.out / RUN_RECORD]
+    lead = ("sites.geojson", "siting.json", "siting_targets.csv", "tradeoff.csv",
+            "siting_check.csv")
+    for path in sorted(published, key=lambda p: (
+            p.name not in lead, lead.index(p.name) if p.name in lead else 0, str(p))):
+        print(path)
     return EXIT_OK
 
 

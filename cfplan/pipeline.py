@@ -33,8 +33,8 @@ from cfplan.analysis.report import (
     routes_section,
     targets_table,
     write_access_tables,
-    write_report,
 )
+from cfplan.analysis.report_xlsx import write_report
 from cfplan.analysis.routes import SCHOOL_KINDS, SchoolRoutes, layer_rules
 from cfplan.analysis.routes_config import RouteRules
 from cfplan.analysis.routes_output import write_routes
@@ -447,24 +447,32 @@ class Assessment:
         return files
 
     def figures(self, *, lang: str = "zh") -> list[Figure]:
-        """Return the report's figures (PNG): 儿童之家 by unit, failing walking targets, bars.
+        """Return the report's figures (PNG, 300 dpi): 儿童之家 by unit, failing walking targets, bars.
 
-        Raises
-        ------
-        cfplan.CfplanError
-            When no CJK font is installed (Debian: ``apt-get install fonts-noto-cjk``).
+        A figure that cannot be drawn is left out with a warning (logged; the report's
+        warnings list it): it never stops the other outputs.
         """
-        from cfplan.maps.figures import report_figures
+        return self._figures(lang=lang)[0]
 
-        figures = report_figures(self.plan, self.layers, self.results,
-                                 coverage=self.coverage if self.access is not None else None,
-                                 lang=lang)
+    def _figures(self, *, lang: str = "zh") -> tuple[list[Figure], list[Text]]:
+        from cfplan.maps.figures import draw_figures, figure_builders, figure_source
+
+        source = figure_source(self.plan, self.layers, lang=lang)
+        builders = figure_builders(self.plan, self.layers, self.results,
+                                   coverage=self.coverage if self.access is not None else None,
+                                   lang=lang, source=source)
         if self.siting is not None:
+            from functools import partial
+
             from cfplan.maps.siting_figure import tradeoff_figure
 
-            chart = tradeoff_figure(self.siting.tradeoff, lang=lang)
-            figures += [chart] if chart is not None else []
-        return figures
+            builders.append(("新建设施数量与覆盖率" if lang == "zh" else "siting trade-off",
+                             partial(tradeoff_figure, self.siting.tradeoff, lang=lang,
+                                     source=source)))
+        figures, warnings = draw_figures(builders, lang=lang)
+        for w in warnings:
+            log.warn(w)
+        return figures, warnings
 
     def write_document(self, out: str | Path, *, lang: str = "zh") -> list[Path]:
         """Write ``report.docx`` and its figures as ``figures/*.png`` into ``out``.
@@ -477,7 +485,7 @@ class Assessment:
         from cfplan.analysis.report_docx import write_docx
 
         out = Path(out)
-        figures = self.figures(lang=lang)
+        figures, failed = self._figures(lang=lang)
         files = [atomic_write_bytes(output_path(out, "figures", f"{f.name}.png"), f.png)
                  for f in figures]
         advice = None
@@ -488,7 +496,8 @@ class Assessment:
         files.append(write_docx(self.plan, self.layers, self.results, out / "report.docx",
                                 lang=lang, figures=figures,
                                 coverage=self.coverage if self.access is not None else None,
-                                warnings=self.warnings, advice=advice, routes=self.routes))
+                                warnings=[*self.warnings, *failed], advice=advice,
+                                routes=self.routes))
         return files
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -369,13 +370,51 @@ def _xlsx_cell(value: object) -> object:
     return value
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str], *,
-               style: object = None) -> Path:
-    """Write tables as sheets of one XLSX file, atomically and with fixed metadata.
+def package_version() -> str:
+    """Return cfplan's installed version (``dev`` when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    Every text cell is stored as text, never as a formula (a name such as ``=1+1`` stays
-    the text ``=1+1``), and formula-like text is marked ``quotePrefix`` so that editing the
-    cell in Excel keeps it text. Timestamps are fixed so that the same tables give the
+    try:
+        return version("cfplan")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def run_date() -> datetime:
+    """Return the date a run puts on its documents (UTC, aware).
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention) fixes
+    it, so that reruns are byte-identical on any day; otherwise it is today's date (local
+    calendar day) at 00:00, so that reruns on the same day are byte-identical too.
+
+    Raises
+    ------
+    ValueError
+        When ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds from 1980 on
+        (a zip file cannot hold an earlier date).
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        today = date.today()
+        return datetime(today.year, today.month, today.day, tzinfo=UTC)
+    if not raw.isdigit() or int(raw) < _ZIP_EPOCH:
+        msg = (f"SOURCE_DATE_EPOCH={raw!r}: give whole seconds since 1970-01-01 UTC, from "
+               "1980 on (e.g. $(date +%s))")
+        raise ValueError(msg)
+    return datetime.fromtimestamp(int(raw), tz=UTC)
+
+
+_ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest date a zip member can carry
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str], *,
+               style: object = None, when: datetime | None = None) -> Path:
+    """Write tables as sheets of one XLSX file, atomically and deterministically.
+
+    Numbers stay numbers. Every text cell is stored as text, never as a formula (a name
+    such as ``=1+1`` stays the text ``=1+1``), and formula-like text is marked
+    ``quotePrefix`` so that editing the cell in Excel keeps it text. The created and
+    modified dates are ``when`` (default :func:`run_date`), so the same tables give the
     same bytes.
 
     Parameters
@@ -386,17 +425,18 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str],
         The file to write.
     style
         Optional callable ``style(worksheet, name, df)`` applied to each sheet before saving
-        (header fonts, freezing, filters, colours).
+        (header fonts, freezing, filters, colours, number formats, print set-up).
+    when
+        The documents' date.
 
     Returns
     -------
     pathlib.Path
         The path written.
     """
-    from datetime import datetime
-
     from openpyxl import Workbook
 
+    when = when or run_date()
     wb = Workbook()
     wb.remove(wb.active)
     for name, df in sheets.items():
@@ -422,29 +462,28 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str],
             ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width * 1.6))
         if callable(style):
             style(ws, name, df)
-    fixed = datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
+    naive = when.astimezone(UTC).replace(tzinfo=None)
+    wb.properties.created = naive
+    wb.properties.modified = naive
     wb.properties.creator = "cfplan"
     buf = io.BytesIO()
     wb.save(buf)
-    return atomic_write_bytes(path, fixed_zip(buf.getvalue()))
+    return atomic_write_bytes(path, fixed_zip(buf.getvalue(), when=when))
 
 
-FIXED_TIME = "2000-01-01T00:00:00Z"
-
-
-def fixed_zip(data: bytes) -> bytes:
+def fixed_zip(data: bytes, *, when: datetime | None = None) -> bytes:
     """Return an Office (OOXML) zip with fixed timestamps, so the same content gives the same bytes.
 
-    Members are sorted by name and dated 2000-01-01; the created and modified dates in
-    ``docProps/core.xml`` are set to that day too (XLSX and DOCX alike).
+    Members are sorted by name and dated ``when`` (default :func:`run_date`); the created
+    and modified dates in ``docProps/core.xml`` are set to it too (XLSX and DOCX alike).
 
     Returns
     -------
     bytes
         The rewritten zip.
     """
+    when = (when or run_date()).astimezone(UTC)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -452,9 +491,8 @@ def fixed_zip(data: bytes) -> bytes:
             member = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 for tag in (rb"dcterms:modified", rb"dcterms:created"):
-                    member = re.sub(rb"(<" + tag + rb"[^>]*>)[^<]*",
-                                    rb"\g<1>" + FIXED_TIME.encode(), member)
-            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+                    member = re.sub(rb"(<" + tag + rb"[^>]*>)[^<]*", rb"\g<1>" + stamp, member)
+            zi = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             zi.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(zi, member)
     return out.getvalue()

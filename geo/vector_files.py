@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings as py_warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -63,15 +64,59 @@ _FAMILIES = {"Point": "point", "MultiPoint": "point", "LineString": "line",
              "MultiPolygon": "polygon"}
 
 
+# GeoPackage geometry type of each family (polygons and lines promoted to Multi*).
+GPKG_TYPES = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
+
+
+def geometry_families(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Return each feature's geometry family: ``point``, ``line``, ``polygon`` or None.
+
+    Multi-part geometries belong to their part's family; missing and empty geometries
+    (and collections) have none.
+
+    Returns
+    -------
+    pandas.Series
+        One value per row, aligned with ``gdf``.
+    """
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    return gdf.geom_type.map(_FAMILIES).where(~empty, None)
+
+
+def split_by_family(gdf: gpd.GeoDataFrame) -> dict[str | None, gpd.GeoDataFrame]:
+    """Return the features of ``gdf`` by geometry family, in the order line, point, polygon.
+
+    Features without a geometry are under the key None (when there are any).
+
+    Returns
+    -------
+    dict
+        Family (or None) → the rows of that family, in their order.
+    """
+    family = geometry_families(gdf)
+    parts: dict[str | None, gpd.GeoDataFrame] = {
+        fam: gdf[(family == fam).to_numpy()] for fam in sorted(set(family.dropna()))}
+    if family.isna().any():
+        parts[None] = gdf[family.isna().to_numpy()]
+    return parts
+
+
+# GDAL's configuration options are process-global: districts written in threads (cfplan batch)
+# take turns, or one restores the options while another still writes (a GeoPackage would
+# then get the time of writing and differ from run to run).
+_GDAL_CONFIG = threading.RLock()
+
+
 @contextmanager
 def _gdal_options(options: Mapping[str, str]) -> Iterator[None]:
-    """Set GDAL configuration options for the block, restoring the previous values."""
-    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
-    pyogrio.set_gdal_config_options(dict(options))
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(before)
+    """Set GDAL configuration options for the block (one thread at a time), then restore them."""
+    with _GDAL_CONFIG:
+        before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+        pyogrio.set_gdal_config_options(dict(options))
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options(before)
 
 
 def _precision(crs: pyproj.CRS) -> int:
@@ -123,21 +168,25 @@ def _prepared(df: pd.DataFrame, crs: pyproj.CRS) -> pd.DataFrame:
 
 def write_geopackage(
     frames: Mapping[str, pd.DataFrame], path: str | os.PathLike[str], *,
-    crs: str | pyproj.CRS = WGS84,
+    crs: str | pyproj.CRS = WGS84, families: Mapping[str, str] | None = None,
 ) -> Path:
     """Write frames as the named layers of one GeoPackage, atomically and deterministically.
 
     Parameters
     ----------
     frames
-        Layer name → frame. A GeoDataFrame becomes a vector layer (mixed or missing
-        geometries allowed: its geometry type is then ``Unknown``); a plain DataFrame an
-        attribute table.
+        Layer name → frame. A GeoDataFrame becomes a vector layer: of its family's type
+        (``Point``, ``MultiLineString``, ``MultiPolygon``) when its geometries are of one
+        family (missing ones allowed), else ``Unknown``; a plain DataFrame an attribute
+        table.
     path
         The ``.gpkg`` file; replaced whole.
     crs
         CRS of every vector layer; EPSG:4326 (WGS-84 lon/lat) by default. Coordinates are
         rounded to 7 decimals in degrees, 2 in metres.
+    families
+        Layer name → family (``point``, ``line``, ``polygon``) of layers whose type is
+        declared rather than read from the data (an empty layer still gets its type).
 
     Returns
     -------
@@ -154,11 +203,16 @@ def write_geopackage(
                 # keeps its name and the key becomes ogc_fid.
                 options["layer_options"] = {"FID": "ogc_fid"}
             if isinstance(data, gpd.GeoDataFrame):
-                families = {_FAMILIES.get(t) for t in data.geom_type.dropna()}
-                if len(families) != 1 or data.geometry.isna().any():
+                found = set(geometry_families(data).dropna())
+                declared = (families or {}).get(name)
+                family = declared or (found.pop() if len(found) == 1 else None)
+                if family is None or (declared and found - {declared}):
                     options["geometry_type"] = "Unknown"
-                elif families != {"point"}:
-                    options["promote_to_multi"] = True  # Polygon and MultiPolygon: one type
+                else:
+                    multi = data.geom_type.str.startswith("Multi").any()
+                    options["geometry_type"] = ("MultiPoint" if family == "point" and multi
+                                                else GPKG_TYPES[family])
+                    options["promote_to_multi"] = family != "point" or bool(multi)
             with py_warnings.catch_warnings():
                 py_warnings.simplefilter("ignore", RuntimeWarning)
                 gdal_write(data, tmp, **options)
@@ -357,11 +411,9 @@ def write_shapefiles(
             names = shapefile_field_names([c for c in data.columns if c != data.geometry.name],
                                           preferred=preferred, encoding=encoding)
             data = _encode_text(data, layer, enc.codec, report).rename(columns=names)
-            family = data.geom_type.map(_FAMILIES)
-            groups = sorted(set(family.dropna()))
-            for fam in groups:
+            groups = split_by_family(data)
+            for fam, part in groups.items():
                 stem = layer if len(groups) == 1 else f"{layer}_{fam}"
-                part = data[(family == fam).to_numpy()]
                 with py_warnings.catch_warnings():
                     py_warnings.simplefilter("ignore", RuntimeWarning)
                     gdal_write(
@@ -383,11 +435,14 @@ def write_shapefiles(
 __all__ = [
     "DBF_NAME_BYTES",
     "DBF_TEXT_BYTES",
+    "GPKG_TYPES",
     "SHAPEFILE_ENCODINGS",
     "ShapefileEncoding",
     "ShapefileReport",
     "abbreviate",
+    "geometry_families",
     "shapefile_field_names",
+    "split_by_family",
     "writable",
     "write_geopackage",
     "write_shapefiles",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +17,12 @@ from shapely.geometry import box, mapping
 from cfplan.analysis.plan import PLANS_DIR, load_plan
 from cfplan.demo import DEMO_DIR
 from cfplan.layers.load import load_layers
+
+# Documents carry the run's date (cfplan.geo.io.run_date): fixed for the whole session, so that
+# a run that crosses midnight compares files written on both sides of it byte for byte.
+if not os.environ.get("SOURCE_DATE_EPOCH"):
+    _today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(_today.timestamp()))
 
 # Under CI=true hypothesis is derandomized and keeps no example database, so a run is the same
 # on every clean clone; locally it explores new examples each run (and replays its failures).

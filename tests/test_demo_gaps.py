@@ -135,7 +135,7 @@ def test_safe_campus_is_unknown_not_met(by_key):
     """K10 has not reported 平安校园: the share cannot be decided, so it is unknown."""
     r = by_key[("45", "current")]
     assert r.status == "unknown"
-    assert "safe_campus" in r.reason.zh
+    assert "平安校园" in r.reason.zh and "safe campus" in r.reason.en
 
 
 def test_unreported_indicators_are_unknown(demo_run):
@@ -175,8 +175,8 @@ def test_outputs_parse_back(demo_run, demo_out):
     u14 = units[units["code"] == "U14"].iloc[0]
     assert "29" not in u14["fails_current"] and "37a" in u14["fails_current"]
     xlsx = pd.read_excel(out / "report.xlsx", sheet_name=None)
-    assert list(xlsx) == ["总览", "目标", "目标明细", "办事处汇总", "社区村", "填报核对", "数据核算",
-                          "说明"]
+    assert list(xlsx) == ["总览", "目标", "目标明细", "督办清单", "办事处汇总", "社区村", "填报核对",
+                          "数据核算", "说明"]
     about = dict(zip(xlsx["说明"]["项目"], xlsx["说明"]["数值"], strict=True))
     assert about["分析坐标系"] == "EPSG:4547 CGCS2000 / 3-degree Gauss-Kruger CM 114E"
     acc = xlsx["数据核算"].set_index("文件")

@@ -17,7 +17,7 @@ import shapely
 from conftest import gcj02_point
 from hypothesis import given
 from hypothesis import strategies as st
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 from cfplan.analysis.export import export_frames
 from cfplan.analysis.gis_export import (
@@ -25,7 +25,9 @@ from cfplan.analysis.gis_export import (
     GEOPACKAGE_NAME,
     SHAPEFILE_DIR,
     SHP_FIELD_NAMES,
+    SPLIT_LAYERS,
     layer_name,
+    write_gis_geopackage,
     write_gis_shapefiles,
 )
 from cfplan.analysis.report import access_tables
@@ -95,6 +97,17 @@ def _same_geometries(got: gpd.GeoSeries, want: gpd.GeoSeries, tol: float = 1.5e-
 # --------------------------------------------------------------------------- GeoPackage
 
 
+def _gpkg_parts(name: str, frame: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The GeoPackage layers a frame becomes, computed here from its geometry types."""
+    kinds = frame.geometry.geom_type.str.removeprefix("Multi").map(
+        {"Point": "point", "LineString": "line", "Polygon": "polygon"})
+    if name not in SPLIT_LAYERS and kinds.nunique() <= 1:
+        return {name: frame}
+    parts = {f"{name}_{k}": frame[(kinds == k).to_numpy()]
+             for k in sorted({*SPLIT_LAYERS.get(name, ()), *kinds.dropna()})}
+    return parts
+
+
 def test_geopackage_holds_every_layer_feature_and_field(demo_run, demo_out, frames):
     path = demo_out / GEOPACKAGE_NAME
     listed = {name: gtype for name, gtype in pyogrio.list_layers(path)}
@@ -102,32 +115,75 @@ def test_geopackage_holds_every_layer_feature_and_field(demo_run, demo_out, fram
     assert names == ["district", "subdistricts", "units", "facilities", "entrances",
                      "school_routes", "school_districts", "gates", "units_coverage", "gaps",
                      "service_areas", "rejected"]
-    routes = ["route_lines", "route_hotspots", "planned_routes_scored", "school_catchments",
-              "school_gates", "school_zones"]
-    assert set(listed) == {*names, *routes, "access_coverage", "access_units"}
-    # the school routes' layers, every feature (hotspots mix crossings and segments)
-    assert listed["route_hotspots"] == "Unknown"
+    routes = ["route_lines", "route_hotspots_point", "route_hotspots_line",
+              "planned_routes_scored", "school_catchments", "school_gates", "school_zones"]
+    split = {"facilities_point", "facilities_polygon", "rejected_point", "rejected_line",
+             "rejected_polygon"}
+    assert set(listed) == {*(set(names) - {"facilities"}), *split, *routes,
+                           "access_coverage", "access_units"}
+    # one geometry type per layer: no layer is of the catch-all type Unknown
+    assert "Unknown" not in listed.values()
+    assert listed["facilities_point"] == "Point" and listed["facilities_polygon"] == "MultiPolygon"
+    assert (listed["route_hotspots_point"], listed["route_hotspots_line"]) == (
+        "Point", "MultiLineString")
+    assert listed["rejected"] is None  # every rejected feature, as rejected.csv
+    for name in listed:
+        if listed[name] is None:
+            continue
+        back = pyogrio.read_dataframe(path, layer=name)
+        kinds = set(back.geometry.dropna().geom_type.str.removeprefix("Multi"))
+        assert len(kinds) <= 1, (name, kinds)
+    # the counts add up: 511 schools and other points, 53 parks and other polygons
+    fac = demo_run.layers.facilities
+    n_point = pyogrio.read_info(path, layer="facilities_point")["features"]
+    n_poly = pyogrio.read_info(path, layer="facilities_polygon")["features"]
+    assert (n_point, n_poly) == (511, 53) and n_point + n_poly == len(fac)
+    hot = demo_run.routes.hotspots
+    assert (pyogrio.read_info(path, layer="route_hotspots_point")["features"]
+            + pyogrio.read_info(path, layer="route_hotspots_line")["features"]) == len(hot) > 0
     for name, frame in (("route_lines", demo_run.routes.routes),
-                        ("route_hotspots", demo_run.routes.hotspots),
                         ("school_zones", demo_run.routes.zones)):
         assert pyogrio.read_info(path, layer=name)["features"] == len(frame) > 0, name
     for key, frame in frames.items():
-        name = layer_name(key)
-        info = pyogrio.read_info(path, layer=name)
-        assert pyogrio.read_info(path, layer=name)["crs"] == "EPSG:4326"
-        back = pyogrio.read_dataframe(path, layer=name)
-        cols = [c for c in frame.columns if c != frame.geometry.name]
-        assert len(back) == len(frame) == info["features"], name
-        assert list(back.columns[:-1]) == cols, name
-        assert _rows(back, cols) == _rows(frame, cols), name
-        _same_geometries(back.geometry, frame.geometry)
+        for name, part in _gpkg_parts(layer_name(key), frame).items():
+            info = pyogrio.read_info(path, layer=name)
+            assert info["crs"] == "EPSG:4326"
+            back = pyogrio.read_dataframe(path, layer=name)
+            cols = [c for c in frame.columns if c != frame.geometry.name]
+            assert len(back) == len(part) == info["features"], name
+            assert list(back.columns[:-1]) == cols, name
+            assert _rows(back, cols) == _rows(part, cols), name
+            _same_geometries(back.geometry, part.geometry)
     # facilities keep their fid column; the GeoPackage key is then ogc_fid
-    assert pyogrio.read_info(path, layer="facilities")["fid_column"] == "ogc_fid"
-    assert listed["facilities"] == "Unknown"  # points (schools) and polygons (parks)
+    assert pyogrio.read_info(path, layer="facilities_point")["fid_column"] == "ogc_fid"
     for name, table in access_tables(demo_run.access).items():
         back = pyogrio.read_dataframe(path, layer=name)
         assert listed[name] is None  # an attribute table
         assert _rows(back, list(table.columns)) == _rows(table, list(table.columns))
+    # every layer is named in docs/exports.md
+    doc = DOCS.read_text(encoding="utf-8")
+    for name in listed:
+        assert f"`{name}`" in doc, name
+
+
+def test_geopackage_splits_rejected_features_by_geometry(tmp_path):
+    rejected = gpd.GeoDataFrame(
+        {"layer": ["facilities", "units", "facilities", "streets"], "row": [3, 7, 9, 2]},
+        geometry=[None, box(113.8, 34.7, 113.81, 34.71), Point(113.8, 34.7),
+                  shapely.LineString([(113.8, 34.7), (113.9, 34.8)])], crs=WGS84)
+    facilities = gpd.GeoDataFrame({"name": ["甲"]}, geometry=[Point(113.8, 34.7)], crs=WGS84)
+    path = write_gis_geopackage({"rejected": rejected, "layers/facilities": facilities},
+                                tmp_path)
+    listed = dict(pyogrio.list_layers(path))
+    assert listed == {"rejected": None, "rejected_point": "Point",
+                      "rejected_line": "MultiLineString", "rejected_polygon": "MultiPolygon",
+                      "facilities_point": "Point", "facilities_polygon": "MultiPolygon"}
+    rows = {n: pyogrio.read_dataframe(path, layer=n)["row"].tolist() if "rejected" in n
+            else None for n in listed}
+    assert rows["rejected"] == [3, 7, 9, 2]
+    assert (rows["rejected_point"], rows["rejected_line"], rows["rejected_polygon"]) == (
+        [9], [2], [7])
+    assert pyogrio.read_info(path, layer="facilities_polygon")["features"] == 0
 
 
 def test_geopackage_holds_rejected_features_with_and_without_geometry(tmp_path):

@@ -1,7 +1,9 @@
 """Two processes write byte-identical outputs: no hash order, clock or path leaks into a file.
 
-``run.json`` is the one file that records the run itself (its start and end time and where
-its inputs were): it is compared without those.
+The documents carry the run's date; ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+convention) fixes it, so two runs on any days write the same bytes. ``run.json`` is the one
+file that records the run itself (its start and end time and where its inputs were): it is
+compared without those.
 """
 
 from __future__ import annotations
@@ -10,11 +12,17 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+import docx
+from openpyxl import load_workbook
+
+EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 
 
 def _run(out: Path, seed: str) -> None:
-    env = {**os.environ, "PYTHONHASHSEED": seed}
+    env = {**os.environ, "PYTHONHASHSEED": seed, "SOURCE_DATE_EPOCH": EPOCH}
     subprocess.run([sys.executable, "-m", "cfplan", "demo", "--out", str(out)], check=True,
                    env=env, capture_output=True, cwd=out.parent)
 
@@ -39,3 +47,10 @@ def test_two_processes_write_the_same_bytes(tmp_path):
     # no absolute path of this machine in any output
     for f in files_a:
         assert str(tmp_path).encode() not in (a / f).read_bytes(), f
+    # ... and they carry the date SOURCE_DATE_EPOCH gives, not a fixed 2000-01-01
+    core = docx.Document(a / "report.docx").core_properties
+    assert (core.created.isoformat(), core.modified.isoformat()) == (
+        "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
+    assert load_workbook(a / "report.xlsx").properties.created.year == 2026
+    member = zipfile.ZipFile(a / "report.docx").infolist()[0]
+    assert member.date_time[:3] == (2026, 1, 1)

@@ -46,3 +46,20 @@ def test_make_test_depends_on_the_fonts():
     assert "fc-list :lang=zh" in text
     test_rule = next(line for line in text.splitlines() if line.startswith("test:"))
     assert "fonts" in test_rule.split()
+
+
+def test_demo_needs_no_system_package():
+    """`make demo` installs nothing with apt-get: the figures' font comes from PyPI."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("demo:"))
+    prerequisites = lines[start].split(":", 1)[1].split()
+    assert "fonts" not in prerequisites and "chromium" not in prerequisites
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line)
+    assert recipe and not any("apt-get" in line for line in recipe)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"noto-cjk-sans-otc>=' in pyproject

@@ -63,11 +63,14 @@ def test_map_and_exports_fail_the_same_units(demo_run, demo_out, from_map, repea
     from_xlsx = {(ZH_SCENARIO[h], r[code_col], t) for r in rows[1:] if r[code_col] in units
                  for h in ZH_SCENARIO for t in ids(r[head.index(h)])}
     doc = docx.Document(str(demo_out / "report.docx"))
-    table = next(t for t in doc.tables if t.rows[0].cells[1].text == "编码"
+    # the document names units, never by code: a unit's name is unique in the demo
+    by_name = dict(zip(demo_run.layers.units["name"], demo_run.layers.units["code"],
+                       strict=True))
+    table = next(t for t in doc.tables if t.rows[0].cells[1].text == "名称"
                  and "现状未达标" in [c.text for c in t.rows[0].cells])
     dhead = [c.text for c in table.rows[0].cells]
-    from_docx = {(ZH_SCENARIO[h], row.cells[1].text, t) for row in table.rows[1:]
-                 if row.cells[1].text in units for h in ZH_SCENARIO
+    from_docx = {(ZH_SCENARIO[h], by_name[row.cells[1].text], t) for row in table.rows[1:]
+                 if row.cells[1].text in by_name for h in ZH_SCENARIO
                  for t in ids(row.cells[dhead.index(h)].text)}
     # The map colours only targets judged unit by unit; the exports list the same for those.
     for name, got in (("units.csv", from_csv), ("units_coverage", from_cov),

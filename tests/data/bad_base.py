@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -230,13 +231,18 @@ def shapefile(gdf: gpd.GeoDataFrame, stem: str, *, encoding: str, keep: tuple[st
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The corpus's workbooks carry a fixed date, so that make_bad.py gives the same bytes any day.
+XLSX_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def xlsx_bytes(rows: list[dict[str, object]]) -> bytes:
     """Return a one-sheet workbook (fixed metadata, so the bytes are reproducible)."""
     tmp = OUT.parent / ".tmp_xlsx"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx").read_bytes()
+        return write_xlsx({"托育机构": pd.DataFrame(rows)}, tmp / "t.xlsx",
+                          when=XLSX_DATE).read_bytes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

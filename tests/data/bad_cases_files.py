@@ -20,6 +20,7 @@ from bad_base import (
     FIFO,
     FOLDER,
     LOOP,
+    XLSX_DATE,
     Files,
     base,
     base_childcare,
@@ -143,7 +144,8 @@ def _workbook(sheets: dict[str, list[dict[str, object]]]) -> bytes:
 
     path = OUT.parent / ".tmp.xlsx"
     try:
-        return write_xlsx({k: pd.DataFrame(v) for k, v in sheets.items()}, path).read_bytes()
+        return write_xlsx({k: pd.DataFrame(v) for k, v in sheets.items()}, path,
+                          when=XLSX_DATE).read_bytes()
     finally:
         path.unlink(missing_ok=True)
 
