@@ -158,10 +158,17 @@ class _Report:
         return f"附件{n}" if self.zh else f"Annex {n}"
 
 
+# Rows whose longest cell is at most this long are kept on one page (a longer one may run
+# past a page and must be allowed to break).
+ROW_KEPT_CHARS = 400
+
+
 def add_table(doc: object, df: pd.DataFrame, headers: Sequence[str] | None = None, *,
               statuses: Mapping[int, Sequence[str]] | None = None, font_pt: float = TABLE_PT,
               width_mm: float | None = None, lang: str = "zh") -> object:
     """Add ``df`` as a Word table: bold shaded header row repeated on each page, grid lines.
+
+    Each row that fits a page is kept whole on one page (``w:cantSplit``).
 
     ``statuses`` maps a column position to the status key of each row (``met``,
     ``not_met`` …): those cells are shaded by status. With ``width_mm`` the columns get
@@ -185,6 +192,8 @@ def add_table(doc: object, df: pd.DataFrame, headers: Sequence[str] | None = Non
         shade(cell, "DDEBF7")
     for i, values in enumerate(cells_text):
         row = table.add_row()
+        if max((len(v) for v in values), default=0) <= ROW_KEPT_CHARS:
+            no_split(row)  # a row that fits a page is never cut across two
         for j, (cell, text) in enumerate(zip(row.cells, values, strict=True)):
             _cell_text(cell, text, font_pt)
             key = (statuses or {}).get(j, ())

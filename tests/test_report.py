@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from cfplan.analysis.report import headline_table, side_by_side, summary_table
-from cfplan.analysis.report_docx import write_docx
+from cfplan.analysis.report_docx import ROW_KEPT_CHARS, write_docx
 from cfplan.analysis.subdistricts import subdistrict_summary
 
 _CJK = "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
@@ -262,6 +262,11 @@ def test_docx_follows_gbt_9704(demo_out):
     assert annex[0] == "附件1：各项目标（现状与规划完成后）"
     widths = [_mm(c.width) for c in document.tables[-1].columns]
     assert max(widths) > 2 * min(widths)  # not all alike
+    # a row that fits a page is kept on one page; only very long ones may break
+    rows = [r for t in document.tables for r in t.rows]
+    short = [r for r in rows if max(len(c.text) for c in r.cells) <= ROW_KEPT_CHARS]
+    assert len(short) > 0.95 * len(rows)
+    assert all("<w:cantSplit/>" in r._tr.xml for r in short)
 
 
 def test_docx_carries_the_run_date(demo_run, tmp_path, monkeypatch):
